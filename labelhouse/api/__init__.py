@@ -1,0 +1,1 @@
+"""The HTTP edge: translate requests into service calls, one unit of work each."""

@@ -1,0 +1,45 @@
+"""One table from the error tree to HTTP: ``{"error": {"code", "message", "field"?}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from labelhouse.core.errors import HTTP_STATUS, LabelhouseError
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return Response(orjson.dumps({"error": body}), status_code=status, media_type="application/json")
+
+
+_STATUS_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "invalid", 409: "conflict", 413: "too_large"}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LabelhouseError)
+    async def _domain(_request: Request, exc: LabelhouseError) -> Response:
+        return error_response(HTTP_STATUS.get(exc.code, 400), exc.code, exc.message, exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or None
+        where = f" (at {field})" if field else ""
+        return error_response(422, "invalid", f"{first.get('msg', 'invalid request')}{where}", field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+        code = _STATUS_CODES.get(exc.status_code, "invalid")
+        detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "no such endpoint; see /api/v1/openapi.json"
+        return error_response(exc.status_code, code, detail)

@@ -1,0 +1,44 @@
+"""Jobs and the trash."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from labelhouse.api import views
+from labelhouse.api.deps import RT, CurrentActor, json_response
+from labelhouse.api.models import JobOut
+from labelhouse.services import jobs, trash
+
+router = APIRouter()
+
+
+@router.get("/jobs/{job_id}", tags=["jobs"], response_model=JobOut)
+def get_job(job_id: int, actor: CurrentActor, rt: RT) -> Response:
+    with rt.db.session(write=False) as s:
+        return json_response(views.job(jobs.get_job(s, actor, job_id)))
+
+
+@router.get("/trash", tags=["trash"])
+def list_trash(actor: CurrentActor, rt: RT) -> Response:
+    with rt.db.session(write=False) as s:
+        return json_response(trash.list_trash(s, actor))
+
+
+@router.post("/trash/{kind}/{row_id}/restore", tags=["trash"], status_code=204)
+def restore(kind: str, row_id: int, actor: CurrentActor, rt: RT) -> Response:
+    with rt.db.session() as s:
+        trash.restore(s, actor, kind, row_id)
+    return Response(status_code=204)
+
+
+@router.delete("/trash/{kind}/{row_id}", tags=["trash"])
+def purge_one(kind: str, row_id: int, actor: CurrentActor, rt: RT) -> Response:
+    with rt.db.session() as s:
+        return json_response({"purged": trash.purge(s, actor, kind, row_id)})
+
+
+@router.delete("/trash", tags=["trash"])
+def purge_all(actor: CurrentActor, rt: RT) -> Response:
+    with rt.db.session() as s:
+        return json_response({"purged": trash.purge(s, actor)})

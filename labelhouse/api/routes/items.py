@@ -1,0 +1,159 @@
+"""Items in (inline or as a job), items listed, items trashed, item files served."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from labelhouse.api import views
+from labelhouse.api.deps import RT, CurrentActor, json_response
+from labelhouse.api.models import DeleteItemsIn, ImportOut, JobOut
+from labelhouse.core.errors import Invalid, NotFound, TooLarge
+from labelhouse.formats.registry import get_reader
+from labelhouse.runtime import Runtime
+from labelhouse.security.permissions import allowed
+from labelhouse.services import items as svc
+from labelhouse.services import jobs as job_svc
+from labelhouse.services.clock import utcnow
+from labelhouse.storage.tables import Blob
+
+router = APIRouter(tags=["items"])
+
+
+def _sniff(head: bytes, content_type: str) -> str:
+    stripped = head.lstrip()
+    if stripped.startswith(b"PK\x03\x04"):
+        return "images"
+    if stripped.startswith(b"["):
+        return "json"
+    if stripped.startswith(b"{"):
+        return "jsonl"
+    if "csv" in content_type:
+        return "csv"
+    raise Invalid(
+        "cannot tell the format of this body: send a JSON array, JSONL, a zip of images, "
+        "or add ?format=jsonl|json|csv|images",
+        field="format",
+    )
+
+
+async def _spool(request: Request, rt: Runtime) -> tuple[Path, int, bytes]:
+    """Write the body to the uploads folder as it arrives; never hold a large body in memory."""
+    limit = rt.settings.max_body_mb * 1024 * 1024
+    path = rt.settings.upload_dir / f"{uuid.uuid4().hex}.upload"
+    size = 0
+    head = b""
+    with path.open("wb") as fh:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                fh.close()
+                path.unlink(missing_ok=True)
+                raise TooLarge(f"the body is over {rt.settings.max_body_mb} MiB; split the file or raise LABELHOUSE_MAX_BODY_MB")
+            if len(head) < 64:
+                head += chunk[: 64 - len(head)]
+            fh.write(chunk)
+    return path, size, head
+
+
+@router.post(
+    "/projects/{project_id}/items",
+    status_code=201,
+    response_model=ImportOut,
+    responses={202: {"model": JobOut, "description": "a large body became a background job"}},
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+)
+async def import_items(
+    project_id: int,
+    request: Request,
+    actor: CurrentActor,
+    rt: RT,
+    format: str | None = Query(None, description="jsonl, json, csv or images (zip); sniffed when absent"),
+) -> Response:
+    """Import items: a JSON array, JSONL, CSV or a zip of images.
+
+    Bodies up to LABELHOUSE_INLINE_IMPORT_MB are written before the response (201 with counts and
+    the bad rows by line number); larger ones become a job (202) to follow at /jobs/{id}.
+    """
+    path, size, head = await _spool(request, rt)
+    try:
+        fmt = format or _sniff(head, request.headers.get("content-type", ""))
+        reader = get_reader(fmt)
+        if size <= rt.settings.inline_import_mb * 1024 * 1024:
+            data = path.read_bytes()
+            result = await run_in_threadpool(
+                svc.import_stream, rt.db.session, actor, project_id, reader.read(io.BytesIO(data)),
+                blobs=rt.blobs, now=utcnow,
+            )
+            return json_response(result.to_dict(), 201)
+        with rt.db.session() as s:
+            job = job_svc.start_import(s, actor, project_id, path, fmt, now=utcnow(), size=size)
+            out = views.job(job)
+        path = Path()  # the job owns the file now
+        waker = getattr(request.app.state, "jobs", None)
+        if waker is not None:
+            waker.wake()
+        return json_response(out, 202)
+    finally:
+        if path != Path():
+            path.unlink(missing_ok=True)
+
+
+@router.get("/projects/{project_id}/items")
+def list_items(
+    project_id: int, actor: CurrentActor, rt: RT, after: int = 0, limit: int = Query(100, le=1000, ge=1)
+) -> Response:
+    with rt.db.session(write=False) as s:
+        rows = svc.list_items(s, actor, project_id, after=after, limit=limit)
+        body = [
+            {"id": item.id, "task_id": task.id, "data": item.data, "state": task.state, "done": task.done,
+             "priority": -task.queue_rank, "is_gold": task.is_gold}
+            for item, task in rows
+        ]
+    return json_response(body)
+
+
+@router.post("/items/delete", status_code=200)
+def delete_items(body: DeleteItemsIn, actor: CurrentActor, rt: RT) -> Response:
+    """Move items (and their tasks) to the trash."""
+    with rt.db.session() as s:
+        count = svc.delete_items(s, actor, body.ids, now=utcnow())
+    return json_response({"trashed": count})
+
+
+@router.get("/items/{item_id}/files/{field}", responses={200: {"content": {"application/octet-stream": {}}}})
+def item_file(item_id: int, field: str, actor: CurrentActor, rt: RT) -> Response:
+    """A binary part of an item: for reviewers and managers, or an annotator holding a live lease on it."""
+    with rt.db.session(write=False) as s:
+        if allowed(actor.role, "items.read"):
+            item, _project = svc.get_item(s, actor, item_id)
+        else:
+            item, _project = svc.get_item_for_holder(s, actor, item_id, now=utcnow())
+        ref = item.data.get(field) if isinstance(item.data, dict) else None
+        if not isinstance(ref, dict) or "blob" not in ref:
+            raise NotFound(f"item {item_id} has no file in field {field!r}")
+        blob = s.get(Blob, (actor.workspace_id, ref["blob"]))
+        if blob is None:
+            raise NotFound("file not found")
+        media = blob.media_type
+    data = rt.blobs.get(actor.workspace_id, ref["blob"])
+    return Response(
+        data,
+        media_type=media if media.startswith(("image/", "audio/", "video/")) and media != "image/svg+xml" else "application/octet-stream",
+        headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
+

@@ -1,0 +1,115 @@
+"""The labeling loop: next, release, skip, drafts, submit, versions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from labelhouse.api import views
+from labelhouse.api.deps import RT, CurrentActor, json_response
+from labelhouse.api.models import AnnotationOut, DraftIn, EditIn, NextIn, NextOut, SubmitIn
+from labelhouse.services import annotations as ann
+from labelhouse.services import queue
+from labelhouse.services.clock import utcnow
+
+router = APIRouter(tags=["queue"])
+
+
+@router.post(
+    "/projects/{project_id}/next",
+    response_model=NextOut,
+    responses={204: {"description": "no work for this annotator now"}},
+)
+def next_task(project_id: int, actor: CurrentActor, rt: RT, body: NextIn | None = None) -> Response:
+    """Lease the next task. Asking again while holding a live lease returns the same lease."""
+    with rt.db.session() as s:
+        handout = queue.next_task(
+            s, actor, project_id, now=utcnow(), prefetch=bool(body and body.prefetch), skip_locked=rt.skip_locked
+        )
+    if handout is None:
+        return Response(status_code=204)
+    return json_response(
+        {
+            "task": {
+                "id": handout.task_id,
+                "item_id": handout.item_id,
+                "project_id": handout.project_id,
+                "item": handout.item,
+                "draft": handout.draft,
+            },
+            "lease": {"id": handout.lease_id, "expires_at": handout.expires_at},
+        }
+    )
+
+
+@router.post("/leases/{lease_id}/release", status_code=204)
+def release(lease_id: int, actor: CurrentActor, rt: RT) -> Response:
+    """Give the task back to the queue (you may be handed it again later)."""
+    with rt.db.session() as s:
+        queue.end_lease(s, actor, lease_id, "released", now=utcnow())
+    return Response(status_code=204)
+
+
+@router.post("/leases/{lease_id}/skip", status_code=204)
+def skip(lease_id: int, actor: CurrentActor, rt: RT) -> Response:
+    """Give the task back and never be handed it again."""
+    with rt.db.session() as s:
+        queue.end_lease(s, actor, lease_id, "skipped", now=utcnow())
+    return Response(status_code=204)
+
+
+@router.put("/tasks/{task_id}/draft", status_code=204)
+def save_draft(task_id: int, body: DraftIn, actor: CurrentActor, rt: RT) -> Response:
+    with rt.db.session() as s:
+        queue.save_draft(s, actor, task_id, body.answer, now=utcnow())
+    return Response(status_code=204)
+
+
+@router.get("/tasks/{task_id}/draft")
+def get_draft(task_id: int, actor: CurrentActor, rt: RT) -> Response:
+    with rt.db.session(write=False) as s:
+        return json_response({"answer": queue.get_draft(s, actor, task_id)})
+
+
+@router.post(
+    "/tasks/{task_id}/annotations",
+    status_code=201,
+    response_model=AnnotationOut,
+    responses={200: {"model": AnnotationOut, "description": "a retry: the first result, unchanged"}},
+)
+def submit(task_id: int, body: SubmitIn, actor: CurrentActor, rt: RT) -> Response:
+    """Submit an answer under a lease. A retry with the same idempotency_key returns the first result."""
+    with rt.db.session() as s:
+        done = ann.submit(
+            s, actor, task_id, body.answer, lease_id=body.lease_id, idempotency_key=body.idempotency_key,
+            lead_time_s=body.lead_time_s, now=utcnow(), lock_rows=rt.skip_locked,
+        )
+        out = views.annotation(done.annotation)
+    return json_response(out, 201 if done.created else 200)
+
+
+@router.get("/tasks/{task_id}/annotations", response_model=list[AnnotationOut])
+def list_annotations(task_id: int, actor: CurrentActor, rt: RT, all_versions: bool = False) -> Response:
+    with rt.db.session(write=False) as s:
+        return json_response([views.annotation(a) for a in ann.list_for_task(s, actor, task_id, all_versions=all_versions)])
+
+
+@router.get("/annotations/{annotation_id}", response_model=AnnotationOut)
+def get_annotation(annotation_id: int, actor: CurrentActor, rt: RT) -> Response:
+    with rt.db.session(write=False) as s:
+        return json_response(views.annotation(ann.get_annotation(s, actor, annotation_id)))
+
+
+@router.put("/annotations/{annotation_id}", status_code=201, response_model=AnnotationOut)
+def edit_annotation(annotation_id: int, body: EditIn, actor: CurrentActor, rt: RT) -> Response:
+    """Make a new version; the previous one is kept."""
+    with rt.db.session() as s:
+        out = views.annotation(ann.edit(s, actor, annotation_id, body.answer, now=utcnow(), lead_time_s=body.lead_time_s))
+    return json_response(out, 201)
+
+
+@router.delete("/annotations/{annotation_id}", status_code=204)
+def delete_annotation(annotation_id: int, actor: CurrentActor, rt: RT) -> Response:
+    with rt.db.session() as s:
+        ann.delete(s, actor, annotation_id, now=utcnow())
+    return Response(status_code=204)

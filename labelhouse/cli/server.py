@@ -1,0 +1,32 @@
+"""Running the HTTP server: first-start bootstrap message, then uvicorn."""
+
+from __future__ import annotations
+
+import click
+import uvicorn
+
+from labelhouse.api.app import create_app
+from labelhouse.runtime import Runtime
+from labelhouse.services import accounts
+
+
+def run_server(rt: Runtime) -> None:
+    with rt.db.session() as s:
+        token = accounts.make_bootstrap_token(s)
+    url = f"http://{rt.settings.host}:{rt.settings.port}"
+    if token is not None:
+        click.echo("No account exists yet. Create the first owner, either with")
+        click.echo(f"  labelhouse users create you@example.com --workspace main --role owner --token --data {rt.settings.data_dir}")
+        click.echo("or once, over HTTP, with this bootstrap token:")
+        click.echo(f"  curl -X POST {url}/api/v1/bootstrap -H 'content-type: application/json' "
+                   f"-d '{{\"token\": \"{token}\", \"email\": \"you@example.com\", \"password\": \"...\", \"workspace\": \"main\"}}'")
+    click.echo(f"labelhouse on {url} ({rt.db.dialect}; data in {rt.settings.data_dir})", err=True)
+    app = create_app(rt)
+    uvicorn.run(
+        app,
+        host=rt.settings.host,
+        port=rt.settings.port,
+        log_level=rt.settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )

@@ -1,0 +1,1 @@
+"""Pure domain types, ids and the error tree: no I/O."""

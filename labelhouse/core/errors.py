@@ -1,0 +1,92 @@
+"""The one error tree of labelhouse.
+
+Every failure a user can cause is one of these, named by meaning, each with a stable ``code``::
+
+    LabelhouseError
+    ├── NotFound         (not_found)        the thing does not exist, or is not yours to see
+    ├── Conflict         (conflict)         the request clashes with current state (lease gone, duplicate)
+    ├── Invalid          (invalid)          the input is wrong; ``field`` names where
+    ├── Forbidden        (forbidden)        you are known but your role may not do this
+    ├── Unauthenticated  (unauthenticated)  no or bad credentials
+    ├── TooLarge         (too_large)        the payload exceeds a limit
+    └── Unavailable      (unavailable)      a dependency is down; retry later
+
+The API maps them to HTTP statuses, the CLI to exit codes, and the SDK raises the same classes
+from the response body (see ``labelhouse.sdk.errors``, which mirrors this table).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LabelhouseError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+class NotFound(LabelhouseError):
+    code = "not_found"
+
+
+class Conflict(LabelhouseError):
+    code = "conflict"
+
+
+class Invalid(LabelhouseError):
+    code = "invalid"
+
+
+class Forbidden(LabelhouseError):
+    code = "forbidden"
+
+
+class Unauthenticated(LabelhouseError):
+    code = "unauthenticated"
+
+
+class TooLarge(LabelhouseError):
+    code = "too_large"
+
+
+class Unavailable(LabelhouseError):
+    code = "unavailable"
+
+
+ERRORS: dict[str, type[LabelhouseError]] = {
+    cls.code: cls
+    for cls in (NotFound, Conflict, Invalid, Forbidden, Unauthenticated, TooLarge, Unavailable)
+}
+
+HTTP_STATUS: dict[str, int] = {
+    "not_found": 404,
+    "conflict": 409,
+    "invalid": 422,
+    "forbidden": 403,
+    "unauthenticated": 401,
+    "too_large": 413,
+    "unavailable": 503,
+}
+
+EXIT_CODE: dict[str, int] = {
+    "not_found": 3,
+    "conflict": 4,
+    "invalid": 5,
+    "forbidden": 6,
+    "unauthenticated": 7,
+    "too_large": 8,
+    "unavailable": 9,
+}

@@ -1,0 +1,1 @@
+"""The queue: who gets which task next, and the atomic lease that records it."""

@@ -1,0 +1,169 @@
+"""Claiming, expiring and ending leases, atomically on SQLite and PostgreSQL.
+
+SQLite has one writer at a time (``Database.session(write=True)`` holds it), so a select then
+a conditional update is atomic. On PostgreSQL the candidate rows are taken with
+``FOR UPDATE SKIP LOCKED``, so concurrent claimers never wait on, or take, the same task; the
+conditional update (``done + leased < overlap``) is the final guard on both.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from labelhouse.dispatch import policy
+
+_SEEN = "('active', 'submitted', 'skipped')"
+
+
+@dataclass(frozen=True)
+class ClaimedLease:
+    id: int
+    task_id: int
+    expires_at: datetime
+    created: bool
+
+
+def expire_stale(s: Session, project_id: int, now: datetime) -> int:
+    """End every lease of the project past its expiry; give the slots back. Returns how many."""
+    rows = s.execute(
+        text(
+            "UPDATE leases SET state = 'expired', ended_at = :now "
+            "WHERE project_id = :p AND state = 'active' AND expires_at <= :now "
+            "RETURNING task_id"
+        ),
+        {"p": project_id, "now": now},
+    ).all()
+    for (task_id,) in rows:
+        _give_back(s, task_id)
+    return len(rows)
+
+
+def _give_back(s: Session, task_id: int) -> None:
+    s.execute(
+        text("UPDATE tasks SET leased = leased - 1 WHERE id = :t AND leased > 0"), {"t": task_id}
+    )
+
+
+def live_leases(s: Session, project_id: int, user_id: int, now: datetime) -> list[tuple[int, int, datetime]]:
+    rows = s.execute(
+        text(
+            "SELECT id, task_id, expires_at FROM leases "
+            "WHERE user_id = :u AND project_id = :p AND state = 'active' AND expires_at > :now "
+            "ORDER BY id"
+        ),
+        {"u": user_id, "p": project_id, "now": now},
+    ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def claim(
+    s: Session,
+    *,
+    workspace_id: int,
+    project_id: int,
+    user_id: int,
+    skills: frozenset[str],
+    gold_rate: float,
+    lease_seconds: int,
+    now: datetime,
+    rng: random.Random,
+    skip_locked: bool,
+) -> ClaimedLease | None:
+    """Lease the best open task for the user, or None when there is no work for them."""
+    order = [True, False] if policy.wants_gold(rng, gold_rate) else [False]
+    for gold in order:
+        task_id = _lease_one(s, project_id, user_id, skills, gold, skip_locked)
+        if task_id is not None:
+            return _record(s, workspace_id, project_id, task_id, user_id, lease_seconds, now)
+    return None
+
+
+def _lease_one(
+    s: Session, project_id: int, user_id: int, skills: frozenset[str], gold: bool, skip_locked: bool
+) -> int | None:
+    # Gold tasks are answered by everyone once, so no overlap bound applies to them.
+    slot = "" if gold else "AND t.done + t.leased < t.overlap "
+    skill_filter = "" if skills else "AND t.skills IS NULL "
+    limit = policy.SKILL_CANDIDATES if skills else 1
+    lock = " FOR UPDATE OF t SKIP LOCKED" if skip_locked else ""
+    sql = (
+        "SELECT t.id, t.skills FROM tasks t "
+        "WHERE t.project_id = :p AND t.state = 'open' AND t.is_gold = :gold "
+        + slot
+        + skill_filter
+        + "AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = t.id AND l.user_id = :u "
+        f"AND l.state IN {_SEEN}) "
+        "ORDER BY t.queue_rank, t.id LIMIT :n" + lock
+    )
+    params: dict[str, Any] = {"p": project_id, "u": user_id, "gold": gold, "n": limit}
+    for _attempt in range(8):
+        rows = s.execute(text(sql), params).all()
+        chosen = policy.pick(
+            (policy.Candidate(r[0], policy.skills_of(r[1])) for r in rows), skills
+        )
+        if chosen is None:
+            return None
+        guard = "" if gold else " AND done + leased < overlap"
+        updated = s.execute(
+            text(f"UPDATE tasks SET leased = leased + 1 WHERE id = :t AND state = 'open'{guard}"),
+            {"t": chosen.task_id},
+        )
+        if updated.rowcount == 1:  # type: ignore[attr-defined]
+            return chosen.task_id
+    return None
+
+
+def _record(
+    s: Session,
+    workspace_id: int,
+    project_id: int,
+    task_id: int,
+    user_id: int,
+    lease_seconds: int,
+    now: datetime,
+) -> ClaimedLease:
+    expires = policy.lease_expiry(now, lease_seconds)
+    # One row per (task, user) ever: a released or expired lease is taken up again.
+    row = s.execute(
+        text(
+            "UPDATE leases SET state = 'active', created_at = :now, expires_at = :exp, ended_at = NULL "
+            "WHERE task_id = :t AND user_id = :u RETURNING id"
+        ),
+        {"t": task_id, "u": user_id, "now": now, "exp": expires},
+    ).first()
+    if row is None:
+        row = s.execute(
+            text(
+                "INSERT INTO leases (workspace_id, project_id, task_id, user_id, state, created_at, expires_at) "
+                "VALUES (:w, :p, :t, :u, 'active', :now, :exp) RETURNING id"
+            ),
+            {"w": workspace_id, "p": project_id, "t": task_id, "u": user_id, "now": now, "exp": expires},
+        ).first()
+    assert row is not None
+    return ClaimedLease(id=row[0], task_id=task_id, expires_at=expires, created=True)
+
+
+def end(s: Session, lease_id: int, task_id: int, state: str, now: datetime) -> None:
+    """End an active lease as released, skipped or submitted, freeing or filling its slot."""
+    s.execute(
+        text("UPDATE leases SET state = :st, ended_at = :now WHERE id = :l"),
+        {"st": state, "now": now, "l": lease_id},
+    )
+    if state == "submitted":
+        s.execute(
+            text(
+                "UPDATE tasks SET leased = CASE WHEN leased > 0 THEN leased - 1 ELSE 0 END, "
+                "done = done + 1, "
+                "state = CASE WHEN NOT is_gold AND done + 1 >= overlap THEN 'complete' ELSE state END "
+                "WHERE id = :t"
+            ),
+            {"t": task_id},
+        )
+    else:
+        _give_back(s, task_id)

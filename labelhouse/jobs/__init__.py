@@ -1,0 +1,1 @@
+"""Background work as rows in a table: enqueue, claim, report progress, finish."""

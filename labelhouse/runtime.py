@@ -1,0 +1,33 @@
+"""The composition root the edges share: settings, the database, the blob store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson  # noqa: F401  (imported early: the engine's JSON serializer uses it)
+
+from labelhouse.blobs import LocalBlobStore
+from labelhouse.blobs.base import BlobStore
+from labelhouse.settings import Settings
+from labelhouse.storage.database import Database
+from labelhouse.storage.migrate import upgrade
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+
+    @property
+    def skip_locked(self) -> bool:
+        return not self.db.is_sqlite
+
+
+def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.upload_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_url, synchronous=settings.sqlite_synchronous)
+    if migrate:
+        upgrade(db)
+    return Runtime(settings=settings, db=db, blobs=LocalBlobStore(settings.blob_dir))

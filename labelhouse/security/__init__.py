@@ -1,0 +1,1 @@
+"""Passwords, tokens, roles x actions."""

@@ -1,0 +1,28 @@
+"""Password hashing with argon2id (argon2-cffi's defaults, which follow RFC 9106)."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from labelhouse.core.errors import Invalid
+
+_hasher = PasswordHasher()
+MIN_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_LENGTH:
+        raise Invalid(f"a password needs at least {MIN_LENGTH} characters", field="password")
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        # Spend the same time as a real check so that a missing account is not told apart.
+        _hasher.hash(password or "x")
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,326 @@
+"""Users, tokens, login, authentication and the one-time bootstrap of the first owner."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from labelhouse.core.actor import Actor
+from labelhouse.core.errors import Conflict, Invalid, NotFound, Unauthenticated
+from labelhouse.core.ids import ProjectId, UserId, WorkspaceId
+from labelhouse.core.roles import Role
+from labelhouse.security import tokens
+from labelhouse.security.passwords import hash_password, verify_password
+from labelhouse.security.permissions import require
+from labelhouse.storage.tables import InstallState, Membership, Token, User, Workspace
+
+LOGIN_TOKEN_HOURS = 24 * 7
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    id: int
+    token: str  # shown once
+    workspace_id: int
+    user_id: int
+    expires_at: datetime | None
+
+
+def normalize_email(email: str) -> str:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320 or email.startswith("@") or email.endswith("@"):
+        raise Invalid(f"{email!r} is not an email address", field="email")
+    return email
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise Invalid(
+            f"unknown role {value!r}; roles are owner, manager, reviewer, annotator", field="role"
+        ) from None
+
+
+def get_or_create_workspace(s: Session, name: str, *, now: datetime) -> Workspace:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise Invalid("a workspace name has 1 to 200 characters", field="workspace")
+    ws = s.scalars(select(Workspace).where(Workspace.name == name)).first()
+    if ws is None:
+        ws = Workspace(name=name, created_at=now)
+        s.add(ws)
+        s.flush()
+    return ws
+
+
+def ensure_user(s: Session, email: str, *, password: str | None, now: datetime) -> User:
+    email = normalize_email(email)
+    user = s.scalars(select(User).where(User.email == email)).first()
+    if user is None:
+        user = User(
+            email=email,
+            password_hash=hash_password(password) if password else None,
+            disabled=False,
+            created_at=now,
+        )
+        s.add(user)
+        s.flush()
+    elif password:
+        user.password_hash = hash_password(password)
+    return user
+
+
+def ensure_membership(
+    s: Session,
+    workspace_id: int,
+    user_id: int,
+    role: Role,
+    *,
+    projects: list[int] | None = None,
+    skills: list[str] | None = None,
+    now: datetime,
+) -> Membership:
+    m = s.scalars(
+        select(Membership).where(
+            Membership.workspace_id == workspace_id, Membership.user_id == user_id
+        )
+    ).first()
+    if m is None:
+        m = Membership(
+            workspace_id=workspace_id,
+            user_id=user_id,
+            role=role.value,
+            projects=projects,
+            skills=skills or [],
+            created_at=now,
+        )
+        s.add(m)
+    else:
+        m.role = role.value
+        if projects is not None:
+            m.projects = projects
+        if skills is not None:
+            m.skills = skills
+    s.flush()
+    return m
+
+
+def issue_token(
+    s: Session, workspace_id: int, user_id: int, name: str, *, now: datetime, hours: int | None = None
+) -> IssuedToken:
+    raw = tokens.new_token()
+    expires = now + timedelta(hours=hours) if hours else None
+    row = Token(
+        workspace_id=workspace_id,
+        user_id=user_id,
+        name=name[:200],
+        token_hash=tokens.token_digest(raw),
+        prefix=tokens.display_prefix(raw),
+        created_at=now,
+        expires_at=expires,
+    )
+    s.add(row)
+    s.flush()
+    return IssuedToken(row.id, raw, workspace_id, user_id, expires)
+
+
+def create_user_cli(
+    s: Session,
+    email: str,
+    *,
+    workspace: str,
+    role: str,
+    password: str | None,
+    with_token: bool,
+    now: datetime,
+) -> tuple[User, Workspace, IssuedToken | None]:
+    """Operator command (local state, no actor): create a workspace/user/membership, maybe a token."""
+    ws = get_or_create_workspace(s, workspace, now=now)
+    user = ensure_user(s, email, password=password, now=now)
+    ensure_membership(s, ws.id, user.id, parse_role(role), now=now)
+    issued = issue_token(s, ws.id, user.id, "cli", now=now) if with_token else None
+    return user, ws, issued
+
+
+# --- bootstrap: the first owner, with no default account -------------------------------------
+
+_BOOTSTRAP_KEY = "bootstrap_token_hash"
+
+
+def has_users(s: Session) -> bool:
+    return s.execute(text("SELECT 1 FROM users LIMIT 1")).first() is not None
+
+
+def make_bootstrap_token(s: Session) -> str | None:
+    """On a fresh install, a one-time token that lets the first owner sign up (else None)."""
+    if has_users(s):
+        return None
+    raw = tokens.new_token()
+    s.merge(InstallState(key=_BOOTSTRAP_KEY, value=tokens.token_digest(raw)))
+    return raw
+
+
+def bootstrap(
+    s: Session, token: str, *, email: str, password: str, workspace: str, now: datetime
+) -> IssuedToken:
+    state = s.get(InstallState, _BOOTSTRAP_KEY)
+    if state is None or has_users(s) or state.value != tokens.token_digest(token):
+        raise Unauthenticated("this bootstrap token is not valid (it works once, on an empty install)")
+    s.delete(state)
+    user, ws, _ = create_user_cli(
+        s, email, workspace=workspace, role="owner", password=password, with_token=False, now=now
+    )
+    return issue_token(s, ws.id, user.id, "login", now=now, hours=LOGIN_TOKEN_HOURS)
+
+
+# --- login and authentication -----------------------------------------------------------------
+
+
+def login(
+    s: Session, email: str, password: str, *, workspace: str | None, now: datetime
+) -> IssuedToken:
+    message = "wrong email or password"
+    try:
+        email = normalize_email(email)
+    except Invalid:
+        raise Unauthenticated(message) from None
+    user = s.scalars(select(User).where(User.email == email)).first()
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or user.disabled:
+        raise Unauthenticated(message)
+    query = select(Membership, Workspace).join(Workspace, Workspace.id == Membership.workspace_id)
+    query = query.where(Membership.user_id == user.id)
+    if workspace:
+        query = query.where(Workspace.name == workspace)
+    row = s.execute(query.order_by(Membership.id)).first()
+    if row is None:
+        raise Unauthenticated(message)
+    return issue_token(s, row[1].id, user.id, "login", now=now, hours=LOGIN_TOKEN_HOURS)
+
+
+class _ActorCache:
+    """A few seconds of memory for token lookups: the hot path sends one per request.
+
+    Revocation, role changes and removals clear it, so they take effect at once in this process;
+    other processes see them within ``TTL`` seconds.
+    """
+
+    TTL = 5.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, Actor, datetime | None]] = {}
+
+    def get(self, digest: str) -> tuple[Actor, datetime | None] | None:
+        with self._lock:
+            hit = self._entries.get(digest)
+        if hit is None or time.monotonic() - hit[0] > self.TTL:
+            return None
+        return hit[1], hit[2]
+
+    def put(self, digest: str, actor: Actor, expires: datetime | None) -> None:
+        with self._lock:
+            if len(self._entries) > 10000:
+                self._entries.clear()
+            self._entries[digest] = (time.monotonic(), actor, expires)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+actor_cache = _ActorCache()
+
+
+def authenticate(s: Session, token: str, *, now: datetime) -> Actor:
+    from labelhouse.services.clock import aware
+
+    if not token:
+        raise Unauthenticated("send 'Authorization: Bearer <token>'")
+    digest = tokens.token_digest(token)
+    cached = actor_cache.get(digest)
+    if cached is not None:
+        actor, expires = cached
+        if expires is None or expires > now:
+            return actor
+    row = s.execute(
+        select(Token, Membership, User)
+        .join(
+            Membership,
+            (Membership.user_id == Token.user_id) & (Membership.workspace_id == Token.workspace_id),
+        )
+        .join(User, User.id == Token.user_id)
+        .where(Token.token_hash == digest)
+    ).first()
+    if row is None:
+        raise Unauthenticated("this token is not valid; create a new one")
+    tok, m, user = row
+    if tok.revoked_at is not None or user.disabled:
+        raise Unauthenticated("this token was revoked; create a new one")
+    expires = aware(tok.expires_at) if tok.expires_at else None
+    if expires is not None and expires <= now:
+        raise Unauthenticated("this token has expired; log in again")
+    actor = Actor(
+        user_id=UserId(user.id),
+        workspace_id=WorkspaceId(tok.workspace_id),
+        role=Role(m.role),
+        email=user.email,
+        projects=None if m.projects is None else frozenset(ProjectId(p) for p in m.projects),
+        skills=frozenset(m.skills or []),
+    )
+    actor_cache.put(digest, actor, expires)
+    return actor
+
+
+def create_token(s: Session, actor: Actor, name: str, *, now: datetime) -> IssuedToken:
+    require(actor, "tokens.own")
+    return issue_token(s, actor.workspace_id, actor.user_id, name or "api", now=now)
+
+
+def list_tokens(s: Session, actor: Actor) -> list[Token]:
+    require(actor, "tokens.own")
+    return list(
+        s.scalars(
+            select(Token)
+            .where(Token.workspace_id == actor.workspace_id, Token.user_id == actor.user_id)
+            .where(Token.revoked_at.is_(None))
+            .order_by(Token.id)
+        )
+    )
+
+
+def revoke_token(s: Session, actor: Actor, token_id: int, *, now: datetime) -> None:
+    require(actor, "tokens.own")
+    tok = s.get(Token, token_id)
+    if tok is None or tok.workspace_id != actor.workspace_id or tok.user_id != actor.user_id:
+        raise NotFound(f"token {token_id} not found")
+    if tok.revoked_at is not None:
+        raise Conflict(f"token {token_id} is already revoked")
+    tok.revoked_at = now
+    actor_cache.clear()
+
+
+def actor_for(s: Session, workspace_id: int, user_id: int) -> Actor:
+    """The actor a background job acts as: its creator, with their current role."""
+    row = s.execute(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.workspace_id == workspace_id, Membership.user_id == user_id)
+    ).first()
+    if row is None or row[1].disabled:
+        raise Unauthenticated("the user who started this job is no longer a member")
+    m, user = row
+    return Actor(
+        user_id=UserId(user.id),
+        workspace_id=WorkspaceId(workspace_id),
+        role=Role(m.role),
+        email=user.email,
+        projects=None if m.projects is None else frozenset(ProjectId(p) for p in m.projects),
+        skills=frozenset(m.skills or []),
+    )

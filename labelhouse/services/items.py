@@ -1,0 +1,295 @@
+"""Items in: batches of import rows become items and tasks, idempotently by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
+
+from labelhouse.blobs.base import BlobStore
+from labelhouse.controls import Schema
+from labelhouse.core.actor import Actor
+from labelhouse.core.errors import Invalid, LabelhouseError, NotFound
+from labelhouse.formats.base import ImportRow
+from labelhouse.security.permissions import require
+from labelhouse.services.projects import get_project, schemas
+from labelhouse.storage.tables import Blob, Item, Project, Task
+
+BATCH = 5000
+MAX_ERRORS_KEPT = 1000
+ENVELOPE_KEYS = {"data", "priority", "gold", "skills", "external_id"}
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_error(self, line: int, message: str) -> None:
+        self.failed += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append({"line": line, "message": message})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "duplicates": self.duplicates,
+            "failed": self.failed,
+            "errors": self.errors,
+        }
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    line: int
+    data: dict[str, Any]
+    content_hash: str
+    priority: int
+    gold: Any
+    skills: list[str] | None
+
+
+def content_hash(data: Mapping[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _unwrap(raw: dict[str, Any]) -> tuple[dict[str, Any], int, Any, list[str] | None]:
+    """A record is its fields, or an envelope {"data": {...}, "priority", "gold", "skills"}."""
+    if isinstance(raw.get("data"), dict) and set(raw) <= ENVELOPE_KEYS:
+        data = dict(raw["data"])
+        priority = raw.get("priority", 0)
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise Invalid("priority is an integer (higher is served first)", field="priority")
+        skills = raw.get("skills")
+        if skills is not None and (
+            not isinstance(skills, list) or not all(isinstance(x, str) for x in skills)
+        ):
+            raise Invalid("skills is a list of strings", field="skills")
+        if raw.get("external_id") is not None:
+            data.setdefault("external_id", raw["external_id"])
+        return data, priority, raw.get("gold"), skills or None
+    return raw, 0, None, None
+
+
+def _prepare(
+    row: ImportRow,
+    schema: Schema,
+    blobs: BlobStore,
+    workspace_id: int,
+    new_blobs: dict[str, tuple[int, str]],
+) -> _Prepared:
+    if row.data is None:
+        raise Invalid(row.error or "empty row")
+    data, priority, gold, skills = _unwrap(row.data)
+    if not data:
+        raise Invalid("the item has no fields")
+    for fieldname, (name, payload) in row.files.items():
+        sha = blobs.put(workspace_id, payload)
+        media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        new_blobs[sha] = (len(payload), media)
+        ref = dict(data.get(fieldname) or {}) if isinstance(data.get(fieldname), dict) else {}
+        ref.update({"blob": sha, "name": name})
+        data[fieldname] = ref
+    for config in schema.controls:
+        if config.over and config.over not in data:
+            raise Invalid(
+                f"the item has no field {config.over!r}, which control {config.name!r} labels; "
+                f"its fields are: {', '.join(sorted(data)) or 'none'}",
+                field=config.over,
+            )
+    if gold is not None:
+        gold = schema.validate_answer(gold, data)
+    return _Prepared(row.line, data, content_hash(data), priority, gold, skills)
+
+
+def import_batch(
+    s: Session,
+    actor: Actor,
+    project_id: int,
+    rows: list[ImportRow],
+    *,
+    blobs: BlobStore,
+    now: datetime,
+    result: ImportResult,
+) -> None:
+    """Write one batch: every good row becomes an item and a task; bad rows are reported."""
+    project = get_project(s, actor, project_id, "items.import")
+    schema = schemas.get(project)
+    prepared: dict[str, _Prepared] = {}
+    new_blobs: dict[str, tuple[int, str]] = {}
+    for row in rows:
+        try:
+            p = _prepare(row, schema, blobs, actor.workspace_id, new_blobs)
+        except LabelhouseError as exc:
+            where = f" (field {exc.field})" if exc.field else ""
+            result.add_error(row.line, f"line {row.line}: {exc.message}{where}")
+            continue
+        if p.content_hash in prepared:
+            result.duplicates += 1
+            continue
+        prepared[p.content_hash] = p
+    if new_blobs:
+        _record_blobs(s, actor.workspace_id, new_blobs, now)
+    if not prepared:
+        return
+    existing = set(
+        s.scalars(
+            select(Item.content_hash).where(
+                Item.project_id == project.id, Item.content_hash.in_(list(prepared))
+            )
+        )
+    )
+    fresh = [p for h, p in prepared.items() if h not in existing]
+    result.duplicates += len(prepared) - len(fresh)
+    if not fresh:
+        return
+    ids = s.scalars(
+        insert(Item).returning(Item.id, sort_by_parameter_order=True),
+        [
+            {
+                "workspace_id": actor.workspace_id,
+                "project_id": project.id,
+                "content_hash": p.content_hash,
+                "data": p.data,
+                "created_at": now,
+            }
+            for p in fresh
+        ],
+    ).all()
+    s.execute(
+        insert(Task),
+        [
+            {
+                "workspace_id": actor.workspace_id,
+                "project_id": project.id,
+                "item_id": item_id,
+                "state": "open",
+                "queue_rank": -p.priority,
+                "overlap": project.overlap,
+                "done": 0,
+                "leased": 0,
+                "is_gold": p.gold is not None,
+                "gold_answer": p.gold,
+                "skills": p.skills,
+                "created_at": now,
+            }
+            for item_id, p in zip(ids, fresh, strict=True)
+        ],
+    )
+    result.created += len(fresh)
+
+
+def _record_blobs(
+    s: Session, workspace_id: int, new_blobs: dict[str, tuple[int, str]], now: datetime
+) -> None:
+    known = set(
+        s.scalars(
+            select(Blob.sha256).where(Blob.workspace_id == workspace_id, Blob.sha256.in_(list(new_blobs)))
+        )
+    )
+    rows = [
+        {"workspace_id": workspace_id, "sha256": sha, "size": size, "media_type": media, "created_at": now}
+        for sha, (size, media) in new_blobs.items()
+        if sha not in known
+    ]
+    if rows:
+        s.execute(insert(Blob), rows)
+
+
+def import_stream(
+    unit_of_work: Callable[[], AbstractContextManager[Session]],
+    actor: Actor,
+    project_id: int,
+    rows: Iterable[ImportRow],
+    *,
+    blobs: BlobStore,
+    now: Callable[[], datetime],
+    on_progress: Callable[[int, ImportResult], None] | None = None,
+    batch_size: int = BATCH,
+) -> ImportResult:
+    """Import a stream of rows in batches, one unit of work each.
+
+    Long work cannot be one transaction: a batch that commits is kept even if a later one fails,
+    and re-running the import skips what is already there (content hash), so an interrupted import
+    is finished by running it again. ``unit_of_work`` is the edge's: this function never commits.
+    """
+    result = ImportResult()
+    seen = 0
+    iterator: Iterator[ImportRow] = iter(rows)
+    while batch := list(islice(iterator, batch_size)):
+        with unit_of_work() as s:
+            import_batch(s, actor, project_id, batch, blobs=blobs, now=now(), result=result)
+        seen += len(batch)
+        if on_progress is not None:
+            on_progress(seen, result)
+    return result
+
+
+def list_items(
+    s: Session, actor: Actor, project_id: int, *, after: int = 0, limit: int = 100
+) -> list[tuple[Item, Task]]:
+    project = get_project(s, actor, project_id, "items.read")
+    limit = max(1, min(limit, 1000))
+    rows = s.execute(
+        select(Item, Task)
+        .join(Task, Task.item_id == Item.id)
+        .where(Item.project_id == project.id, Item.deleted_at.is_(None), Item.id > after)
+        .order_by(Item.id)
+        .limit(limit)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def get_item(s: Session, actor: Actor, item_id: int, action: str = "items.read") -> tuple[Item, Project]:
+    item = s.get(Item, item_id)
+    if item is None or item.workspace_id != actor.workspace_id or item.deleted_at is not None:
+        raise NotFound(f"item {item_id} not found")
+    project = get_project(s, actor, item.project_id, action)
+    return item, project
+
+
+def delete_items(s: Session, actor: Actor, item_ids: list[int], *, now: datetime) -> int:
+    count = 0
+    for item_id in item_ids:
+        item, _project = get_item(s, actor, item_id, "items.delete")
+        item.deleted_at = now
+        s.execute(
+            text(
+                "UPDATE tasks SET state = 'trashed' WHERE item_id = :i AND state != 'trashed'"
+            ),
+            {"i": item.id},
+        )
+        s.execute(
+            text("UPDATE leases SET state = 'released', ended_at = :now WHERE state = 'active' AND task_id IN (SELECT id FROM tasks WHERE item_id = :i)"),
+            {"i": item.id, "now": now},
+        )
+        s.execute(text("UPDATE tasks SET leased = 0 WHERE item_id = :i"), {"i": item.id})
+        count += 1
+    s.flush()
+    return count
+
+
+def get_item_for_holder(s: Session, actor: Actor, item_id: int, *, now: datetime) -> tuple[Item, Project]:
+    """An item, for an annotator who holds a live lease on one of its tasks (else not found)."""
+    require(actor, "task.next")
+    held = s.execute(
+        text(
+            "SELECT 1 FROM leases l JOIN tasks t ON t.id = l.task_id WHERE t.item_id = :i AND l.user_id = :u "
+            "AND l.state = 'active' AND l.expires_at > :now"
+        ),
+        {"i": item_id, "u": actor.user_id, "now": now},
+    ).first()
+    if held is None:
+        raise NotFound(f"item {item_id} not found")
+    return get_item(s, actor, item_id, "project.read")

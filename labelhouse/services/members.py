@@ -1,0 +1,140 @@
+"""Members of a workspace: who they are, their role, projects and skills."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from labelhouse.core.actor import Actor
+from labelhouse.core.errors import Forbidden, Invalid, NotFound
+from labelhouse.core.roles import Role
+from labelhouse.security.permissions import require
+from labelhouse.services.accounts import actor_cache, ensure_membership, ensure_user, parse_role
+from labelhouse.storage.tables import Membership, Project, User
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: int
+    email: str
+    role: str
+    projects: list[int] | None
+    skills: list[str]
+
+
+def _check_grant(actor: Actor, role: Role) -> None:
+    # An owner may make owners; everyone else grants only roles below their own.
+    if actor.role is not Role.owner and role.rank >= actor.role.rank:
+        raise Forbidden(f"a {actor.role.value} can only grant roles below their own")
+
+
+def _check_projects(s: Session, actor: Actor, projects: list[int] | None) -> None:
+    if projects is None:
+        return
+    found = set(
+        s.scalars(
+            select(Project.id).where(
+                Project.workspace_id == actor.workspace_id, Project.id.in_(projects)
+            )
+        )
+    )
+    missing = [p for p in projects if p not in found]
+    if missing:
+        raise Invalid(f"project {missing[0]} not found", field="projects")
+
+
+def list_members(s: Session, actor: Actor) -> list[Member]:
+    require(actor, "members.read")
+    rows = s.execute(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.workspace_id == actor.workspace_id)
+        .order_by(Membership.id)
+    ).all()
+    return [_member(m, u) for m, u in rows]
+
+
+def _member(m: Membership, u: User) -> Member:
+    return Member(u.id, u.email, m.role, m.projects, list(m.skills or []))
+
+
+def add_member(
+    s: Session,
+    actor: Actor,
+    email: str,
+    role: str,
+    *,
+    password: str | None = None,
+    projects: list[int] | None = None,
+    skills: list[str] | None = None,
+    now: datetime,
+) -> Member:
+    require(actor, "members.manage")
+    parsed = parse_role(role)
+    _check_grant(actor, parsed)
+    _check_projects(s, actor, projects)
+    user = ensure_user(s, email, password=None, now=now)
+    if password and user.password_hash is None:
+        from labelhouse.security.passwords import hash_password
+
+        user.password_hash = hash_password(password)
+    m = ensure_membership(
+        s, actor.workspace_id, user.id, parsed, projects=projects, skills=skills, now=now
+    )
+    return _member(m, user)
+
+
+def _get(s: Session, actor: Actor, user_id: int) -> tuple[Membership, User]:
+    row = s.execute(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.workspace_id == actor.workspace_id, Membership.user_id == user_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"member {user_id} not found")
+    return row[0], row[1]
+
+
+def update_member(
+    s: Session,
+    actor: Actor,
+    user_id: int,
+    *,
+    role: str | None = None,
+    projects: list[int] | None = None,
+    all_projects: bool = False,
+    skills: list[str] | None = None,
+) -> Member:
+    require(actor, "members.manage")
+    m, u = _get(s, actor, user_id)
+    if Role(m.role).rank >= actor.role.rank and actor.role is not Role.owner:
+        raise Forbidden("you can only change members whose role is below yours")
+    if role is not None:
+        parsed = parse_role(role)
+        _check_grant(actor, parsed)
+        m.role = parsed.value
+    if all_projects:
+        m.projects = None
+    elif projects is not None:
+        _check_projects(s, actor, projects)
+        m.projects = projects
+    if skills is not None:
+        m.skills = skills
+    s.flush()
+    actor_cache.clear()
+    return _member(m, u)
+
+
+def remove_member(s: Session, actor: Actor, user_id: int) -> None:
+    require(actor, "members.manage")
+    m, _u = _get(s, actor, user_id)
+    if user_id == actor.user_id:
+        raise Invalid("you cannot remove yourself; ask another owner", field="user_id")
+    if Role(m.role).rank >= actor.role.rank and actor.role is not Role.owner:
+        raise Forbidden("you can only remove members whose role is below yours")
+    s.delete(m)
+    s.flush()
+    actor_cache.clear()

@@ -1,0 +1,179 @@
+"""Projects: create, read, change, trash; and the parsed schema cache the hot path uses."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from labelhouse.controls import Schema, parse_schema
+from labelhouse.core.actor import Actor
+from labelhouse.core.errors import Invalid, NotFound
+from labelhouse.core.ids import ProjectId
+from labelhouse.security.permissions import require
+from labelhouse.storage.tables import Project
+
+MAX_OVERLAP = 100
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """What a manager may set; None leaves a value as it is."""
+
+    name: str | None = None
+    description: str | None = None
+    schema: Any = None
+    overlap: int | None = None
+    lease_seconds: int | None = None
+    gold_rate: float | None = None
+
+
+def _validate(settings: ProjectSettings) -> None:
+    if settings.name is not None and not (1 <= len(settings.name.strip()) <= 200):
+        raise Invalid("a project name has 1 to 200 characters", field="name")
+    if settings.overlap is not None and not (1 <= settings.overlap <= MAX_OVERLAP):
+        raise Invalid(f"overlap is how many people label each task: 1 to {MAX_OVERLAP}", field="overlap")
+    if settings.lease_seconds is not None and not (10 <= settings.lease_seconds <= 7 * 86400):
+        raise Invalid("lease_seconds is 10 seconds to 7 days", field="lease_seconds")
+    if settings.gold_rate is not None and not (0.0 <= settings.gold_rate <= 1.0):
+        raise Invalid("gold_rate is a fraction from 0 to 1", field="gold_rate")
+
+
+def get_project(s: Session, actor: Actor, project_id: int, action: str = "project.read") -> Project:
+    require(actor, action, ProjectId(project_id))
+    project = s.get(Project, project_id)
+    if project is None or project.workspace_id != actor.workspace_id or project.deleted_at is not None:
+        raise NotFound(f"project {project_id} not found")
+    return project
+
+
+def create_project(s: Session, actor: Actor, settings: ProjectSettings, *, now: datetime) -> Project:
+    require(actor, "project.create")
+    if settings.name is None or settings.schema is None:
+        raise Invalid("a project needs a name and a schema", field="name" if settings.name is None else "schema")
+    _validate(settings)
+    schema = parse_schema(settings.schema)
+    project = Project(
+        workspace_id=actor.workspace_id,
+        name=settings.name.strip(),
+        description=settings.description or "",
+        schema=schema.to_dict(),
+        overlap=settings.overlap or 1,
+        lease_seconds=settings.lease_seconds or 900,
+        gold_rate=settings.gold_rate or 0.0,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(project)
+    s.flush()
+    return project
+
+
+def list_projects(s: Session, actor: Actor) -> list[Project]:
+    require(actor, "project.read")
+    query = select(Project).where(
+        Project.workspace_id == actor.workspace_id, Project.deleted_at.is_(None)
+    )
+    if actor.projects is not None:
+        query = query.where(Project.id.in_(actor.projects))
+    return list(s.scalars(query.order_by(Project.id)))
+
+
+def update_project(
+    s: Session, actor: Actor, project_id: int, settings: ProjectSettings, *, now: datetime
+) -> Project:
+    project = get_project(s, actor, project_id, "project.update")
+    _validate(settings)
+    if settings.name is not None:
+        project.name = settings.name.strip()
+    if settings.description is not None:
+        project.description = settings.description
+    if settings.schema is not None:
+        project.schema = parse_schema(settings.schema).to_dict()
+    if settings.lease_seconds is not None:
+        project.lease_seconds = settings.lease_seconds
+    if settings.gold_rate is not None:
+        project.gold_rate = settings.gold_rate
+    if settings.overlap is not None and settings.overlap != project.overlap:
+        project.overlap = settings.overlap
+        # Tasks follow the project's overlap; completion is re-derived from their counts.
+        s.execute(
+            text(
+                "UPDATE tasks SET overlap = :o, state = CASE WHEN done >= :o THEN 'complete' ELSE 'open' END "
+                "WHERE project_id = :p AND state IN ('open', 'complete') AND is_gold = :f"
+            ),
+            {"o": settings.overlap, "p": project.id, "f": False},
+        )
+    project.updated_at = now
+    s.flush()
+    return project
+
+
+def delete_project(s: Session, actor: Actor, project_id: int, *, now: datetime) -> None:
+    project = get_project(s, actor, project_id, "project.delete")
+    project.deleted_at = now
+    s.flush()
+
+
+def stats(s: Session, actor: Actor, project_id: int) -> dict[str, Any]:
+    project = get_project(s, actor, project_id, "project.stats")
+    row = s.execute(
+        text(
+            "SELECT COUNT(*), "
+            "COALESCE(SUM(CASE WHEN state = 'complete' THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN state = 'open' AND leased > 0 THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN is_gold THEN 1 ELSE 0 END), 0) "
+            "FROM tasks WHERE project_id = :p AND state != 'trashed'"
+        ),
+        {"p": project.id},
+    ).one()
+    total, complete, in_progress, gold = (int(v) for v in row)
+    annotators = s.execute(
+        text(
+            "SELECT u.email, COUNT(*), AVG(a.lead_time_s) FROM annotations a JOIN users u ON u.id = a.user_id "
+            "WHERE a.project_id = :p AND a.is_latest AND a.deleted_at IS NULL "
+            "GROUP BY u.email ORDER BY COUNT(*) DESC"
+        ),
+        {"p": project.id},
+    ).all()
+    regular = total - gold
+    return {
+        "tasks": total,
+        "gold": gold,
+        "complete": complete,
+        "in_progress": in_progress,
+        "left": regular - complete,
+        "annotations": sum(int(r[1]) for r in annotators),
+        "annotators": [
+            {"annotator": r[0], "annotations": int(r[1]), "mean_seconds": None if r[2] is None else float(r[2])}
+            for r in annotators
+        ],
+    }
+
+
+class _SchemaCache:
+    """Parsed schemas by (project, updated_at): parsing on every submit would dominate it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[int, str], Schema] = {}
+
+    def get(self, project: Project) -> Schema:
+        key = (project.id, str(project.updated_at))
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is None:
+            hit = parse_schema(project.schema)
+            with self._lock:
+                if len(self._cache) > 1000:
+                    self._cache.clear()
+                self._cache[key] = hit
+        return hit
+
+
+schemas = _SchemaCache()

@@ -1,0 +1,166 @@
+"""The annotator's verbs on the queue: next, release, skip; and drafts."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from labelhouse.core.actor import Actor
+from labelhouse.core.errors import Conflict, Forbidden, Invalid, NotFound
+from labelhouse.core.ids import ProjectId
+from labelhouse.dispatch import leases as lease_sql
+from labelhouse.dispatch import policy
+from labelhouse.security.permissions import require
+from labelhouse.services.clock import aware
+from labelhouse.services.projects import get_project
+from labelhouse.storage.tables import Draft, Lease
+
+_rng_lock = threading.Lock()
+_rng = random.Random()
+
+MAX_DRAFT_BYTES = 5_000_000
+
+
+@dataclass(frozen=True)
+class Handout:
+    """What ``next`` hands an annotator: a task with its item, and the lease on it."""
+
+    task_id: int
+    item_id: int
+    project_id: int
+    item: dict[str, Any]
+    lease_id: int
+    expires_at: datetime
+    draft: Any
+
+
+def _random() -> random.Random:
+    with _rng_lock:
+        return random.Random(_rng.getrandbits(64))
+
+
+def with_file_urls(item_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Blob references become URLs the holder of the lease may fetch."""
+    out = dict(data)
+    for key, value in data.items():
+        if isinstance(value, dict) and "blob" in value:
+            ref = {k: v for k, v in value.items() if k != "blob"}
+            ref["url"] = f"/api/v1/items/{item_id}/files/{key}"
+            out[key] = ref
+    return out
+
+
+def next_task(
+    s: Session, actor: Actor, project_id: int, *, now: datetime, prefetch: bool = False, skip_locked: bool = False
+) -> Handout | None:
+    require(actor, "task.next", ProjectId(project_id))
+    project = get_project(s, actor, project_id)
+    lease_sql.expire_stale(s, project.id, now)
+    live = lease_sql.live_leases(s, project.id, actor.user_id, now)
+    reuse = policy.reusable([lid for lid, _t, _e in live], prefetch)
+    if reuse is not None:
+        lease_id, task_id, expires = next(x for x in live if x[0] == reuse)
+    else:
+        claimed = lease_sql.claim(
+            s,
+            workspace_id=actor.workspace_id,
+            project_id=project.id,
+            user_id=actor.user_id,
+            skills=actor.skills,
+            gold_rate=project.gold_rate,
+            lease_seconds=project.lease_seconds,
+            now=now,
+            rng=_random(),
+            skip_locked=skip_locked,
+        )
+        if claimed is None:
+            return None
+        lease_id, task_id, expires = claimed.id, claimed.task_id, claimed.expires_at
+    row = s.execute(
+        text(
+            "SELECT i.id, i.data, d.answer FROM tasks t JOIN items i ON i.id = t.item_id "
+            "LEFT JOIN drafts d ON d.task_id = t.id AND d.user_id = :u WHERE t.id = :t"
+        ),
+        {"t": task_id, "u": actor.user_id},
+    ).one()
+    item_id, data, draft = row
+    data = _json(data)
+    return Handout(
+        task_id=task_id,
+        item_id=item_id,
+        project_id=project.id,
+        item=with_file_urls(item_id, data),
+        lease_id=lease_id,
+        expires_at=aware(expires),
+        draft=_json(draft) if draft is not None else None,
+    )
+
+
+def _json(value: Any) -> Any:
+    # Raw text() queries on SQLite return JSON columns as strings.
+    if isinstance(value, str | bytes):
+        import orjson
+
+        return orjson.loads(value)
+    return value
+
+
+def _own_lease(s: Session, actor: Actor, lease_id: int) -> Lease:
+    lease = s.get(Lease, lease_id)
+    if lease is None or lease.workspace_id != actor.workspace_id or not actor.may_see_project(ProjectId(lease.project_id)):
+        raise NotFound(f"lease {lease_id} not found")
+    if lease.user_id != actor.user_id:
+        raise Forbidden("this lease is held by someone else")
+    return lease
+
+
+def end_lease(s: Session, actor: Actor, lease_id: int, how: str, *, now: datetime) -> None:
+    """Release (give the task back; you may get it again) or skip (never show it to you again)."""
+    if how not in ("released", "skipped"):
+        raise Invalid("end a lease by release or skip", field="action")
+    require(actor, "task.next")
+    lease = _own_lease(s, actor, lease_id)
+    if lease.state != "active" or aware(lease.expires_at) <= now:
+        raise Conflict(f"lease {lease_id} is no longer active ({lease.state}); nothing to {how[:-2]}")
+    lease_sql.end(s, lease.id, lease.task_id, how, now)
+
+
+def _task_in_scope(s: Session, actor: Actor, task_id: int) -> tuple[int, int]:
+    row = s.execute(
+        text("SELECT project_id, workspace_id FROM tasks WHERE id = :t AND state != 'trashed'"), {"t": task_id}
+    ).first()
+    if row is None or row[1] != actor.workspace_id or not actor.may_see_project(ProjectId(row[0])):
+        raise NotFound(f"task {task_id} not found")
+    return row[0], row[1]
+
+
+def save_draft(s: Session, actor: Actor, task_id: int, answer: Any, *, now: datetime) -> None:
+    """Keep a work-in-progress answer on the server; it is not validated until submitted."""
+    require(actor, "annotation.submit")
+    _task_in_scope(s, actor, task_id)
+    import orjson
+
+    if len(orjson.dumps(answer)) > MAX_DRAFT_BYTES:
+        raise Invalid(f"a draft is at most {MAX_DRAFT_BYTES} bytes", field="answer")
+    draft = s.query(Draft).filter_by(task_id=task_id, user_id=actor.user_id).first()
+    if draft is None:
+        s.add(Draft(workspace_id=actor.workspace_id, task_id=task_id, user_id=actor.user_id, answer=answer, updated_at=now))
+    else:
+        draft.answer = answer
+        draft.updated_at = now
+    s.flush()
+
+
+def get_draft(s: Session, actor: Actor, task_id: int) -> Any:
+    require(actor, "annotation.submit")
+    _task_in_scope(s, actor, task_id)
+    draft = s.query(Draft).filter_by(task_id=task_id, user_id=actor.user_id).first()
+    if draft is None:
+        raise NotFound(f"no draft for task {task_id}")
+    return draft.answer

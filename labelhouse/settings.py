@@ -1,0 +1,108 @@
+"""Settings: one frozen object built at startup from flags and ``LABELHOUSE_*`` variables.
+
+Nothing reads the environment at import time; the edges build a ``Settings`` and pass it down.
+Every setting is listed in ``SETTINGS`` with its documentation; docs/settings.md is generated
+from it and a test fails when the two drift.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from labelhouse.core.errors import Invalid
+
+# name -> (environment variable, default, description)
+SETTINGS: dict[str, tuple[str, str, str]] = {
+    "data_dir": ("LABELHOUSE_DATA", "./labelhouse-data", "Folder for the SQLite database, blobs, uploads and exports."),
+    "database_url": ("LABELHOUSE_DATABASE_URL", "", "SQLAlchemy URL of the database; empty means SQLite in the data folder. Use postgresql://user@host/db (psycopg 3) for PostgreSQL."),
+    "host": ("LABELHOUSE_HOST", "127.0.0.1", "Address `serve` listens on."),
+    "port": ("LABELHOUSE_PORT", "8400", "Port `serve` listens on."),
+    "mode": ("LABELHOUSE_MODE", "development", "`development` or `production`; production refuses unsafe settings (listening beyond loopback without `LABELHOUSE_TRUSTED_PROXY` or TLS terminator is allowed; SQLite `synchronous=OFF` is not)."),
+    "sqlite_synchronous": ("LABELHOUSE_SQLITE_SYNCHRONOUS", "NORMAL", "SQLite `PRAGMA synchronous`: NORMAL survives a killed process; FULL also survives a power cut, at some write speed."),
+    "max_body_mb": ("LABELHOUSE_MAX_BODY_MB", "512", "Largest request body accepted, in MiB (imports)."),
+    "inline_import_mb": ("LABELHOUSE_INLINE_IMPORT_MB", "4", "Item imports up to this size are written during the request (201 with counts); larger ones become a background job (202)."),
+    "job_threads": ("LABELHOUSE_JOB_THREADS", "1", "Background job threads inside `serve` (0: leave jobs to `labelhouse worker`)."),
+    "workers": ("LABELHOUSE_WORKERS", "1", "HTTP worker processes for `serve` (PostgreSQL only; SQLite uses one process)."),
+    "log_level": ("LABELHOUSE_LOG_LEVEL", "warning", "Server log level."),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    host: str
+    port: int
+    mode: str
+    sqlite_synchronous: str
+    max_body_mb: int
+    inline_import_mb: int
+    job_threads: int
+    workers: int
+    log_level: str
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{(self.data_dir / 'labelhouse.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from ``env`` (default: ``os.environ``), then explicit overrides (flags)."""
+    source = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    for name, (var, default, _doc) in SETTINGS.items():
+        raw[name] = overrides.get(name) if overrides.get(name) is not None else source.get(var, default)
+    try:
+        settings = Settings(
+            data_dir=Path(raw["data_dir"]),
+            database_url=str(raw["database_url"]),
+            host=str(raw["host"]),
+            port=int(raw["port"]),
+            mode=str(raw["mode"]),
+            sqlite_synchronous=str(raw["sqlite_synchronous"]).upper(),
+            max_body_mb=int(raw["max_body_mb"]),
+            inline_import_mb=int(raw["inline_import_mb"]),
+            job_threads=int(raw["job_threads"]),
+            workers=int(raw["workers"]),
+            log_level=str(raw["log_level"]),
+        )
+    except ValueError as exc:
+        raise Invalid(f"a setting is not a number: {exc}", field="settings") from None
+    _check(settings)
+    return settings
+
+
+def _check(settings: Settings) -> None:
+    if settings.mode not in ("development", "production"):
+        raise Invalid("LABELHOUSE_MODE is development or production", field="mode")
+    if settings.sqlite_synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise Invalid("LABELHOUSE_SQLITE_SYNCHRONOUS is NORMAL, FULL or EXTRA", field="sqlite_synchronous")
+    if settings.mode == "production" and settings.sqlite_synchronous == "OFF":
+        raise Invalid(
+            "production mode refuses LABELHOUSE_SQLITE_SYNCHRONOUS=OFF: a crash could lose acknowledged annotations",
+            field="sqlite_synchronous",
+        )
+
+
+def setting_names() -> list[str]:
+    return [f.name for f in fields(Settings)]

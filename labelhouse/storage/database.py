@@ -1,0 +1,120 @@
+"""The database handle: engine setup per dialect and the unit of work the edges open."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+
+class Database:
+    """One engine per process.
+
+    SQLite allows one writer at a time. Write units of work take a process lock and start with
+    ``BEGIN IMMEDIATE`` so that two writers never deadlock on a lock upgrade; readers run
+    concurrently on WAL snapshots. Other processes (the CLI, a worker) wait on ``busy_timeout``.
+    PostgreSQL needs neither: row locks and ``SKIP LOCKED`` do the work there.
+    """
+
+    def __init__(self, url: str, *, synchronous: str = "NORMAL", pool_size: int = 20) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self._write_lock = threading.Lock()
+        if self.is_sqlite:
+            self.engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False, "timeout": 30},
+                pool_size=pool_size,
+                max_overflow=20,
+                json_serializer=_dumps,
+                json_deserializer=orjson.loads,
+            )
+            _configure_sqlite(self.engine, synchronous)
+            self._writer = self.engine.execution_options(lh_write=True)
+        else:
+            self.engine = create_engine(
+                url,
+                pool_size=pool_size,
+                max_overflow=20,
+                pool_pre_ping=True,
+                json_serializer=_dumps,
+                json_deserializer=orjson.loads,
+            )
+            self._writer = self.engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """One unit of work: commit when the block ends, roll back if it raises."""
+        lock = self._write_lock if (write and self.is_sqlite) else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            bind: Engine = self._writer if write else self.engine
+            with Session(bind=bind, expire_on_commit=False, autoflush=False) as session:
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'labelhouse.db').resolve()}"
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    """Datetimes bound in raw SQL get the text form SQLAlchemy's DateTime stores (naive UTC,
+    6-digit microseconds), so comparisons in SQL between the two are comparisons of time."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+    sqlite3.register_adapter(datetime, _sqlite_datetime)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below decide how a transaction starts.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode never loses a committed transaction when the process dies
+        # (kill -9); only an OS crash or power cut can lose the last ones. FULL closes that too.
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.execute("PRAGMA temp_store=MEMORY")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get("lh_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")

@@ -1,0 +1,100 @@
+"""The job edge: take queued jobs from the table and run them, in a thread or a process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from pathlib import Path
+
+from labelhouse.core.errors import LabelhouseError
+from labelhouse.formats.registry import get_reader
+from labelhouse.jobs import queue
+from labelhouse.runtime import Runtime
+from labelhouse.services import items as item_service
+from labelhouse.services.accounts import actor_for
+from labelhouse.services.clock import utcnow
+from labelhouse.storage.tables import Job
+
+log = logging.getLogger("labelhouse.worker")
+
+
+def run_one(rt: Runtime) -> bool:
+    """Run the oldest queued job, if any. Returns whether one ran."""
+    with rt.db.session() as s:
+        job = queue.claim_next(s, now=utcnow(), skip_locked=rt.skip_locked)
+        if job is None:
+            return False
+        s.expunge(job)
+    try:
+        result = _HANDLERS[job.kind](rt, job)
+    except LabelhouseError as exc:
+        _finish(rt, job.id, error=exc.message)
+    except Exception as exc:  # a job must end as failed, never vanish
+        log.error("job %s failed: %s", job.id, traceback.format_exc())
+        _finish(rt, job.id, error=f"internal error: {exc.__class__.__name__}: {exc}")
+    else:
+        _finish(rt, job.id, result=result)
+    return True
+
+
+def _finish(rt: Runtime, job_id: int, *, result: object = None, error: str | None = None) -> None:
+    with rt.db.session() as s:
+        queue.finish(s, job_id, now=utcnow(), result=result, error=error)
+
+
+def _import(rt: Runtime, job: Job) -> dict[str, object]:
+    path = Path(job.params["path"])
+    with rt.db.session(write=False) as s:
+        actor = actor_for(s, job.workspace_id, job.created_by or 0)
+    reader = get_reader(job.params["reader"])
+
+    def progress(rows: int, result: item_service.ImportResult) -> None:
+        with rt.db.session() as s:
+            queue.progress(s, job.id, rows, now=utcnow(), result=result.to_dict())
+
+    try:
+        with path.open("rb") as stream:
+            result = item_service.import_stream(
+                rt.db.session,
+                actor,
+                job.project_id or 0,
+                reader.read(stream),
+                blobs=rt.blobs,
+                now=utcnow,
+                on_progress=progress,
+            )
+    finally:
+        path.unlink(missing_ok=True)
+    return result.to_dict()
+
+
+_HANDLERS = {"import": _import}
+
+
+class JobThread(threading.Thread):
+    """Runs jobs inside ``serve``; ``wake()`` starts work at once instead of at the next poll."""
+
+    def __init__(self, rt: Runtime, poll_seconds: float = 2.0) -> None:
+        super().__init__(name="labelhouse-jobs", daemon=True)
+        self.rt = rt
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                while run_one(self.rt) and not self._stop.is_set():
+                    pass
+            except Exception:
+                log.error("job loop error: %s", traceback.format_exc())
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
