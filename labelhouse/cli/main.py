@@ -236,3 +236,7 @@ def migrate(data_dir: Path | None, database_url: str | None) -> None:
     """Bring the database schema up to date (serve does this too)."""
     runtime_from(data_dir, database_url)
     click.echo("database is up to date")
+
+
+if __name__ == "__main__":
+    main()

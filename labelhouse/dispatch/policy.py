@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -52,8 +53,9 @@ def reusable(live: Sequence[int], prefetch: bool) -> int | None:
 
 
 def skills_of(raw: object) -> frozenset[str]:
+    """Required skills as stored: a list, or its JSON text (raw SQL on SQLite)."""
+    if isinstance(raw, str | bytes):
+        raw = json.loads(raw)
     if not raw:
         return frozenset()
-    if isinstance(raw, str):
-        return frozenset({raw})
     return frozenset(str(s) for s in raw)  # type: ignore[attr-defined]

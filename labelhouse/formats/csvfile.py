@@ -6,8 +6,8 @@ row becomes ``{field: string}``; ``ImportRow.line`` is the file line where the r
 header is line 1). Values are never parsed further: a cell that looks like JSON (``{"a": 1}``,
 ``[1, 2]``) or a number stays a string; use JSON Lines for typed or nested items. A row with the
 wrong number of cells is an error row naming its line, and reading goes on. Bytes that are not
-UTF-8 end the read with one error row (rows before them are kept). A cell is limited to
-``MAX_CELL_CHARS`` characters.
+UTF-8 end the read with one error row naming their line (rows before them are kept). A cell is
+limited to ``MAX_CELL_CHARS`` characters and a line to ``MAX_LINE_BYTES`` bytes.
 
 Export, ``csv``: one row per annotation (a task with no annotation yet gives one row with the
 annotation columns empty)::
@@ -44,6 +44,7 @@ from labelhouse.formats.jsonl import chunked, iso_utc
 from labelhouse.formats.registry import register_reader, register_writer
 
 MAX_CELL_CHARS = 10 * 1024 * 1024
+MAX_LINE_BYTES = 16 * 1024 * 1024
 FORMULA_TRIGGERS = frozenset("=+-@\t\r＝＋－＠")
 FIXED_COLUMNS = (
     "task_id",
@@ -77,34 +78,48 @@ class CsvReader:
     def read(self, stream: IO[bytes]) -> Iterator[ImportRow]:
         # csv's cell limit is process-wide; it is only ever raised here, never lowered.
         csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-        try:
-            yield from _rows(text)
-        finally:
-            text.detach()  # leave the caller's stream open
+        return _rows(_text_lines(stream))
 
 
-def _not_utf8(line: int, exc: UnicodeDecodeError) -> ImportRow:
-    return ImportRow(
-        line=line,
-        error=f"line {line}: the file is not UTF-8 ({exc.reason} at byte {exc.start} of a block)"
-        " — save it as CSV UTF-8 and import again",
-    )
+class _LineTooLong(Exception):
+    pass
 
 
-def _rows(text: io.TextIOWrapper) -> Iterator[ImportRow]:
+def _text_lines(stream: IO[bytes]) -> Iterator[str]:
+    """The file's lines, decoded one by one so that an error can name its line."""
+    first = True
+    while raw := stream.readline(MAX_LINE_BYTES + 1):
+        if len(raw) > MAX_LINE_BYTES:
+            raise _LineTooLong
+        if first:
+            raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False
+        yield raw.decode("utf-8")
+
+
+def _unreadable(line: int, exc: Exception) -> ImportRow:
+    if isinstance(exc, UnicodeDecodeError):
+        why = f"the file is not UTF-8 ({exc.reason} at byte {exc.start + 1} of the line)"
+        return ImportRow(line=line, error=f"line {line}: {why} — save it as CSV UTF-8 and import again")
+    limit = MAX_LINE_BYTES // (1024 * 1024)
+    return ImportRow(line=line, error=f"line {line}: longer than {limit} MB; reading stopped")
+
+
+def _rows(lines: Iterator[str]) -> Iterator[ImportRow]:
     try:
-        first = text.readline()
-    except UnicodeDecodeError as exc:
-        yield _not_utf8(1, exc)
+        first = next(lines, "")
+    except (UnicodeDecodeError, _LineTooLong) as exc:
+        yield _unreadable(1, exc)
         return
     if not first.strip():
         yield ImportRow(line=1, error="the file is empty; its first row must name the fields")
         return
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
     try:
         header = [unneutralize(name.strip()) for name in next(reader)]
+    except (UnicodeDecodeError, _LineTooLong) as exc:
+        yield _unreadable(reader.line_num + 1, exc)
+        return
     except csv.Error as exc:
         yield ImportRow(line=1, error=f"line 1: {exc}; the first row must name the fields")
         return
@@ -118,8 +133,9 @@ def _rows(text: io.TextIOWrapper) -> Iterator[ImportRow]:
             cells = next(reader)
         except StopIteration:
             return
-        except UnicodeDecodeError as exc:
-            yield _not_utf8(start, exc)
+        except (UnicodeDecodeError, _LineTooLong) as exc:
+            # line_num counts the lines read so far: the bad one is the next.
+            yield _unreadable(reader.line_num + 1, exc)
             return
         except csv.Error as exc:
             yield ImportRow(line=start, error=f"line {start}: {exc}")

@@ -75,10 +75,10 @@ def image_row(line: int, name: str, data: bytes) -> ImportRow:
         with Image.open(io.BytesIO(data), formats=_formats()) as image:
             width, height = image.size
             if width * height > MAX_PIXELS:
-                return _bomb(line, name, width, height)
+                return _bomb(line, name, f"{width}x{height} pixels")
             image.verify()
-    except Image.DecompressionBombError:
-        return ImportRow(line=line, error=f"{name}: refused as a decompression bomb (too many pixels)")
+    except Image.DecompressionBombError as exc:  # Pillow's own, higher limit: seen from the header
+        return _bomb(line, name, str(exc))
     except UnidentifiedImageError:
         allowed = ", ".join(ALLOWED_FORMATS)
         return ImportRow(line=line, error=f"{name}: not an image (or not one of {allowed})")
@@ -91,12 +91,12 @@ def image_row(line: int, name: str, data: bytes) -> ImportRow:
     )
 
 
-def _bomb(line: int, name: str, width: int, height: int) -> ImportRow:
+def _bomb(line: int, name: str, detail: str) -> ImportRow:
     limit = MAX_PIXELS // 1_000_000
     return ImportRow(
         line=line,
-        error=f"{name}: {width}x{height} pixels is over the {limit} megapixel limit "
-        "(refused as a possible decompression bomb); downscale it and import again",
+        error=f"{name}: over the {limit} megapixel limit ({detail}); refused as a possible "
+        "decompression bomb — downscale it and import again",
     )
 
 
@@ -137,13 +137,13 @@ def _read_zip(stream: IO[bytes]) -> Iterator[ImportRow]:
             )
             return
         for line, info in enumerate(entries, start=1):
-            if info.is_dir() or _skipped(info.filename):
+            name = clean_name(info.filename)
+            if info.is_dir() or _skipped(name):
                 continue
-            yield _zip_entry(archive, line, info)
+            yield _zip_entry(archive, line, info, name)
 
 
-def _zip_entry(archive: zipfile.ZipFile, line: int, info: zipfile.ZipInfo) -> ImportRow:
-    name = clean_name(info.filename)
+def _zip_entry(archive: zipfile.ZipFile, line: int, info: zipfile.ZipInfo, name: str) -> ImportRow:
     if stat.S_ISLNK(info.external_attr >> 16):
         return ImportRow(line=line, error=f"{name}: a symbolic link, not an image")
     if info.file_size > MAX_ENTRY_BYTES:
