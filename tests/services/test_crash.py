@@ -90,7 +90,7 @@ def test_acknowledged_annotations_survive_kill_9(rt: Runtime, tmp_path: Path) ->
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
-    exported = {a["id"] for line in lines for a in __import__("orjson").loads(line)["annotations"]}
+    exported = {a["id"] for line in lines for a in orjson.loads(line)["annotations"]}
     missing = set(acked) - exported
     assert not missing, f"{len(missing)} acknowledged annotations lost"
     with rt.db.session(write=False) as s:
