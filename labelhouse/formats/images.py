@@ -23,14 +23,14 @@ reading, since a directory can lie):
   larger images are error rows ("decompression bomb"). The check is ours rather than a change of
   ``PIL.Image.MAX_IMAGE_PIXELS``, which is process-wide and belongs to whoever else uses Pillow.
 
-A zip needs random access: a stream that cannot seek is first copied to a temporary file.
+A zip needs random access: a stream that cannot seek is first copied to a temporary file (at most
+``MAX_TOTAL_BYTES`` of it).
 """
 
 from __future__ import annotations
 
 import io
 import os
-import shutil
 import stat
 import tempfile
 import zipfile
@@ -114,9 +114,22 @@ class ImagesZipReader:
             yield from _read_zip(stream)
             return
         with tempfile.TemporaryFile() as copy:
-            shutil.copyfileobj(stream, copy)
+            if not _copy_at_most(stream, copy, MAX_TOTAL_BYTES):
+                yield ImportRow(line=1, error=f"the zip is over {MAX_TOTAL_BYTES // 2**30} GB; split it")
+                return
             copy.seek(0)
             yield from _read_zip(copy)
+
+
+def _copy_at_most(source: IO[bytes], target: IO[bytes], limit: int) -> bool:
+    """Copy ``source`` into ``target``; False (and stop) once more than ``limit`` bytes came."""
+    copied = 0
+    while chunk := source.read(1024 * 1024):
+        copied += len(chunk)
+        if copied > limit:
+            return False
+        target.write(chunk)
+    return True
 
 
 def _read_zip(stream: IO[bytes]) -> Iterator[ImportRow]:

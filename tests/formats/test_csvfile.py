@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from labelhouse.controls import parse_schema
-from labelhouse.formats import ExportAnnotation, ExportRecord, ImportRow, get_reader, get_writer
-from labelhouse.formats import csvfile
+from labelhouse.formats import ExportAnnotation, ExportRecord, ImportRow, csvfile, get_reader, get_writer
 from labelhouse.formats.csvfile import neutralize, unneutralize
 
 AT = datetime(2024, 1, 1, tzinfo=UTC)
@@ -38,7 +37,10 @@ def test_wrong_cell_counts_are_error_rows_and_reading_goes_on() -> None:
 
 def test_line_numbers_count_newlines_inside_quoted_cells() -> None:
     rows = _read(b'a,b\n"x\ny\nz",1\nlast,2\n')
-    assert rows == [ImportRow(line=2, data={"a": "x\ny\nz", "b": "1"}), ImportRow(line=5, data={"a": "last", "b": "2"})]
+    assert rows == [
+        ImportRow(line=2, data={"a": "x\ny\nz", "b": "1"}),
+        ImportRow(line=5, data={"a": "last", "b": "2"}),
+    ]
 
 
 def test_values_stay_strings_even_when_they_look_like_json() -> None:
@@ -102,14 +104,12 @@ def test_the_callers_stream_stays_open() -> None:
     assert not stream.closed
 
 
-ATTACKS = ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\t=1+1", "\r=1+1", "＝1+1"]
+ATTACKS = ['=HYPERLINK("http://x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\t=1+1", "\r=1+1", "＝1+1"]
 
 
 @pytest.mark.parametrize("value", ATTACKS)
 def test_formula_cells_get_a_leading_quote(value: str) -> None:
-    record = ExportRecord(
-        1, 2, {value: value}, (ExportAnnotation(3, value, {"reply": value}, 1, AT, None),)
-    )
+    record = ExportRecord(1, 2, {value: value}, (ExportAnnotation(3, value, {"reply": value}, 1, AT, None),))
     header, row = _export(record)
     assert header[7] == "item." + value  # starts with "item.": harmless as it is
     assert row[3] == "'" + value  # annotator
@@ -169,4 +169,10 @@ def test_one_row_per_annotation_and_header_from_the_first_record() -> None:
 
 
 def test_no_records_gives_just_the_header() -> None:
-    assert _export() == [[*"task_id,item_id,annotation_id,annotator,version,created_at,lead_time_s".split(","), "answer.reply", "answer.note"]]
+    assert _export() == [
+        [
+            *"task_id,item_id,annotation_id,annotator,version,created_at,lead_time_s".split(","),
+            "answer.reply",
+            "answer.note",
+        ]
+    ]

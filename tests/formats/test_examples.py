@@ -100,7 +100,11 @@ def records() -> list[ExportRecord]:
                     {
                         "objects": [
                             {"label": "car", "x": 10, "y": 20, "w": 200, "h": 100},
-                            {"type": "polygon", "label": "person", "points": [[300, 50], [340, 50], [320, 200]]},
+                            {
+                                "type": "polygon",
+                                "label": "person",
+                                "points": [[300, 50], [340, 50], [320, 200]],
+                            },
                             {"type": "keypoint", "label": "person", "x": 320, "y": 60},
                         ],
                         "reply": "A red car parked next to a person.",
@@ -113,7 +117,10 @@ def records() -> list[ExportRecord]:
                     2,
                     "ben",
                     101,
-                    {"objects": [{"label": "car", "x": 12, "y": 22, "w": 196, "h": 98}], "pref": {"winner": "tie"}},
+                    {
+                        "objects": [{"label": "car", "x": 12, "y": 22, "w": 196, "h": 98}],
+                        "pref": {"winner": "tie"},
+                    },
                     _T0 + timedelta(minutes=5, microseconds=250000),
                 ),
             ),
@@ -165,7 +172,9 @@ def test_writer_output_equals_its_example_file(name: str) -> None:
     path = EXAMPLES / EXPORTS[name]
     if REGEN:
         path.write_bytes(written)
-    assert written == path.read_bytes(), f"regenerate with LABELHOUSE_REGEN_EXAMPLES=1 if {name} changed on purpose"
+    assert written == path.read_bytes(), (
+        f"regenerate with LABELHOUSE_REGEN_EXAMPLES=1 if {name} changed on purpose"
+    )
 
 
 def test_every_registered_writer_has_an_example_file() -> None:
@@ -197,7 +206,11 @@ def test_items_jsonl_parses_as_documented() -> None:
         # line 4 is blank: skipped, still counted
         ImportRow(
             line=5,
-            data={"data": {"text": "Gold example: refund request."}, "priority": 5, "gold": {"label": "refund"}},
+            data={
+                "data": {"text": "Gold example: refund request."},
+                "priority": 5,
+                "gold": {"label": "refund"},
+            },
         ),
     ]
 
@@ -209,8 +222,14 @@ def test_items_csv_parses_as_documented() -> None:
         ImportRow(line=2, data={"text": "The battery lasts all day.", "source": "review-17", "meta": ""}),
         ImportRow(
             line=3,
-            data={"text": "Too slow, sadly.\nWould not buy again.", "source": "review-18", "meta": '{"stars": 1}'},
+            data={
+                "text": "Too slow, sadly.\nWould not buy again.",
+                "source": "review-18",
+                "meta": '{"stars": 1}',
+            },
         ),
-        ImportRow(line=5, data={"text": "Price, quality, all good.", "source": "review-19", "meta": "[1, 2]"}),
+        ImportRow(
+            line=5, data={"text": "Price, quality, all good.", "source": "review-19", "meta": "[1, 2]"}
+        ),
         ImportRow(line=6, data={"text": "=1+1", "source": "'quoted", "meta": ""}),
     ]

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from labelhouse.formats import ImportRow, get_reader
-from labelhouse.formats import images
+from labelhouse.formats import ImportRow, get_reader, images
 from labelhouse.formats.images import read_folder
 
 
@@ -34,7 +33,12 @@ def _bilevel_png(width: int, height: int) -> bytes:
     row = b"\x00" * (1 + (width + 7) // 8)
     data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", data) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", data)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def _zip(entries: list[tuple[str | zipfile.ZipInfo, bytes]]) -> io.BytesIO:
@@ -68,7 +72,9 @@ def test_images_are_told_by_content_and_the_rest_are_error_rows() -> None:
         data={"image": {"name": "a.png", "width": 4, "height": 3}},
         files={"image": ("a.png", png)},
     )
-    assert rows[1].line == 3 and rows[1].data == {"image": {"name": "photos/b.jpg.txt", "width": 8, "height": 6}}
+    assert rows[1].line == 3 and rows[1].data == {
+        "image": {"name": "photos/b.jpg.txt", "width": 8, "height": 6}
+    }
     assert rows[1].files["image"][1] == jpeg
     assert [(r.line, r.error is not None) for r in rows[2:]] == [(6, True), (7, True)]
     assert rows[2].error and rows[2].error.startswith("notes.png: not an image")
@@ -146,7 +152,7 @@ def test_not_a_zip() -> None:
     assert row.line == 1 and row.error and row.error.startswith("not a readable zip file")
 
 
-def test_a_stream_that_cannot_seek_is_spooled() -> None:
+def test_a_stream_that_cannot_seek_is_spooled_up_to_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     class Pipe(io.RawIOBase):
         def __init__(self, data: bytes) -> None:
             self._data = io.BytesIO(data)
@@ -162,8 +168,12 @@ def test_a_stream_that_cannot_seek_is_spooled() -> None:
             buffer[: len(chunk)] = chunk
             return len(chunk)
 
-    rows = list(get_reader("images").read(Pipe(_zip([("a.png", _image_bytes())]).getvalue())))  # type: ignore[arg-type]
+    archive = _zip([("a.png", _image_bytes())]).getvalue()
+    rows = list(get_reader("images").read(Pipe(archive)))  # type: ignore[arg-type]
     assert rows[0].data == {"image": {"name": "a.png", "width": 4, "height": 3}}
+    monkeypatch.setattr(images, "MAX_TOTAL_BYTES", len(archive) - 1)
+    (row,) = get_reader("images").read(Pipe(archive))  # type: ignore[arg-type]
+    assert row.error and "split it" in row.error
 
 
 def test_rows_stream_one_entry_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -175,7 +185,9 @@ def test_rows_stream_one_entry_at_a_time(monkeypatch: pytest.MonkeyPatch) -> Non
         return real(line, name, data)
 
     monkeypatch.setattr(images, "image_row", counting)
-    rows: Iterator[ImportRow] = get_reader("images").read(_zip([(f"{n}.png", _image_bytes()) for n in range(50)]))
+    rows: Iterator[ImportRow] = get_reader("images").read(
+        _zip([(f"{n}.png", _image_bytes()) for n in range(50)])
+    )
     assert next(rows).line == 1
     assert seen == ["0.png"]
 

@@ -10,8 +10,7 @@ import orjson
 import pytest
 
 from labelhouse.controls import parse_schema
-from labelhouse.formats import ExportAnnotation, ExportRecord, ImportRow, get_reader, get_writer
-from labelhouse.formats import jsonl
+from labelhouse.formats import ExportAnnotation, ExportRecord, ImportRow, get_reader, get_writer, jsonl
 
 
 def _read(name: str, data: bytes) -> list[ImportRow]:
@@ -139,7 +138,9 @@ def test_export_line_shape() -> None:
 def test_iso_utc() -> None:
     from datetime import timedelta, timezone
 
-    assert jsonl.iso_utc(datetime(2024, 1, 1, 1, tzinfo=timezone(timedelta(hours=2)))) == "2023-12-31T23:00:00Z"
+    assert (
+        jsonl.iso_utc(datetime(2024, 1, 1, 1, tzinfo=timezone(timedelta(hours=2)))) == "2023-12-31T23:00:00Z"
+    )
     assert jsonl.iso_utc(datetime(2024, 1, 1)) == "2024-01-01T00:00:00Z"
 
 

@@ -9,8 +9,7 @@ import pytest
 
 from labelhouse.controls import Schema
 from labelhouse.core.errors import Invalid
-from labelhouse.formats import ExportRecord, ImportRow, get_reader, get_writer, readers, writers
-from labelhouse.formats import registry
+from labelhouse.formats import ExportRecord, ImportRow, get_reader, get_writer, readers, registry, writers
 
 
 def test_builtins_are_registered() -> None:

@@ -1,0 +1,169 @@
+"""Roles, project restriction, trash, jobs, exports in every format, limits."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+
+import orjson
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from tests.conftest import CHOICES_SCHEMA, Person, make_person
+
+PREF_SCHEMA = {"controls": [
+    {"name": "pref", "type": "preference", "over": "responses", "prompt": "prompt"},
+    {"name": "rank", "type": "ranking", "over": "responses", "prompt": "prompt", "required": False},
+]}
+SFT_SCHEMA = {"controls": [{"name": "reply", "type": "text", "over": "prompt"}]}
+BOX_SCHEMA = {"controls": [{"name": "objects", "type": "boxes", "over": "image", "labels": ["cat", "dog"]}]}
+
+
+def _project(c: TestClient, who: Person, schema: dict = CHOICES_SCHEMA, **extra) -> int:  # type: ignore[type-arg]
+    r = c.post("/api/v1/projects", json={"name": "p", "schema": schema, **extra}, headers=who.headers)
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def _label_all(c: TestClient, who: Person, pid: int, answer: dict) -> int:  # type: ignore[type-arg]
+    n = 0
+    while (r := c.post(f"/api/v1/projects/{pid}/next", headers=who.headers)).status_code == 200:
+        h = r.json()
+        s = c.post(f"/api/v1/tasks/{h['task']['id']}/annotations",
+                   json={"answer": answer, "lease_id": h["lease"]["id"], "idempotency_key": f"k{h['lease']['id']}"},
+                   headers=who.headers)
+        assert s.status_code == 201, s.text
+        n += 1
+    return n
+
+
+def test_roles(client: TestClient, owner: Person, rt) -> None:
+    annotator = make_person(rt, "ann@acme.test", role="annotator")
+    manager = make_person(rt, "mgr@acme.test", role="manager")
+    r = client.post("/api/v1/projects", json={"name": "x", "schema": CHOICES_SCHEMA}, headers=annotator.headers)
+    assert r.status_code == 403 and "manager" in r.json()["error"]["message"]
+    pid = _project(client, manager)
+    assert client.get(f"/api/v1/projects/{pid}/export", headers=annotator.headers).status_code == 403
+    assert client.get("/api/v1/members", headers=annotator.headers).status_code == 403
+    # a manager grants only roles below their own
+    r = client.post("/api/v1/members", json={"email": "x@acme.test", "role": "manager"}, headers=manager.headers)
+    assert r.status_code == 403
+    r = client.post("/api/v1/members", json={"email": "x@acme.test", "role": "reviewer"}, headers=manager.headers)
+    assert r.status_code == 201
+
+
+def test_vendor_annotator_sees_only_assigned_projects(client: TestClient, owner: Person, rt) -> None:
+    mine = _project(client, owner)
+    theirs = _project(client, owner)
+    vendor = make_person(rt, "v@vendor.test", role="annotator")
+    r = client.patch(f"/api/v1/members/{vendor.user_id}", json={"projects": [theirs]}, headers=owner.headers)
+    assert r.status_code == 200 and r.json()["projects"] == [theirs]
+    listed = [p["id"] for p in client.get("/api/v1/projects", headers=vendor.headers).json()]
+    assert listed == [theirs]
+    hidden = client.post(f"/api/v1/projects/{mine}/next", headers=vendor.headers)
+    missing = client.post("/api/v1/projects/424242/next", headers=vendor.headers)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["error"]["message"].replace(str(mine), "N") == missing.json()["error"]["message"].replace("424242", "N")
+
+
+def test_trash_restore_purge(client: TestClient, owner: Person) -> None:
+    pid = _project(client, owner)
+    client.post(f"/api/v1/projects/{pid}/items", json=[{"text": "a"}, {"text": "b"}], headers=owner.headers)
+    assert _label_all(client, owner, pid, {"label": "pos"}) == 2
+    items = client.get(f"/api/v1/projects/{pid}/items", headers=owner.headers).json()
+    assert client.post("/api/v1/items/delete", json={"ids": [items[0]["id"]]}, headers=owner.headers).json()["trashed"] == 1
+    assert len(client.get(f"/api/v1/projects/{pid}/export", headers=owner.headers).content.splitlines()) == 1
+    assert client.post(f"/api/v1/trash/item/{items[0]['id']}/restore", headers=owner.headers).status_code == 204
+    assert len(client.get(f"/api/v1/projects/{pid}/export", headers=owner.headers).content.splitlines()) == 2
+    assert client.delete(f"/api/v1/projects/{pid}", headers=owner.headers).status_code == 204
+    assert client.get(f"/api/v1/projects/{pid}", headers=owner.headers).status_code == 404
+    trash = client.get("/api/v1/trash", headers=owner.headers).json()
+    assert {"kind": "project", "id": pid} in [{"kind": t["kind"], "id": t["id"]} for t in trash]
+    assert client.post(f"/api/v1/trash/project/{pid}/restore", headers=owner.headers).status_code == 204
+    assert client.get(f"/api/v1/projects/{pid}", headers=owner.headers).status_code == 200
+    client.delete(f"/api/v1/projects/{pid}", headers=owner.headers)
+    assert client.delete("/api/v1/trash", headers=owner.headers).json()["purged"] >= 1
+    assert client.post(f"/api/v1/trash/project/{pid}/restore", headers=owner.headers).status_code == 404
+
+
+def test_large_import_becomes_a_job(client: TestClient, owner: Person, rt) -> None:
+    pid = _project(client, owner)
+    filler = "x" * 200
+    body = b"\n".join(orjson.dumps({"text": f"{i} {filler}"}) for i in range(25000)) + b"\n{broken\n"
+    assert len(body) > rt.settings.inline_import_mb * 1024 * 1024
+    r = client.post(f"/api/v1/projects/{pid}/items", content=body, headers=owner.headers)
+    assert r.status_code == 202, r.text
+    job_id = r.json()["id"]
+    for _ in range(600):
+        job = client.get(f"/api/v1/jobs/{job_id}", headers=owner.headers).json()
+        if job["state"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.1)
+    assert job["state"] == "succeeded", job
+    assert job["result"]["created"] == 25000 and job["result"]["failed"] == 1
+    assert job["result"]["errors"][0]["line"] == 25001
+
+
+def test_exports_in_every_format(client: TestClient, owner: Person) -> None:
+    pid = _project(client, owner)
+    client.post(f"/api/v1/projects/{pid}/items", json=[{"text": "=1+1"}], headers=owner.headers)
+    _label_all(client, owner, pid, {"label": "neg"})
+    csv = client.get(f"/api/v1/projects/{pid}/export?format=csv", headers=owner.headers)
+    assert csv.status_code == 200 and "'=1+1" in csv.text  # formula neutralized
+
+    pref = _project(client, owner, PREF_SCHEMA)
+    client.post(f"/api/v1/projects/{pref}/items", json=[{"prompt": "2+2?", "responses": ["4", "5"]}], headers=owner.headers)
+    _label_all(client, owner, pref, {"pref": {"winner": "a", "strength": 2}})
+    dpo = [orjson.loads(x) for x in client.get(f"/api/v1/projects/{pref}/export?format=dpo", headers=owner.headers).content.splitlines()]
+    assert dpo[0]["prompt"] == "2+2?" and dpo[0]["chosen"] == "4" and dpo[0]["rejected"] == "5"
+
+    sft = _project(client, owner, SFT_SCHEMA)
+    client.post(f"/api/v1/projects/{sft}/items", json=[{"prompt": "Say hi"}], headers=owner.headers)
+    _label_all(client, owner, sft, {"reply": "Hi!"})
+    rows = [orjson.loads(x) for x in client.get(f"/api/v1/projects/{sft}/export?format=sft", headers=owner.headers).content.splitlines()]
+    assert rows[0]["messages"][-1] == {"role": "assistant", "content": "Hi!"}
+
+    box = _project(client, owner, BOX_SCHEMA)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        img = io.BytesIO()
+        Image.new("RGB", (64, 48), "white").save(img, format="PNG")
+        z.writestr("a.png", img.getvalue())
+        z.writestr("notes.txt", b"not an image")
+    r = client.post(f"/api/v1/projects/{box}/items", content=buf.getvalue(), headers=owner.headers)
+    assert r.status_code == 201 and r.json()["created"] == 1 and r.json()["failed"] == 1, r.text
+    h = client.post(f"/api/v1/projects/{box}/next", headers=owner.headers).json()
+    outside = {"objects": [{"label": "cat", "x": 50, "y": 10, "w": 30, "h": 10}]}
+    r = client.post(f"/api/v1/tasks/{h['task']['id']}/annotations",
+                    json={"answer": outside, "lease_id": h["lease"]["id"], "idempotency_key": "o"}, headers=owner.headers)
+    assert r.status_code == 422 and r.json()["error"]["field"].startswith("objects")
+    _label_all(client, owner, box, {"objects": [{"label": "dog", "x": 1, "y": 2, "w": 10, "h": 20}]})
+    coco = client.get(f"/api/v1/projects/{box}/export?format=coco", headers=owner.headers).json()
+    assert coco["annotations"][0]["bbox"] == [1, 2, 10, 20]
+    assert coco["images"][0]["width"] == 64
+    assert client.get(f"/api/v1/projects/{box}/export?format=nope", headers=owner.headers).status_code == 422
+
+
+def test_limits_and_bad_bodies(client: TestClient, owner: Person) -> None:
+    pid = _project(client, owner)
+    r = client.post(f"/api/v1/projects/{pid}/items", content=b"\x00\x01garbage", headers=owner.headers)
+    assert r.status_code == 422 and "format" in r.json()["error"]["message"]
+    r = client.post("/api/v1/projects", json={"name": "x", "schema": {"controls": [{"type": "choices", "name": "l"}]}}, headers=owner.headers)
+    assert r.status_code == 422 and r.json()["error"]["field"].startswith("schema.controls[0]")
+    r = client.post("/api/v1/projects", json={"name": "x", "schema": CHOICES_SCHEMA, "overlap": 0}, headers=owner.headers)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "overlap"
+    r = client.post(f"/api/v1/projects/{pid}/items", content=b"x", headers={**owner.headers, "content-length": str(10**12)})
+    assert r.status_code == 413
+
+
+def test_token_revocation(client: TestClient, owner: Person) -> None:
+    r = client.post("/api/v1/tokens", json={"name": "ci"}, headers=owner.headers)
+    assert r.status_code == 201
+    tok = r.json()
+    h = {"Authorization": f"Bearer {tok['token']}"}
+    assert client.get("/api/v1/me", headers=h).status_code == 200
+    listed = client.get("/api/v1/tokens", headers=owner.headers).json()
+    assert all("token" not in t for t in listed)  # shown once, never again
+    assert client.delete(f"/api/v1/tokens/{tok['id']}", headers=owner.headers).status_code == 204
+    assert client.get("/api/v1/me", headers=h).status_code == 401
