@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -11,6 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from labelhouse.core.errors import HTTP_STATUS, LabelhouseError
+
+
+log = logging.getLogger("labelhouse.api")
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
@@ -35,6 +39,12 @@ def install(app: FastAPI) -> None:
         field = ".".join(loc) or None
         where = f" (at {field})" if field else ""
         return error_response(422, "invalid", f"{first.get('msg', 'invalid request')}{where}", field)
+
+    @app.exception_handler(Exception)
+    async def _internal(_request: Request, exc: Exception) -> Response:
+        # A failure we did not foresee (a failed commit included) is never a 2xx.
+        log.error("unhandled error", exc_info=exc)
+        return error_response(500, "internal", "the server failed to complete the request; nothing was saved. Retry, and report it if it persists")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:

@@ -12,7 +12,7 @@ Config::
 - ``require_reason``: whether a written rationale is required.
 
 Answer: ``{"winner": "a" | "b" | "tie", "strength": 1..strength_scale, "reason": str}``.
-``strength`` is optional (default 1) and ignored for a tie; ``reason`` is optional unless
+``strength`` is optional (absent or null means 1) and ignored for a tie; ``reason`` is optional unless
 ``require_reason`` (then it must not be blank), at most 10,000 characters. Normalized: a win
 always carries ``strength``, a tie never does; ``reason`` is kept as sent when present.
 
@@ -47,24 +47,28 @@ class PreferenceConfig(ControlConfig):
     prompt: str = "prompt"
 
 
+def _check_pair(config: PreferenceConfig, item: Mapping[str, Any]) -> None:
+    pair = item.get(config.over)
+    if isinstance(pair, list) and len(pair) == 2:
+        return
+    if isinstance(pair, list):
+        got = f"a list of {len(pair)}"
+    else:
+        got = type(pair).__name__ if config.over in item else "missing"
+    raise Invalid(
+        f"preference needs exactly 2 responses in the item's field {config.over!r}, but it is {got}; "
+        "fix the item data, or use a ranking control for more than two",
+        field=f"item.{config.over}",
+    )
+
+
 class Preference:
     type: ClassVar[str] = "preference"
     config_model: ClassVar[builtins.type[ControlConfig]] = PreferenceConfig
     exports: ClassVar[frozenset[str]] = frozenset({"jsonl", "csv", "dpo"})
 
     def validate(self, config: PreferenceConfig, value: Any, item: Mapping[str, Any]) -> dict[str, Any]:
-        pair = item.get(config.over)
-        if not isinstance(pair, list) or len(pair) != 2:
-            got = (
-                f"a list of {len(pair)}"
-                if isinstance(pair, list)
-                else (type(pair).__name__ if config.over in item else "missing")
-            )
-            raise Invalid(
-                f"preference needs exactly 2 responses in the item's field {config.over!r}, but it "
-                f"is {got}; fix the item data or use a ranking control for more",
-                field=f"item.{config.over}",
-            )
+        _check_pair(config, item)
         if not isinstance(value, Mapping):
             raise Invalid(
                 'expected an object like {"winner": "a", "strength": 1}, got ' + type(value).__name__,
@@ -76,32 +80,35 @@ class Preference:
                 f"unknown key {extra[0]!r}; use winner, strength and reason",
                 field=f"{config.name}.{extra[0]}",
             )
-        winners = ("a", "b", "tie") if config.allow_tie else ("a", "b")
         winner = value.get("winner")
-        if winner not in winners:
+        if winner == "tie" and not config.allow_tie:
+            raise Invalid("this control does not allow ties; pick 'a' or 'b'", field=f"{config.name}.winner")
+        if winner not in ("a", "b", "tie"):
             raise Invalid(
-                f"winner is {winner!r}; it must be one of {', '.join(map(repr, winners))}",
-                field=f"{config.name}.winner",
+                f"winner is {winner!r}; it must be 'a' or 'b' (or 'tie')", field=f"{config.name}.winner"
             )
         out: dict[str, Any] = {"winner": winner}
         if winner != "tie":
-            out["strength"] = self._strength(config, value.get("strength", 1))
-        reason = value.get("reason")
-        if reason is not None and not isinstance(reason, str):
-            raise Invalid(f"reason must be text, got {type(reason).__name__}", field=f"{config.name}.reason")
-        if config.require_reason and not (reason or "").strip():
-            raise Invalid(
-                "this control asks for a reason; explain the choice in a sentence or two",
-                field=f"{config.name}.reason",
-            )
+            strength = value.get("strength")
+            out["strength"] = 1 if strength is None else self._strength(config, strength)
+        reason = self._reason(config, value.get("reason"))
         if reason is not None:
-            if len(reason) > _MAX_REASON:
-                raise Invalid(
-                    f"the reason is {len(reason)} characters; shorten it to at most {_MAX_REASON}",
-                    field=f"{config.name}.reason",
-                )
             out["reason"] = reason
         return out
+
+    def _reason(self, config: PreferenceConfig, reason: Any) -> str | None:
+        where = f"{config.name}.reason"
+        if reason is not None and not isinstance(reason, str):
+            raise Invalid(f"reason must be text, got {type(reason).__name__}", field=where)
+        if config.require_reason and not (reason or "").strip():
+            raise Invalid(
+                "this control asks for a reason; explain the choice in a sentence or two", field=where
+            )
+        if reason is not None and len(reason) > _MAX_REASON:
+            raise Invalid(
+                f"the reason is {len(reason)} characters; shorten it to at most {_MAX_REASON}", field=where
+            )
+        return reason
 
     def _strength(self, config: PreferenceConfig, strength: Any) -> int:
         if (

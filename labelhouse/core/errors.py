@@ -39,30 +39,44 @@ class LabelhouseError(Exception):
 
 
 class NotFound(LabelhouseError):
+    """The thing does not exist, or is not yours to see."""
+
     code = "not_found"
 
 
 class Conflict(LabelhouseError):
+    """The request clashes with the current state (a lease that ended, a reused key)."""
+
     code = "conflict"
 
 
 class Invalid(LabelhouseError):
+    """The input is wrong; `field` names where."""
+
     code = "invalid"
 
 
 class Forbidden(LabelhouseError):
+    """You are known, but your role may not do this."""
+
     code = "forbidden"
 
 
 class Unauthenticated(LabelhouseError):
+    """No credentials, or bad ones."""
+
     code = "unauthenticated"
 
 
 class TooLarge(LabelhouseError):
+    """The payload is over a limit."""
+
     code = "too_large"
 
 
 class Unavailable(LabelhouseError):
+    """A dependency is down; retry later."""
+
     code = "unavailable"
 
 

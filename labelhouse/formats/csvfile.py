@@ -30,6 +30,7 @@ read as ``=x``).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -92,7 +93,7 @@ def _text_lines(stream: IO[bytes]) -> Iterator[str]:
         if len(raw) > MAX_LINE_BYTES:
             raise _LineTooLong
         if first:
-            raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False
+            raw, first = raw.removeprefix(codecs.BOM_UTF8), False
         yield raw.decode("utf-8")
 
 

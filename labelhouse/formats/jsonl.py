@@ -21,6 +21,7 @@ This module also holds the small pieces every streaming writer shares: ``chunked
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any, ClassVar
@@ -34,7 +35,6 @@ from labelhouse.formats.registry import register_reader, register_writer
 CHUNK_BYTES = 64 * 1024
 MAX_LINE_BYTES = 10 * 1024 * 1024
 MAX_JSON_BYTES = 100 * 1024 * 1024
-_BOM = b"\xef\xbb\xbf"
 _HINT = "each line must be one JSON object"
 
 
@@ -127,8 +127,8 @@ class JsonlReader:
                 limit = MAX_LINE_BYTES // (1024 * 1024)
                 yield ImportRow(line=number, error=f"line {number}: longer than {limit} MB — {_HINT}")
                 continue
-            if number == 1 and raw.startswith(_BOM):
-                raw = raw[len(_BOM) :]
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
             if not raw.strip():
                 continue
             parsed = _object_or_error(raw)
@@ -149,7 +149,7 @@ class JsonArrayReader:
             yield ImportRow(line=1, error=f"a .json file is limited to {limit} MB; use JSON Lines (.jsonl)")
             return
         try:
-            value = orjson.loads(raw.removeprefix(_BOM))
+            value = orjson.loads(raw.removeprefix(codecs.BOM_UTF8))
         except orjson.JSONDecodeError as exc:
             yield ImportRow(line=1, error=f"not valid JSON: {exc}")
             return

@@ -8,8 +8,9 @@ For each ``text`` control and each annotation that answers it, one line::
 The prompt is ``item[config.over]``: a string becomes one user message; a list of
 ``{"role", "content"}`` messages (a chat transcript, a system message allowed) is used as it is.
 When ``item["system"]`` is a string and the prompt has no system message yet, it is put first as
-the system message. Text controls without ``over``, and tasks whose item lacks the prompt, give no
-lines (a demonstration without its prompt cannot be trained on).
+the system message. Text controls without ``over``, tasks whose item lacks the prompt, and blank
+answers give no lines (a demonstration without its prompt, or without content, cannot be trained
+on).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _lines(records: Iterable[ExportRecord], fields: list[tuple[str, str]]) -> It
                 continue
             for annotation in record.annotations:
                 answer = annotation.answer.get(name)
-                if not isinstance(answer, str):
+                if not isinstance(answer, str) or not answer.strip():
                     continue
                 yield dumps_line(
                     {

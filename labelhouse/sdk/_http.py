@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from labelhouse import __version__
-from labelhouse.sdk.errors import Unavailable, error_from_response
+from labelhouse.sdk.errors import LabelhouseError, Unavailable, error_from_response
 
 PREFIX = "/api/v1"
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -114,6 +114,20 @@ class Session:
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    def obj(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Send one call whose answer is a JSON object."""
+        body = self.call(method, path, **kwargs)
+        if not isinstance(body, dict):
+            raise LabelhouseError(f"{method} {path} answered {type(body).__name__}, not a JSON object")
+        return body
+
+    def rows(self, method: str, path: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """Send one call whose answer is a JSON array of objects."""
+        body = self.call(method, path, **kwargs)
+        if not isinstance(body, list):
+            raise LabelhouseError(f"{method} {path} answered {type(body).__name__}, not a JSON array")
+        return body
 
     def _sleep(self, attempt: int, retry_after: str | None) -> None:
         delay = self.backoff * 2 ** (attempt - 1) * (1 + random.random() / 4)

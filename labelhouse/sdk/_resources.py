@@ -12,7 +12,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from labelhouse.sdk._http import Session
+from labelhouse.sdk._http import Content, Session
 from labelhouse.sdk.errors import JobFailed
 
 Json = dict[str, Any]
@@ -56,19 +56,19 @@ class Projects:
     def create(self, name: str, schema: Json, overlap: int = 1, **settings: Any) -> Json:
         """Create a project (settings: description, lease_seconds, gold_rate)."""
         body = {"name": name, "schema": schema, "overlap": overlap, **settings}
-        return self._s.call("POST", "/projects", json=body)
+        return self._s.obj("POST", "/projects", json=body)
 
     def list(self) -> list[Json]:
         """All projects you can see."""
-        return self._s.call("GET", "/projects")
+        return self._s.rows("GET", "/projects")
 
     def get(self, project_id: int) -> Json:
         """One project."""
-        return self._s.call("GET", f"/projects/{project_id}")
+        return self._s.obj("GET", f"/projects/{project_id}")
 
     def update(self, project_id: int, **fields: Any) -> Json:
         """Change some fields of a project (name, schema, overlap, description, lease_seconds, gold_rate)."""
-        return self._s.call("PATCH", f"/projects/{project_id}", json=fields, idempotent=True)
+        return self._s.obj("PATCH", f"/projects/{project_id}", json=fields, idempotent=True)
 
     def delete(self, project_id: int) -> None:
         """Move a project to the trash."""
@@ -76,7 +76,7 @@ class Projects:
 
     def stats(self, project_id: int) -> Json:
         """Progress of a project: tasks, complete, left, annotations per annotator."""
-        return self._s.call("GET", f"/projects/{project_id}/stats")
+        return self._s.obj("GET", f"/projects/{project_id}/stats")
 
 
 class Jobs:
@@ -87,9 +87,11 @@ class Jobs:
 
     def get(self, job_id: int) -> Json:
         """The current state of a job."""
-        return self._s.call("GET", f"/jobs/{job_id}")
+        return self._s.obj("GET", f"/jobs/{job_id}")
 
-    def wait(self, job_id: int, poll: float = 0.5, timeout: float | None = None, progress: bool = False) -> Json:
+    def wait(
+        self, job_id: int, poll: float = 0.5, timeout: float | None = None, progress: bool = False
+    ) -> Json:
         """Poll a job until it ends; return it if it succeeded, raise JobFailed if not."""
         deadline = None if timeout is None else time.monotonic() + timeout
         bar = progress_bar(None, "rows", f"job {job_id}") if progress else None
@@ -143,30 +145,38 @@ class Items:
 
         return self._send(project_id, chunks, fmt, progress=progress)
 
-    def _send(self, project_id: int, body: Any, fmt: str | None, *, progress: bool) -> Json:
+    def _send(self, project_id: int, body: Content, fmt: str | None, *, progress: bool) -> Json:
         params = {"format": fmt} if fmt else None
         headers = {"Content-Type": _MEDIA.get(fmt or "", "application/octet-stream")}
         # Retrying is safe: the server skips items it already holds (they count as duplicates).
         response = self._s.request(
-            "POST", f"/projects/{project_id}/items", params=params, content=body, headers=headers, idempotent=True
+            "POST",
+            f"/projects/{project_id}/items",
+            params=params,
+            content=body,
+            headers=headers,
+            idempotent=True,
         )
         out: Json = response.json()
         if response.status_code == 202:
             job = self._jobs.wait(int(out["id"]), progress=progress)
-            return job["result"]
+            result: Json = job["result"]
+            return result
         return out
 
     def list(self, project_id: int, after: int = 0, limit: int = 100) -> list[Json]:
         """One page of items with their task state, ids greater than ``after``."""
         params = {"after": after, "limit": limit}
-        return self._s.call("GET", f"/projects/{project_id}/items", params=params)
+        return self._s.rows("GET", f"/projects/{project_id}/items", params=params)
 
     def delete(self, ids: Iterable[int]) -> int:
         """Move items (and their tasks) to the trash; return how many were trashed."""
         trashed = 0
         it = iter(ids)
         while batch := list(islice(it, _DELETE_BATCH)):
-            trashed += int(self._s.call("POST", "/items/delete", json={"ids": batch}, idempotent=True)["trashed"])
+            trashed += int(
+                self._s.obj("POST", "/items/delete", json={"ids": batch}, idempotent=True)["trashed"]
+            )
         return trashed
 
 
@@ -207,7 +217,9 @@ class Queue:
         """Lease the next task of a project, or None when there is no work for you now."""
         # Asking again while holding a lease returns that lease, so a retry is harmless;
         # a prefetch claims one more task, so it is not retried.
-        body = self._s.call("POST", f"/projects/{project_id}/next", json={"prefetch": prefetch}, idempotent=not prefetch)
+        body = self._s.call(
+            "POST", f"/projects/{project_id}/next", json={"prefetch": prefetch}, idempotent=not prefetch
+        )
         return None if body is None else Task.from_json(body)
 
     def submit(
@@ -220,7 +232,7 @@ class Queue:
             "idempotency_key": idempotency_key or str(uuid.uuid4()),
             "lead_time_s": lead_time_s,
         }
-        return self._s.call("POST", f"/tasks/{task.id}/annotations", json=body, idempotent=True)
+        return self._s.obj("POST", f"/tasks/{task.id}/annotations", json=body, idempotent=True)
 
     def release(self, task: Task) -> None:
         """Give a task back to the queue (you may be handed it again)."""
@@ -236,7 +248,7 @@ class Queue:
 
     def get_draft(self, task_id: int) -> Any:
         """Your draft answer for a task, or None."""
-        return self._s.call("GET", f"/tasks/{task_id}/draft")["answer"]
+        return self._s.obj("GET", f"/tasks/{task_id}/draft")["answer"]
 
 
 class Annotations:
@@ -248,17 +260,17 @@ class Annotations:
     def list(self, task_id: int, all_versions: bool = False) -> list[Json]:
         """Annotations of a task (latest versions, or every version)."""
         params = {"all_versions": "true" if all_versions else "false"}
-        return self._s.call("GET", f"/tasks/{task_id}/annotations", params=params)
+        return self._s.rows("GET", f"/tasks/{task_id}/annotations", params=params)
 
     def get(self, annotation_id: int) -> Json:
         """One annotation."""
-        return self._s.call("GET", f"/annotations/{annotation_id}")
+        return self._s.obj("GET", f"/annotations/{annotation_id}")
 
     def edit(self, annotation_id: int, answer: Json, lead_time_s: float | None = None) -> Json:
         """Make a new version of an annotation; the previous one is kept."""
         # Not retried once sent: each PUT makes a version.
         body = {"answer": answer, "lead_time_s": lead_time_s}
-        return self._s.call("PUT", f"/annotations/{annotation_id}", json=body, idempotent=False)
+        return self._s.obj("PUT", f"/annotations/{annotation_id}", json=body, idempotent=False)
 
     def delete(self, annotation_id: int) -> None:
         """Move an annotation to the trash."""
@@ -273,7 +285,7 @@ class Members:
 
     def list(self) -> list[Json]:
         """All members of the workspace."""
-        return self._s.call("GET", "/members")
+        return self._s.rows("GET", "/members")
 
     def add(
         self,
@@ -285,7 +297,7 @@ class Members:
     ) -> Json:
         """Add a member with a role, optionally limited to some projects."""
         body = {"email": email, "role": role, "password": password, "projects": projects, "skills": skills}
-        return self._s.call("POST", "/members", json=body)
+        return self._s.obj("POST", "/members", json=body)
 
     def update(
         self,
@@ -297,7 +309,7 @@ class Members:
     ) -> Json:
         """Change a member's role, projects (``all_projects=True`` lifts the limit) or skills."""
         body = {"role": role, "projects": projects, "all_projects": all_projects, "skills": skills}
-        return self._s.call("PATCH", f"/members/{user_id}", json=body, idempotent=True)
+        return self._s.obj("PATCH", f"/members/{user_id}", json=body, idempotent=True)
 
     def remove(self, user_id: int) -> None:
         """Remove a member from the workspace."""
@@ -312,11 +324,11 @@ class Tokens:
 
     def create(self, name: str = "api") -> Json:
         """Make a token; its secret is in ``["token"]`` and is shown only this once."""
-        return self._s.call("POST", "/tokens", json={"name": name})
+        return self._s.obj("POST", "/tokens", json={"name": name})
 
     def list(self) -> list[Json]:
         """Your tokens (without their secrets)."""
-        return self._s.call("GET", "/tokens")
+        return self._s.rows("GET", "/tokens")
 
     def revoke(self, token_id: int) -> None:
         """Revoke a token."""
@@ -331,7 +343,7 @@ class Trash:
 
     def list(self) -> list[Json]:
         """What is in the trash: ``{"kind", "id", "ref", "deleted_at"}`` rows."""
-        return self._s.call("GET", "/trash")
+        return self._s.rows("GET", "/trash")
 
     def restore(self, kind: str, row_id: int) -> None:
         """Take one thing (kind: project, item, annotation) out of the trash."""
@@ -342,4 +354,4 @@ class Trash:
         if (kind is None) != (row_id is None):
             raise ValueError("purge takes both kind and row_id (one thing) or neither (everything)")
         path = "/trash" if kind is None else f"/trash/{kind}/{row_id}"
-        return int(self._s.call("DELETE", path)["purged"])
+        return int(self._s.obj("DELETE", path)["purged"])

@@ -66,7 +66,7 @@ class Client:
         client = cls(url, token="", **options)
         body = {"email": email, "password": password, "workspace": workspace}
         try:
-            issued = client._session.call("POST", "/auth/login", json=body)
+            issued = client._session.obj("POST", "/auth/login", json=body)
         except BaseException:
             client.close()
             raise
@@ -95,11 +95,11 @@ class Client:
 
     def health(self) -> Json:
         """The server's health: ``{"status": "ok", "database": ...}``."""
-        return self._session.call("GET", "/health")
+        return self._session.obj("GET", "/health")
 
     def me(self) -> Json:
         """Who the token belongs to: user, workspace, role, projects, skills."""
-        return self._session.call("GET", "/me")
+        return self._session.obj("GET", "/me")
 
     # The labeling loop is used most, so it is also on the client itself.
 
@@ -135,7 +135,9 @@ class Client:
     ) -> Iterator[bytes]: ...
 
     @overload
-    def export(self, project_id: int, format: str = ..., *, path: str | Path, progress: bool = ...) -> Path: ...
+    def export(
+        self, project_id: int, format: str = ..., *, path: str | Path, progress: bool = ...
+    ) -> Path: ...
 
     @overload
     def export(self, project_id: int, format: str, path: str | Path, progress: bool = ...) -> Path: ...
@@ -166,6 +168,7 @@ class Client:
             "GET", f"/projects/{project_id}/export", params={"format": "jsonl"}, stream=True
         )
         return _records(response)
+
 
 def _chunks(response: httpx.Response, progress: bool) -> Iterator[bytes]:
     """The body of an open streamed response, closed at the end, with an optional byte counter."""

@@ -76,7 +76,9 @@ class JobFailed(LabelhouseError):
     code = "job_failed"
 
     def __init__(self, job: dict[str, Any]) -> None:
-        super().__init__(f"job {job.get('id')} ({job.get('kind')}) failed: {job.get('error') or 'no reason given'}")
+        super().__init__(
+            f"job {job.get('id')} ({job.get('kind')}) failed: {job.get('error') or 'no reason given'}"
+        )
         self.job = job
 
 
