@@ -17,16 +17,44 @@ from labelhouse.core.errors import Invalid
 
 # name -> (environment variable, default, description)
 SETTINGS: dict[str, tuple[str, str, str]] = {
-    "data_dir": ("LABELHOUSE_DATA", "./labelhouse-data", "Folder for the SQLite database, blobs, uploads and exports."),
-    "database_url": ("LABELHOUSE_DATABASE_URL", "", "SQLAlchemy URL of the database; empty means SQLite in the data folder. Use postgresql://user@host/db (psycopg 3) for PostgreSQL."),
+    "data_dir": (
+        "LABELHOUSE_DATA",
+        "./labelhouse-data",
+        "Folder for the SQLite database, blobs, uploads and exports.",
+    ),
+    "database_url": (
+        "LABELHOUSE_DATABASE_URL",
+        "",
+        "SQLAlchemy URL of the database; empty means SQLite in the data folder. Use postgresql://user@host/db (psycopg 3) for PostgreSQL.",
+    ),
     "host": ("LABELHOUSE_HOST", "127.0.0.1", "Address `serve` listens on."),
     "port": ("LABELHOUSE_PORT", "8400", "Port `serve` listens on."),
-    "mode": ("LABELHOUSE_MODE", "development", "`development` or `production`; production refuses unsafe settings (listening beyond loopback without `LABELHOUSE_TRUSTED_PROXY` or TLS terminator is allowed; SQLite `synchronous=OFF` is not)."),
-    "sqlite_synchronous": ("LABELHOUSE_SQLITE_SYNCHRONOUS", "NORMAL", "SQLite `PRAGMA synchronous`: NORMAL survives a killed process; FULL also survives a power cut, at some write speed."),
+    "mode": (
+        "LABELHOUSE_MODE",
+        "development",
+        "`development` or `production`; production refuses unsafe settings (listening beyond loopback without `LABELHOUSE_TRUSTED_PROXY` or TLS terminator is allowed; SQLite `synchronous=OFF` is not).",
+    ),
+    "sqlite_synchronous": (
+        "LABELHOUSE_SQLITE_SYNCHRONOUS",
+        "NORMAL",
+        "SQLite `PRAGMA synchronous`: NORMAL survives a killed process; FULL also survives a power cut, at some write speed.",
+    ),
     "max_body_mb": ("LABELHOUSE_MAX_BODY_MB", "512", "Largest request body accepted, in MiB (imports)."),
-    "inline_import_mb": ("LABELHOUSE_INLINE_IMPORT_MB", "4", "Item imports up to this size are written during the request (201 with counts); larger ones become a background job (202)."),
-    "job_threads": ("LABELHOUSE_JOB_THREADS", "1", "Background job threads inside `serve` (0: leave jobs to `labelhouse worker`)."),
-    "workers": ("LABELHOUSE_WORKERS", "1", "HTTP worker processes for `serve` (PostgreSQL only; SQLite uses one process)."),
+    "inline_import_mb": (
+        "LABELHOUSE_INLINE_IMPORT_MB",
+        "4",
+        "Item imports up to this size are written during the request (201 with counts); larger ones become a background job (202).",
+    ),
+    "job_threads": (
+        "LABELHOUSE_JOB_THREADS",
+        "1",
+        "Background job threads inside `serve` (0: leave jobs to `labelhouse worker`).",
+    ),
+    "workers": (
+        "LABELHOUSE_WORKERS",
+        "1",
+        "HTTP worker processes for `serve` (PostgreSQL only; SQLite uses one process).",
+    ),
     "log_level": ("LABELHOUSE_LOG_LEVEL", "warning", "Server log level."),
 }
 

@@ -123,4 +123,6 @@ def owner(rt: Runtime) -> Person:
     return make_person(rt, "owner@acme.test")
 
 
-CHOICES_SCHEMA = {"controls": [{"name": "label", "type": "choices", "over": "text", "options": ["pos", "neg"]}]}
+CHOICES_SCHEMA = {
+    "controls": [{"name": "label", "type": "choices", "over": "text", "options": ["pos", "neg"]}]
+}

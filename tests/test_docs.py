@@ -15,7 +15,9 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 def test_reference_pages_match_the_code() -> None:
     for name, page in PAGES.items():
         path = DOCS / "reference" / name
-        assert path.read_text() == page(), f"docs/reference/{name} is stale: run python -m labelhouse.cli.reference docs/reference"
+        assert path.read_text() == page(), (
+            f"docs/reference/{name} is stale: run python -m labelhouse.cli.reference docs/reference"
+        )
 
 
 def test_every_setting_is_documented() -> None:
@@ -27,4 +29,6 @@ def test_openapi_snapshot(sqlite_rt) -> None:  # type: ignore[no-untyped-def]
     current = create_app(sqlite_rt, run_jobs=False).openapi()
     path = DOCS / "openapi.json"
     pinned = json.loads(path.read_text())
-    assert current == pinned, "the public API changed: review it, then regenerate docs/openapi.json (see docs/api.md)"
+    assert current == pinned, (
+        "the public API changed: review it, then regenerate docs/openapi.json (see docs/api.md)"
+    )

@@ -19,7 +19,18 @@ ALLOWED: dict[str, set[str]] = {
     "dispatch": {"core", "storage"},
     "jobs": {"core", "storage"},
     "ml": {"core", "storage", "controls", "quality"},
-    "services": {"core", "controls", "quality", "security", "storage", "blobs", "dispatch", "formats", "jobs", "ml"},
+    "services": {
+        "core",
+        "controls",
+        "quality",
+        "security",
+        "storage",
+        "blobs",
+        "dispatch",
+        "formats",
+        "jobs",
+        "ml",
+    },
     "sdk": set(),
 }
 PURE = {"core", "controls", "quality"}

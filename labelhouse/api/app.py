@@ -29,7 +29,9 @@ class BodyLimit:
             for name, value in scope.get("headers", []):
                 if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
                     response = errors.error_response(
-                        413, "too_large", f"the body is over {self.max_bytes // (1024 * 1024)} MiB; split it or raise LABELHOUSE_MAX_BODY_MB"
+                        413,
+                        "too_large",
+                        f"the body is over {self.max_bytes // (1024 * 1024)} MiB; split it or raise LABELHOUSE_MAX_BODY_MB",
                     )
                     await response(scope, receive, send)
                     return

@@ -13,7 +13,6 @@ from starlette.responses import Response
 
 from labelhouse.core.errors import HTTP_STATUS, LabelhouseError
 
-
 log = logging.getLogger("labelhouse.api")
 
 
@@ -24,7 +23,14 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return Response(orjson.dumps({"error": body}), status_code=status, media_type="application/json")
 
 
-_STATUS_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "invalid", 409: "conflict", 413: "too_large"}
+_STATUS_CODES = {
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "invalid",
+    409: "conflict",
+    413: "too_large",
+}
 
 
 def install(app: FastAPI) -> None:
@@ -44,7 +50,11 @@ def install(app: FastAPI) -> None:
     async def _internal(_request: Request, exc: Exception) -> Response:
         # A failure we did not foresee (a failed commit included) is never a 2xx.
         log.error("unhandled error", exc_info=exc)
-        return error_response(500, "internal", "the server failed to complete the request; nothing was saved. Retry, and report it if it persists")
+        return error_response(
+            500,
+            "internal",
+            "the server failed to complete the request; nothing was saved. Retry, and report it if it persists",
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:

@@ -20,10 +20,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 def state_options(fn: F) -> F:
     """``--data`` and ``--database-url`` (also LABELHOUSE_DATA / LABELHOUSE_DATABASE_URL)."""
     fn = click.option(
-        "--database-url", default=None, help="database URL (default: SQLite in the data folder) [LABELHOUSE_DATABASE_URL]"
+        "--database-url",
+        default=None,
+        help="database URL (default: SQLite in the data folder) [LABELHOUSE_DATABASE_URL]",
     )(fn)
     fn = click.option(
-        "--data", "data_dir", type=click.Path(path_type=Path), default=None,
+        "--data",
+        "data_dir",
+        type=click.Path(path_type=Path),
+        default=None,
         help="data folder [LABELHOUSE_DATA, default ./labelhouse-data]",
     )(fn)
     return fn

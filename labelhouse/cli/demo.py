@@ -19,8 +19,27 @@ from labelhouse.services.clock import utcnow
 
 WORKSPACE = "demo"
 
-TEXT_SCHEMA = {"controls": [{"name": "sentiment", "type": "choices", "over": "text", "options": ["positive", "negative", "neutral"]}]}
-BOXES_SCHEMA = {"controls": [{"name": "objects", "type": "boxes", "over": "image", "labels": ["circle", "square"], "shapes": ["rectangle", "polygon"]}]}
+TEXT_SCHEMA = {
+    "controls": [
+        {
+            "name": "sentiment",
+            "type": "choices",
+            "over": "text",
+            "options": ["positive", "negative", "neutral"],
+        }
+    ]
+}
+BOXES_SCHEMA = {
+    "controls": [
+        {
+            "name": "objects",
+            "type": "boxes",
+            "over": "image",
+            "labels": ["circle", "square"],
+            "shapes": ["rectangle", "polygon"],
+        }
+    ]
+}
 PREFERENCE_SCHEMA = {
     "controls": [
         {"name": "preference", "type": "preference", "over": "responses", "prompt": "prompt"},
@@ -33,7 +52,9 @@ def _images(count: int = 12, seed: int = 7) -> list[ImportRow]:
     rng = random.Random(seed)
     rows = []
     for n in range(count):
-        img = Image.new("RGB", (640, 480), (rng.randint(180, 255), rng.randint(180, 255), rng.randint(180, 255)))
+        img = Image.new(
+            "RGB", (640, 480), (rng.randint(180, 255), rng.randint(180, 255), rng.randint(180, 255))
+        )
         draw = ImageDraw.Draw(img)
         for _ in range(rng.randint(1, 4)):
             x, y, size = rng.randint(10, 500), rng.randint(10, 340), rng.randint(30, 120)
@@ -45,7 +66,13 @@ def _images(count: int = 12, seed: int = 7) -> list[ImportRow]:
         buf = io.BytesIO()
         img.save(buf, format="PNG")
         name = f"scene-{n:02d}.png"
-        rows.append(ImportRow(line=n + 1, data={"image": {"name": name, "width": 640, "height": 480}}, files={"image": (name, buf.getvalue())}))
+        rows.append(
+            ImportRow(
+                line=n + 1,
+                data={"image": {"name": name, "width": 640, "height": 480}},
+                files={"image": (name, buf.getvalue())},
+            )
+        )
     return rows
 
 
@@ -54,7 +81,11 @@ def seed_demo(rt: Runtime) -> list[tuple[str, str, str, str]]:
     now = utcnow()
     logins = []
     with rt.db.session() as s:
-        for email, role in (("owner@demo.local", "owner"), ("annotator1@demo.local", "annotator"), ("annotator2@demo.local", "annotator")):
+        for email, role in (
+            ("owner@demo.local", "owner"),
+            ("annotator1@demo.local", "annotator"),
+            ("annotator2@demo.local", "annotator"),
+        ):
             password = secrets.token_urlsafe(9)
             user, ws, issued = accounts.create_user_cli(
                 s, email, workspace=WORKSPACE, role=role, password=password, with_token=True, now=now
@@ -80,7 +111,10 @@ def seed_demo(rt: Runtime) -> list[tuple[str, str, str, str]]:
     for name, rows in (
         ("Review sentiment", lambda: jsonl.read(io.BytesIO((data / "reviews.jsonl").read_bytes()))),
         ("Shapes in scenes", _images),
-        ("Which answer is better?", lambda: jsonl.read(io.BytesIO((data / "preferences.jsonl").read_bytes()))),
+        (
+            "Which answer is better?",
+            lambda: jsonl.read(io.BytesIO((data / "preferences.jsonl").read_bytes())),
+        ),
     ):
         if name in made:
             item_service.import_stream(rt.db.session, owner, made[name], rows(), blobs=rt.blobs, now=utcnow)

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 from tqdm import tqdm
@@ -31,12 +32,17 @@ def main() -> None:
 @state_options
 @click.option("--host", default=None, help="address to listen on [LABELHOUSE_HOST, default 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="port [LABELHOUSE_PORT, default 8400]")
+@click.option(
+    "--workers", type=int, default=None, help="HTTP worker processes, PostgreSQL only [LABELHOUSE_WORKERS]"
+)
 @exits_cleanly
-def serve(data_dir: Path | None, database_url: str | None, host: str | None, port: int | None) -> None:
+def serve(
+    data_dir: Path | None, database_url: str | None, host: str | None, port: int | None, workers: int | None
+) -> None:
     """Start the server (SQLite and local files in the data folder unless --database-url)."""
     from labelhouse.cli.server import run_server
 
-    rt = runtime_from(data_dir, database_url, host=host, port=port)
+    rt = runtime_from(data_dir, database_url, host=host, port=port, workers=workers)
     run_server(rt)
 
 
@@ -56,8 +62,10 @@ def demo(data_dir: Path | None, database_url: str | None, host: str | None, port
     click.echo(f"demo workspace ready at {url}/api/v1 (API docs: {url}/api/v1/docs)")
     for email, password, token, role in logins:
         click.echo(f"  {role:<9} {email}  password: {password}  token: {token}")
-    click.echo(f"  log in: curl -X POST {url}/api/v1/auth/login -H 'content-type: application/json' "
-               f"-d '{{\"email\": \"{logins[0][0]}\", \"password\": \"{logins[0][1]}\"}}'")
+    click.echo(
+        f"  log in: curl -X POST {url}/api/v1/auth/login -H 'content-type: application/json' "
+        f'-d \'{{"email": "{logins[0][0]}", "password": "{logins[0][1]}"}}\''
+    )
     run_server(rt)
 
 
@@ -69,15 +77,26 @@ def users() -> None:
 @users.command("create")
 @click.argument("email")
 @click.option("--workspace", required=True, help="workspace name (created if new)")
-@click.option("--role", default="annotator", show_default=True, type=click.Choice(["owner", "manager", "reviewer", "annotator"]))
+@click.option(
+    "--role",
+    default="annotator",
+    show_default=True,
+    type=click.Choice(["owner", "manager", "reviewer", "annotator"]),
+)
 @click.option("--token", "with_token", is_flag=True, help="print a new API token for scripts")
 @click.option("--password-stdin", is_flag=True, help="read a password from standard input")
 @click.option("--password-prompt", is_flag=True, help="ask for a password")
 @state_options
 @exits_cleanly
 def users_create(
-    email: str, workspace: str, role: str, with_token: bool, password_stdin: bool, password_prompt: bool,
-    data_dir: Path | None, database_url: str | None,
+    email: str,
+    workspace: str,
+    role: str,
+    with_token: bool,
+    password_stdin: bool,
+    password_prompt: bool,
+    data_dir: Path | None,
+    database_url: str | None,
 ) -> None:
     """Create a user (and the workspace if new) with a role; --token prints an API token."""
     password = None
@@ -101,10 +120,17 @@ def users_create(
 @main.command("import")
 @click.argument("project", type=int)
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "fmt", default=None, help="jsonl, json, csv or images (default: by file name; a folder is images)")
+@click.option(
+    "--format",
+    "fmt",
+    default=None,
+    help="jsonl, json, csv or images (default: by file name; a folder is images)",
+)
 @state_options
 @exits_cleanly
-def import_cmd(project: int, file: Path, fmt: str | None, data_dir: Path | None, database_url: str | None) -> None:
+def import_cmd(
+    project: int, file: Path, fmt: str | None, data_dir: Path | None, database_url: str | None
+) -> None:
     """Import items into PROJECT from FILE (JSONL, JSON, CSV, a zip or folder of images)."""
     rt = runtime_from(data_dir, database_url)
     with rt.db.session(write=False) as s:
@@ -116,16 +142,24 @@ def import_cmd(project: int, file: Path, fmt: str | None, data_dir: Path | None,
         bar = tqdm(total=len(paths), unit="file", desc="import")
         rows = read_folder(file)
         result = item_service.import_stream(
-            rt.db.session, actor, project, rows, blobs=rt.blobs, now=utcnow,
-            on_progress=lambda n, _r: bar.update(n - bar.n), batch_size=200,
+            rt.db.session,
+            actor,
+            project,
+            rows,
+            blobs=rt.blobs,
+            now=utcnow,
+            on_progress=lambda n, _r: bar.update(n - bar.n),
+            batch_size=200,
         )
         bar.close()
     else:
         reader = get_reader(fmt) if fmt else reader_for_filename(file.name)
         size = file.stat().st_size
         with file.open("rb") as raw, tqdm(total=size, unit="B", unit_scale=True, desc="import") as bar:
-            stream = CountingReader(raw, bar)
-            result = item_service.import_stream(rt.db.session, actor, project, reader.read(stream), blobs=rt.blobs, now=utcnow)  # type: ignore[arg-type]
+            stream: Any = CountingReader(raw, bar)
+            result = item_service.import_stream(
+                rt.db.session, actor, project, reader.read(stream), blobs=rt.blobs, now=utcnow
+            )  # type: ignore[arg-type]
             bar.update(size - bar.n)
     click.echo(f"created {result.created}, duplicates {result.duplicates}, failed {result.failed}")
     for error in result.errors[:20]:
@@ -163,7 +197,9 @@ class CountingReader:
 @main.command()
 @click.argument("project", type=int)
 @click.option("--format", "fmt", default="jsonl", show_default=True, help="jsonl, csv, coco, sft or dpo")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="file to write (default: standard output)")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="file to write (default: standard output)"
+)
 @state_options
 @exits_cleanly
 def export(project: int, fmt: str, out: Path | None, data_dir: Path | None, database_url: str | None) -> None:
@@ -175,7 +211,9 @@ def export(project: int, fmt: str, out: Path | None, data_dir: Path | None, data
     bar = tqdm(total=plan.total_tasks, unit="task", desc="export", disable=out is None)
     sink = out.open("wb") if out else sys.stdout.buffer
     try:
-        for chunk in exports.stream(lambda: rt.db.session(write=False), plan, on_progress=lambda n: bar.update(n - bar.n)):
+        for chunk in exports.stream(
+            lambda: rt.db.session(write=False), plan, on_progress=lambda n: bar.update(n - bar.n)
+        ):
             sink.write(chunk)
     finally:
         bar.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 import uvicorn
 
@@ -16,11 +18,30 @@ def run_server(rt: Runtime) -> None:
     url = f"http://{rt.settings.host}:{rt.settings.port}"
     if token is not None:
         click.echo("No account exists yet. Create the first owner, either with")
-        click.echo(f"  labelhouse users create you@example.com --workspace main --role owner --token --data {rt.settings.data_dir}")
+        click.echo(
+            f"  labelhouse users create you@example.com --workspace main --role owner --token --data {rt.settings.data_dir}"
+        )
         click.echo("or once, over HTTP, with this bootstrap token:")
-        click.echo(f"  curl -X POST {url}/api/v1/bootstrap -H 'content-type: application/json' "
-                   f"-d '{{\"token\": \"{token}\", \"email\": \"you@example.com\", \"password\": \"...\", \"workspace\": \"main\"}}'")
+        click.echo(
+            f"  curl -X POST {url}/api/v1/bootstrap -H 'content-type: application/json' "
+            f'-d \'{{"token": "{token}", "email": "you@example.com", "password": "...", "workspace": "main"}}\''
+        )
     click.echo(f"labelhouse on {url} ({rt.db.dialect}; data in {rt.settings.data_dir})", err=True)
+    if rt.settings.workers > 1 and not rt.db.is_sqlite:
+        # Several processes need the app by import path; settings travel in the environment.
+        os.environ.update(
+            LABELHOUSE_DATA=str(rt.settings.data_dir), LABELHOUSE_DATABASE_URL=rt.settings.database_url
+        )
+        uvicorn.run(
+            "labelhouse.api.factory:app_from_env",
+            factory=True,
+            workers=rt.settings.workers,
+            host=rt.settings.host,
+            port=rt.settings.port,
+            log_level=rt.settings.log_level,
+            access_log=False,
+        )
+        return
     app = create_app(rt)
     uvicorn.run(
         app,

@@ -19,9 +19,7 @@ def get_control(type_name: str) -> ControlType:
         return _CONTROLS[type_name]
     except KeyError:
         known = ", ".join(sorted(_CONTROLS))
-        raise Invalid(
-            f"unknown control type {type_name!r}; known types: {known}", field="type"
-        ) from None
+        raise Invalid(f"unknown control type {type_name!r}; known types: {known}", field="type") from None
 
 
 def registered_controls() -> dict[str, ControlType]:

@@ -144,10 +144,12 @@ class Spans:
         reach_end, reach_index = -1, -1
         for start, end, _, index in spans:
             if start < reach_end:
+                # Blame the span sent later: it is the one the annotator just added.
+                first, later = sorted((reach_index, index))
                 raise Invalid(
-                    f"span {index} ({start}-{end}) overlaps span {reach_index}; this control "
-                    "does not allow overlapping spans",
-                    field=f"{config.name}[{index}]",
+                    f"spans {first} and {later} overlap; this control does not allow overlapping "
+                    "spans, so shorten or remove one",
+                    field=f"{config.name}[{later}]",
                 )
             if end > reach_end:
                 reach_end, reach_index = end, index

@@ -81,8 +81,7 @@ class Unavailable(LabelhouseError):
 
 
 ERRORS: dict[str, type[LabelhouseError]] = {
-    cls.code: cls
-    for cls in (NotFound, Conflict, Invalid, Forbidden, Unauthenticated, TooLarge, Unavailable)
+    cls.code: cls for cls in (NotFound, Conflict, Invalid, Forbidden, Unauthenticated, TooLarge, Unavailable)
 }
 
 HTTP_STATUS: dict[str, int] = {

@@ -45,9 +45,7 @@ def expire_stale(s: Session, project_id: int, now: datetime) -> int:
 
 
 def _give_back(s: Session, task_id: int) -> None:
-    s.execute(
-        text("UPDATE tasks SET leased = leased - 1 WHERE id = :t AND leased > 0"), {"t": task_id}
-    )
+    s.execute(text("UPDATE tasks SET leased = leased - 1 WHERE id = :t AND leased > 0"), {"t": task_id})
 
 
 def live_leases(s: Session, project_id: int, user_id: int, now: datetime) -> list[tuple[int, int, datetime]]:
@@ -104,9 +102,7 @@ def _lease_one(
     params: dict[str, Any] = {"p": project_id, "u": user_id, "gold": gold, "n": limit}
     for _attempt in range(8):
         rows = s.execute(text(sql), params).all()
-        chosen = policy.pick(
-            (policy.Candidate(r[0], policy.skills_of(r[1])) for r in rows), skills
-        )
+        chosen = policy.pick((policy.Candidate(r[0], policy.skills_of(r[1])) for r in rows), skills)
         if chosen is None:
             return None
         guard = "" if gold else " AND done + leased < overlap"

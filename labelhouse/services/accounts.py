@@ -87,9 +87,7 @@ def ensure_membership(
     now: datetime,
 ) -> Membership:
     m = s.scalars(
-        select(Membership).where(
-            Membership.workspace_id == workspace_id, Membership.user_id == user_id
-        )
+        select(Membership).where(Membership.workspace_id == workspace_id, Membership.user_id == user_id)
     ).first()
     if m is None:
         m = Membership(
@@ -182,9 +180,7 @@ def bootstrap(
 # --- login and authentication -----------------------------------------------------------------
 
 
-def login(
-    s: Session, email: str, password: str, *, workspace: str | None, now: datetime
-) -> IssuedToken:
+def login(s: Session, email: str, password: str, *, workspace: str | None, now: datetime) -> IssuedToken:
     message = "wrong email or password"
     try:
         email = normalize_email(email)

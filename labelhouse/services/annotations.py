@@ -31,7 +31,10 @@ class Submitted:
 
 def _check_key(key: str) -> str:
     if not isinstance(key, str) or not (1 <= len(key) <= MAX_KEY):
-        raise Invalid(f"idempotency_key is a string of 1 to {MAX_KEY} characters (a UUID is good)", field="idempotency_key")
+        raise Invalid(
+            f"idempotency_key is a string of 1 to {MAX_KEY} characters (a UUID is good)",
+            field="idempotency_key",
+        )
     return key
 
 
@@ -63,13 +66,19 @@ def submit(
     if lock_rows:
         lease_q = lease_q.with_for_update()
     lease = s.scalars(lease_q).first()
-    if lease is None or lease.workspace_id != actor.workspace_id or not actor.may_see_project(ProjectId(lease.project_id)):
+    if (
+        lease is None
+        or lease.workspace_id != actor.workspace_id
+        or not actor.may_see_project(ProjectId(lease.project_id))
+    ):
         raise NotFound(f"lease {lease_id} not found")
     # After the lease row is locked, a concurrent retry of the same submit sees the first one.
     first = _by_key(s, actor, key)
     if first is not None:
         if first.task_id != task_id:
-            raise Conflict("this idempotency_key was already used for another task; make a new key per submit")
+            raise Conflict(
+                "this idempotency_key was already used for another task; make a new key per submit"
+            )
         return Submitted(first, created=False)
     if lease.user_id != actor.user_id:
         raise Forbidden("only the annotator holding the lease may submit to it")
@@ -77,7 +86,9 @@ def submit(
         raise Invalid(f"lease {lease_id} is for task {lease.task_id}, not task {task_id}", field="lease_id")
     _check_live(s, lease, now)
     task_row = s.execute(
-        text("SELECT t.project_id, i.data, t.state FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t"),
+        text(
+            "SELECT t.project_id, i.data, t.state FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t"
+        ),
         {"t": task_id},
     ).one()
     if task_row[2] == "trashed":
@@ -104,7 +115,9 @@ def submit(
     s.flush()
     row.root_id = row.id
     lease_sql.end(s, lease.id, task_id, "submitted", now)
-    s.execute(text("DELETE FROM drafts WHERE task_id = :t AND user_id = :u"), {"t": task_id, "u": actor.user_id})
+    s.execute(
+        text("DELETE FROM drafts WHERE task_id = :t AND user_id = :u"), {"t": task_id, "u": actor.user_id}
+    )
     s.flush()
     return Submitted(row, created=True)
 
@@ -116,12 +129,16 @@ def _check_live(s: Session, lease: Lease, now: datetime) -> None:
         # Expired but not yet swept: sweep it now, then judge like any expired lease.
         lease.state = "expired"
         lease.ended_at = now
-        s.execute(text("UPDATE tasks SET leased = leased - 1 WHERE id = :t AND leased > 0"), {"t": lease.task_id})
+        s.execute(
+            text("UPDATE tasks SET leased = leased - 1 WHERE id = :t AND leased > 0"), {"t": lease.task_id}
+        )
         s.flush()
     if lease.state == "expired":
         # Late but not lost: if nobody took the freed slot, the work is still wanted.
         free = s.execute(
-            text("SELECT 1 FROM tasks WHERE id = :t AND state = 'open' AND (is_gold OR done + leased < overlap)"),
+            text(
+                "SELECT 1 FROM tasks WHERE id = :t AND state = 'open' AND (is_gold OR done + leased < overlap)"
+            ),
             {"t": lease.task_id},
         ).first()
         if free is not None:
@@ -148,7 +165,13 @@ def get_annotation(s: Session, actor: Actor, annotation_id: int) -> Annotation:
 
 
 def edit(
-    s: Session, actor: Actor, annotation_id: int, answer: Any, *, now: datetime, lead_time_s: float | None = None
+    s: Session,
+    actor: Actor,
+    annotation_id: int,
+    answer: Any,
+    *,
+    now: datetime,
+    lead_time_s: float | None = None,
 ) -> Annotation:
     """A new version of an annotation; the old one stays, no longer latest."""
     old = get_annotation(s, actor, annotation_id)
@@ -159,7 +182,8 @@ def edit(
     project = s.get(Project, old.project_id)
     assert project is not None
     data = s.execute(
-        text("SELECT i.data FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t"), {"t": old.task_id}
+        text("SELECT i.data FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t"),
+        {"t": old.task_id},
     ).scalar_one()
     clean = schemas.get(project).validate_answer(answer, _json(data))
     old.is_latest = False

@@ -33,7 +33,9 @@ def plan_export(s: Session, actor: Actor, project_id: int, fmt: str) -> ExportPl
     project = get_project(s, actor, project_id, "export")
     writer = get_writer(fmt)
     total = s.execute(
-        text("SELECT COUNT(*) FROM tasks WHERE project_id = :p AND state != 'trashed' AND done > 0 AND NOT is_gold"),
+        text(
+            "SELECT COUNT(*) FROM tasks WHERE project_id = :p AND state != 'trashed' AND done > 0 AND NOT is_gold"
+        ),
         {"p": project.id},
     ).scalar_one()
     return ExportPlan(project.id, project.name, writer, schemas.get(project), int(total))
@@ -81,7 +83,11 @@ def iter_records(
             missing = {r[2] for r in rows} - emails.keys()
             if missing:
                 for uid, email in s.execute(
-                    text("SELECT id, email FROM users WHERE id IN (" + ",".join(str(int(u)) for u in missing) + ")")
+                    text(
+                        "SELECT id, email FROM users WHERE id IN ("
+                        + ",".join(str(int(u)) for u in missing)
+                        + ")"
+                    )
                 ):
                     emails[uid] = email
         by_task: dict[int, list[ExportAnnotation]] = {}

@@ -265,13 +265,13 @@ def delete_items(s: Session, actor: Actor, item_ids: list[int], *, now: datetime
         item, _project = get_item(s, actor, item_id, "items.delete")
         item.deleted_at = now
         s.execute(
-            text(
-                "UPDATE tasks SET state = 'trashed' WHERE item_id = :i AND state != 'trashed'"
-            ),
+            text("UPDATE tasks SET state = 'trashed' WHERE item_id = :i AND state != 'trashed'"),
             {"i": item.id},
         )
         s.execute(
-            text("UPDATE leases SET state = 'released', ended_at = :now WHERE state = 'active' AND task_id IN (SELECT id FROM tasks WHERE item_id = :i)"),
+            text(
+                "UPDATE leases SET state = 'released', ended_at = :now WHERE state = 'active' AND task_id IN (SELECT id FROM tasks WHERE item_id = :i)"
+            ),
             {"i": item.id, "now": now},
         )
         s.execute(text("UPDATE tasks SET leased = 0 WHERE item_id = :i"), {"i": item.id})

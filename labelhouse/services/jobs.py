@@ -16,7 +16,14 @@ from labelhouse.storage.tables import Job
 
 
 def start_import(
-    s: Session, actor: Actor, project_id: int, upload: Path, reader: str, *, now: datetime, size: int | None = None
+    s: Session,
+    actor: Actor,
+    project_id: int,
+    upload: Path,
+    reader: str,
+    *,
+    now: datetime,
+    size: int | None = None,
 ) -> Job:
     project = get_project(s, actor, project_id, "items.import")
     return queue.enqueue(

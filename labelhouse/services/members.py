@@ -36,9 +36,7 @@ def _check_projects(s: Session, actor: Actor, projects: list[int] | None) -> Non
         return
     found = set(
         s.scalars(
-            select(Project.id).where(
-                Project.workspace_id == actor.workspace_id, Project.id.in_(projects)
-            )
+            select(Project.id).where(Project.workspace_id == actor.workspace_id, Project.id.in_(projects))
         )
     )
     missing = [p for p in projects if p not in found]
@@ -81,9 +79,7 @@ def add_member(
         from labelhouse.security.passwords import hash_password
 
         user.password_hash = hash_password(password)
-    m = ensure_membership(
-        s, actor.workspace_id, user.id, parsed, projects=projects, skills=skills, now=now
-    )
+    m = ensure_membership(s, actor.workspace_id, user.id, parsed, projects=projects, skills=skills, now=now)
     return _member(m, user)
 
 

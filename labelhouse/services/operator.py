@@ -24,5 +24,8 @@ def operator_for_project(s: Session, project_id: int) -> Actor:
     ).first()
     user_id = owner.user_id if owner is not None else (project.created_by or 0)
     return Actor(
-        user_id=UserId(user_id), workspace_id=WorkspaceId(project.workspace_id), role=Role.owner, email="operator"
+        user_id=UserId(user_id),
+        workspace_id=WorkspaceId(project.workspace_id),
+        role=Role.owner,
+        email="operator",
     )

@@ -54,7 +54,9 @@ def get_project(s: Session, actor: Actor, project_id: int, action: str = "projec
 def create_project(s: Session, actor: Actor, settings: ProjectSettings, *, now: datetime) -> Project:
     require(actor, "project.create")
     if settings.name is None or settings.schema is None:
-        raise Invalid("a project needs a name and a schema", field="name" if settings.name is None else "schema")
+        raise Invalid(
+            "a project needs a name and a schema", field="name" if settings.name is None else "schema"
+        )
     _validate(settings)
     schema = parse_schema(settings.schema)
     project = Project(
@@ -76,9 +78,7 @@ def create_project(s: Session, actor: Actor, settings: ProjectSettings, *, now: 
 
 def list_projects(s: Session, actor: Actor) -> list[Project]:
     require(actor, "project.read")
-    query = select(Project).where(
-        Project.workspace_id == actor.workspace_id, Project.deleted_at.is_(None)
-    )
+    query = select(Project).where(Project.workspace_id == actor.workspace_id, Project.deleted_at.is_(None))
     if actor.projects is not None:
         query = query.where(Project.id.in_(actor.projects))
     return list(s.scalars(query.order_by(Project.id)))
@@ -150,7 +150,11 @@ def stats(s: Session, actor: Actor, project_id: int) -> dict[str, Any]:
         "left": regular - complete,
         "annotations": sum(int(r[1]) for r in annotators),
         "annotators": [
-            {"annotator": r[0], "annotations": int(r[1]), "mean_seconds": None if r[2] is None else float(r[2])}
+            {
+                "annotator": r[0],
+                "annotations": int(r[1]),
+                "mean_seconds": None if r[2] is None else float(r[2]),
+            }
             for r in annotators
         ],
     }

@@ -57,7 +57,13 @@ def with_file_urls(item_id: int, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def next_task(
-    s: Session, actor: Actor, project_id: int, *, now: datetime, prefetch: bool = False, skip_locked: bool = False
+    s: Session,
+    actor: Actor,
+    project_id: int,
+    *,
+    now: datetime,
+    prefetch: bool = False,
+    skip_locked: bool = False,
 ) -> Handout | None:
     require(actor, "task.next", ProjectId(project_id))
     project = get_project(s, actor, project_id)
@@ -113,7 +119,11 @@ def _json(value: Any) -> Any:
 
 def _own_lease(s: Session, actor: Actor, lease_id: int) -> Lease:
     lease = s.get(Lease, lease_id)
-    if lease is None or lease.workspace_id != actor.workspace_id or not actor.may_see_project(ProjectId(lease.project_id)):
+    if (
+        lease is None
+        or lease.workspace_id != actor.workspace_id
+        or not actor.may_see_project(ProjectId(lease.project_id))
+    ):
         raise NotFound(f"lease {lease_id} not found")
     if lease.user_id != actor.user_id:
         raise Forbidden("this lease is held by someone else")
@@ -133,7 +143,8 @@ def end_lease(s: Session, actor: Actor, lease_id: int, how: str, *, now: datetim
 
 def _task_in_scope(s: Session, actor: Actor, task_id: int) -> tuple[int, int]:
     row = s.execute(
-        text("SELECT project_id, workspace_id FROM tasks WHERE id = :t AND state != 'trashed'"), {"t": task_id}
+        text("SELECT project_id, workspace_id FROM tasks WHERE id = :t AND state != 'trashed'"),
+        {"t": task_id},
     ).first()
     if row is None or row[1] != actor.workspace_id or not actor.may_see_project(ProjectId(row[0])):
         raise NotFound(f"task {task_id} not found")
@@ -150,7 +161,15 @@ def save_draft(s: Session, actor: Actor, task_id: int, answer: Any, *, now: date
         raise Invalid(f"a draft is at most {MAX_DRAFT_BYTES} bytes", field="answer")
     draft = s.query(Draft).filter_by(task_id=task_id, user_id=actor.user_id).first()
     if draft is None:
-        s.add(Draft(workspace_id=actor.workspace_id, task_id=task_id, user_id=actor.user_id, answer=answer, updated_at=now))
+        s.add(
+            Draft(
+                workspace_id=actor.workspace_id,
+                task_id=task_id,
+                user_id=actor.user_id,
+                answer=answer,
+                updated_at=now,
+            )
+        )
     else:
         draft.answer = answer
         draft.updated_at = now

@@ -20,8 +20,14 @@ def list_trash(s: Session, actor: Actor, *, limit: int = 500) -> list[dict[str, 
     ws = {"w": actor.workspace_id, "n": limit}
     out: list[dict[str, Any]] = []
     for kind, sql in (
-        ("project", "SELECT id, name, deleted_at FROM projects WHERE workspace_id = :w AND deleted_at IS NOT NULL ORDER BY id LIMIT :n"),
-        ("item", "SELECT id, project_id, deleted_at FROM items WHERE workspace_id = :w AND deleted_at IS NOT NULL ORDER BY id LIMIT :n"),
+        (
+            "project",
+            "SELECT id, name, deleted_at FROM projects WHERE workspace_id = :w AND deleted_at IS NOT NULL ORDER BY id LIMIT :n",
+        ),
+        (
+            "item",
+            "SELECT id, project_id, deleted_at FROM items WHERE workspace_id = :w AND deleted_at IS NOT NULL ORDER BY id LIMIT :n",
+        ),
         (
             "annotation",
             "SELECT id, task_id, deleted_at FROM annotations WHERE workspace_id = :w AND deleted_at IS NOT NULL "
@@ -67,12 +73,19 @@ def restore(s: Session, actor: Actor, kind: str, row_id: int) -> None:
         )
     else:
         task_id = s.execute(
-            text("SELECT task_id FROM annotations WHERE id = :i AND workspace_id = :w AND deleted_at IS NOT NULL"),
+            text(
+                "SELECT task_id FROM annotations WHERE id = :i AND workspace_id = :w AND deleted_at IS NOT NULL"
+            ),
             {"i": row_id, "w": actor.workspace_id},
         ).scalar()
         if task_id is None:
             raise NotFound(f"nothing in the trash with id {row_id}")
-        s.execute(text("UPDATE annotations SET deleted_at = NULL WHERE root_id = (SELECT root_id FROM annotations WHERE id = :i)"), {"i": row_id})
+        s.execute(
+            text(
+                "UPDATE annotations SET deleted_at = NULL WHERE root_id = (SELECT root_id FROM annotations WHERE id = :i)"
+            ),
+            {"i": row_id},
+        )
         s.execute(
             text(
                 "UPDATE tasks SET done = done + 1, state = CASE WHEN state = 'open' AND NOT is_gold AND done + 1 >= overlap "
@@ -92,8 +105,14 @@ def purge(s: Session, actor: Actor, kind: str | None = None, row_id: int | None 
         if row_id is None:
             raise Invalid("purge one row by id, or the whole trash with no kind", field="id")
         _row(s, actor, table, row_id)
-        where = f"{table}.id = :i" if kind != "annotation" else "root_id = (SELECT root_id FROM annotations WHERE id = :i)"
-        return _purge(s, table, f"workspace_id = :w AND deleted_at IS NOT NULL AND {where}", {**w, "i": row_id})
+        where = (
+            f"{table}.id = :i"
+            if kind != "annotation"
+            else "root_id = (SELECT root_id FROM annotations WHERE id = :i)"
+        )
+        return _purge(
+            s, table, f"workspace_id = :w AND deleted_at IS NOT NULL AND {where}", {**w, "i": row_id}
+        )
     total = 0
     for table in ("annotations", "items", "projects"):
         total += _purge(s, table, "workspace_id = :w AND deleted_at IS NOT NULL", w)
@@ -133,5 +152,10 @@ def purged_before(s: Session, actor: Actor, cutoff: datetime) -> int:
     require(actor, "trash.manage")
     total = 0
     for table in ("annotations", "items", "projects"):
-        total += _purge(s, table, "workspace_id = :w AND deleted_at IS NOT NULL AND deleted_at < :c", {"w": actor.workspace_id, "c": cutoff})
+        total += _purge(
+            s,
+            table,
+            "workspace_id = :w AND deleted_at IS NOT NULL AND deleted_at < :c",
+            {"w": actor.workspace_id, "c": cutoff},
+        )
     return total

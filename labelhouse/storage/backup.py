@@ -69,7 +69,9 @@ def restore(source: Path, db_url: str, blob_dir: Path, *, force: bool) -> dict[s
     manifest = json.loads(manifest_path.read_text())
     if manifest["kind"] == "sqlite":
         if not db_url.startswith("sqlite"):
-            raise Invalid("this backup is of a SQLite install; restore it into a SQLite data folder", field="source")
+            raise Invalid(
+                "this backup is of a SQLite install; restore it into a SQLite data folder", field="source"
+            )
         db_path = Path(make_url(db_url).database or "")
         if db_path.exists() and not force:
             raise Conflict(f"{db_path} exists; stop the server and pass --force to replace it")
@@ -84,7 +86,18 @@ def restore(source: Path, db_url: str, blob_dir: Path, *, force: bool) -> dict[s
         dst.close()
     else:
         try:
-            subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", *_pg_args(db_url), "-f", str(source / "database.sql")], check=True)
+            subprocess.run(
+                [
+                    "psql",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    *_pg_args(db_url),
+                    "-f",
+                    str(source / "database.sql"),
+                ],
+                check=True,
+            )
         except (OSError, subprocess.CalledProcessError) as exc:
             raise Unavailable(f"psql failed ({exc}); restore into an empty database") from None
     if (source / "blobs").exists():

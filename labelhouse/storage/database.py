@@ -39,7 +39,7 @@ class Database:
                 json_deserializer=orjson.loads,
             )
             _configure_sqlite(self.engine, synchronous)
-            self._writer = self.engine.execution_options(lh_write=True)
+            self._writer: Engine = self.engine.execution_options(lh_write=True)
         else:
             self.engine = create_engine(
                 url,

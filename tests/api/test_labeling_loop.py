@@ -39,7 +39,11 @@ def test_create_import_label_export(client: TestClient, owner: Person, rt) -> No
         seen.append(handout["task"]["id"])
         r = client.post(
             f"/api/v1/tasks/{handout['task']['id']}/annotations",
-            json={"answer": {"label": "pos"}, "lease_id": handout["lease"]["id"], "idempotency_key": str(uuid.uuid4())},
+            json={
+                "answer": {"label": "pos"},
+                "lease_id": handout["lease"]["id"],
+                "idempotency_key": str(uuid.uuid4()),
+            },
             headers=annotator.headers,
         )
         assert r.status_code == 201, r.text

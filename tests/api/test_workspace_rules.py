@@ -12,10 +12,12 @@ from PIL import Image
 
 from tests.conftest import CHOICES_SCHEMA, Person, make_person
 
-PREF_SCHEMA = {"controls": [
-    {"name": "pref", "type": "preference", "over": "responses", "prompt": "prompt"},
-    {"name": "rank", "type": "ranking", "over": "responses", "prompt": "prompt", "required": False},
-]}
+PREF_SCHEMA = {
+    "controls": [
+        {"name": "pref", "type": "preference", "over": "responses", "prompt": "prompt"},
+        {"name": "rank", "type": "ranking", "over": "responses", "prompt": "prompt", "required": False},
+    ]
+}
 SFT_SCHEMA = {"controls": [{"name": "reply", "type": "text", "over": "prompt"}]}
 BOX_SCHEMA = {"controls": [{"name": "objects", "type": "boxes", "over": "image", "labels": ["cat", "dog"]}]}
 
@@ -30,9 +32,11 @@ def _label_all(c: TestClient, who: Person, pid: int, answer: dict) -> int:  # ty
     n = 0
     while (r := c.post(f"/api/v1/projects/{pid}/next", headers=who.headers)).status_code == 200:
         h = r.json()
-        s = c.post(f"/api/v1/tasks/{h['task']['id']}/annotations",
-                   json={"answer": answer, "lease_id": h["lease"]["id"], "idempotency_key": f"k{h['lease']['id']}"},
-                   headers=who.headers)
+        s = c.post(
+            f"/api/v1/tasks/{h['task']['id']}/annotations",
+            json={"answer": answer, "lease_id": h["lease"]["id"], "idempotency_key": f"k{h['lease']['id']}"},
+            headers=who.headers,
+        )
         assert s.status_code == 201, s.text
         n += 1
     return n
@@ -41,15 +45,21 @@ def _label_all(c: TestClient, who: Person, pid: int, answer: dict) -> int:  # ty
 def test_roles(client: TestClient, owner: Person, rt) -> None:
     annotator = make_person(rt, "ann@acme.test", role="annotator")
     manager = make_person(rt, "mgr@acme.test", role="manager")
-    r = client.post("/api/v1/projects", json={"name": "x", "schema": CHOICES_SCHEMA}, headers=annotator.headers)
+    r = client.post(
+        "/api/v1/projects", json={"name": "x", "schema": CHOICES_SCHEMA}, headers=annotator.headers
+    )
     assert r.status_code == 403 and "manager" in r.json()["error"]["message"]
     pid = _project(client, manager)
     assert client.get(f"/api/v1/projects/{pid}/export", headers=annotator.headers).status_code == 403
     assert client.get("/api/v1/members", headers=annotator.headers).status_code == 403
     # a manager grants only roles below their own
-    r = client.post("/api/v1/members", json={"email": "x@acme.test", "role": "manager"}, headers=manager.headers)
+    r = client.post(
+        "/api/v1/members", json={"email": "x@acme.test", "role": "manager"}, headers=manager.headers
+    )
     assert r.status_code == 403
-    r = client.post("/api/v1/members", json={"email": "x@acme.test", "role": "reviewer"}, headers=manager.headers)
+    r = client.post(
+        "/api/v1/members", json={"email": "x@acme.test", "role": "reviewer"}, headers=manager.headers
+    )
     assert r.status_code == 201
 
 
@@ -64,7 +74,9 @@ def test_vendor_annotator_sees_only_assigned_projects(client: TestClient, owner:
     hidden = client.post(f"/api/v1/projects/{mine}/next", headers=vendor.headers)
     missing = client.post("/api/v1/projects/424242/next", headers=vendor.headers)
     assert hidden.status_code == missing.status_code == 404
-    assert hidden.json()["error"]["message"].replace(str(mine), "N") == missing.json()["error"]["message"].replace("424242", "N")
+    assert hidden.json()["error"]["message"].replace(str(mine), "N") == missing.json()["error"][
+        "message"
+    ].replace("424242", "N")
 
 
 def test_trash_restore_purge(client: TestClient, owner: Person) -> None:
@@ -72,9 +84,16 @@ def test_trash_restore_purge(client: TestClient, owner: Person) -> None:
     client.post(f"/api/v1/projects/{pid}/items", json=[{"text": "a"}, {"text": "b"}], headers=owner.headers)
     assert _label_all(client, owner, pid, {"label": "pos"}) == 2
     items = client.get(f"/api/v1/projects/{pid}/items", headers=owner.headers).json()
-    assert client.post("/api/v1/items/delete", json={"ids": [items[0]["id"]]}, headers=owner.headers).json()["trashed"] == 1
+    assert (
+        client.post("/api/v1/items/delete", json={"ids": [items[0]["id"]]}, headers=owner.headers).json()[
+            "trashed"
+        ]
+        == 1
+    )
     assert len(client.get(f"/api/v1/projects/{pid}/export", headers=owner.headers).content.splitlines()) == 1
-    assert client.post(f"/api/v1/trash/item/{items[0]['id']}/restore", headers=owner.headers).status_code == 204
+    assert (
+        client.post(f"/api/v1/trash/item/{items[0]['id']}/restore", headers=owner.headers).status_code == 204
+    )
     assert len(client.get(f"/api/v1/projects/{pid}/export", headers=owner.headers).content.splitlines()) == 2
     assert client.delete(f"/api/v1/projects/{pid}", headers=owner.headers).status_code == 204
     assert client.get(f"/api/v1/projects/{pid}", headers=owner.headers).status_code == 404
@@ -113,15 +132,29 @@ def test_exports_in_every_format(client: TestClient, owner: Person) -> None:
     assert csv.status_code == 200 and "'=1+1" in csv.text  # formula neutralized
 
     pref = _project(client, owner, PREF_SCHEMA)
-    client.post(f"/api/v1/projects/{pref}/items", json=[{"prompt": "2+2?", "responses": ["4", "5"]}], headers=owner.headers)
+    client.post(
+        f"/api/v1/projects/{pref}/items",
+        json=[{"prompt": "2+2?", "responses": ["4", "5"]}],
+        headers=owner.headers,
+    )
     _label_all(client, owner, pref, {"pref": {"winner": "a", "strength": 2}})
-    dpo = [orjson.loads(x) for x in client.get(f"/api/v1/projects/{pref}/export?format=dpo", headers=owner.headers).content.splitlines()]
+    dpo = [
+        orjson.loads(x)
+        for x in client.get(
+            f"/api/v1/projects/{pref}/export?format=dpo", headers=owner.headers
+        ).content.splitlines()
+    ]
     assert dpo[0]["prompt"] == "2+2?" and dpo[0]["chosen"] == "4" and dpo[0]["rejected"] == "5"
 
     sft = _project(client, owner, SFT_SCHEMA)
     client.post(f"/api/v1/projects/{sft}/items", json=[{"prompt": "Say hi"}], headers=owner.headers)
     _label_all(client, owner, sft, {"reply": "Hi!"})
-    rows = [orjson.loads(x) for x in client.get(f"/api/v1/projects/{sft}/export?format=sft", headers=owner.headers).content.splitlines()]
+    rows = [
+        orjson.loads(x)
+        for x in client.get(
+            f"/api/v1/projects/{sft}/export?format=sft", headers=owner.headers
+        ).content.splitlines()
+    ]
     assert rows[0]["messages"][-1] == {"role": "assistant", "content": "Hi!"}
 
     box = _project(client, owner, BOX_SCHEMA)
@@ -135,8 +168,11 @@ def test_exports_in_every_format(client: TestClient, owner: Person) -> None:
     assert r.status_code == 201 and r.json()["created"] == 1 and r.json()["failed"] == 1, r.text
     h = client.post(f"/api/v1/projects/{box}/next", headers=owner.headers).json()
     outside = {"objects": [{"label": "cat", "x": 50, "y": 10, "w": 30, "h": 10}]}
-    r = client.post(f"/api/v1/tasks/{h['task']['id']}/annotations",
-                    json={"answer": outside, "lease_id": h["lease"]["id"], "idempotency_key": "o"}, headers=owner.headers)
+    r = client.post(
+        f"/api/v1/tasks/{h['task']['id']}/annotations",
+        json={"answer": outside, "lease_id": h["lease"]["id"], "idempotency_key": "o"},
+        headers=owner.headers,
+    )
     assert r.status_code == 422 and r.json()["error"]["field"].startswith("objects")
     _label_all(client, owner, box, {"objects": [{"label": "dog", "x": 1, "y": 2, "w": 10, "h": 20}]})
     coco = client.get(f"/api/v1/projects/{box}/export?format=coco", headers=owner.headers).json()
@@ -149,11 +185,21 @@ def test_limits_and_bad_bodies(client: TestClient, owner: Person) -> None:
     pid = _project(client, owner)
     r = client.post(f"/api/v1/projects/{pid}/items", content=b"\x00\x01garbage", headers=owner.headers)
     assert r.status_code == 422 and "format" in r.json()["error"]["message"]
-    r = client.post("/api/v1/projects", json={"name": "x", "schema": {"controls": [{"type": "choices", "name": "l"}]}}, headers=owner.headers)
+    r = client.post(
+        "/api/v1/projects",
+        json={"name": "x", "schema": {"controls": [{"type": "choices", "name": "l"}]}},
+        headers=owner.headers,
+    )
     assert r.status_code == 422 and r.json()["error"]["field"].startswith("schema.controls[0]")
-    r = client.post("/api/v1/projects", json={"name": "x", "schema": CHOICES_SCHEMA, "overlap": 0}, headers=owner.headers)
+    r = client.post(
+        "/api/v1/projects", json={"name": "x", "schema": CHOICES_SCHEMA, "overlap": 0}, headers=owner.headers
+    )
     assert r.status_code == 422 and r.json()["error"]["field"] == "overlap"
-    r = client.post(f"/api/v1/projects/{pid}/items", content=b"x", headers={**owner.headers, "content-length": str(10**12)})
+    r = client.post(
+        f"/api/v1/projects/{pid}/items",
+        content=b"x",
+        headers={**owner.headers, "content-length": str(10**12)},
+    )
     assert r.status_code == 413
 
 

@@ -31,7 +31,9 @@ def _client(data: Path) -> TestClient:
 
 def test_users_import_export_backup_restore(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    token = _run("users", "create", "me@example.com", "--workspace", "main", "--role", "owner", "--token", data=data).splitlines()[0]
+    token = _run(
+        "users", "create", "me@example.com", "--workspace", "main", "--role", "owner", "--token", data=data
+    ).splitlines()[0]
     assert token.startswith("lh_")
     with _client(data) as c:
         h = {"Authorization": f"Bearer {token}"}
@@ -43,8 +45,11 @@ def test_users_import_export_backup_restore(tmp_path: Path) -> None:
     with _client(data) as c:
         ann = {"Authorization": f"Bearer {token}"}
         h1 = c.post(f"/api/v1/projects/{pid}/next", headers=ann).json()
-        r = c.post(f"/api/v1/tasks/{h1['task']['id']}/annotations",
-                   json={"answer": {"label": "pos"}, "lease_id": h1["lease"]["id"], "idempotency_key": "x"}, headers=ann)
+        r = c.post(
+            f"/api/v1/tasks/{h1['task']['id']}/annotations",
+            json={"answer": {"label": "pos"}, "lease_id": h1["lease"]["id"], "idempotency_key": "x"},
+            headers=ann,
+        )
         assert r.status_code == 201
     target = tmp_path / "export.jsonl"
     _run("export", str(pid), "--format", "jsonl", "--out", str(target), data=data)
@@ -55,7 +60,9 @@ def test_users_import_export_backup_restore(tmp_path: Path) -> None:
     fresh = tmp_path / "restored"
     _run("restore", str(tmp_path / "bk"), data=fresh)
     with _client(fresh) as c:
-        got = c.get(f"/api/v1/projects/{pid}/export?format=jsonl", headers={"Authorization": f"Bearer {token}"})
+        got = c.get(
+            f"/api/v1/projects/{pid}/export?format=jsonl", headers={"Authorization": f"Bearer {token}"}
+        )
         assert got.status_code == 200 and len(got.content.splitlines()) == 1
 
 
@@ -81,7 +88,11 @@ def test_demo_seeds_three_projects(tmp_path: Path) -> None:
     with TestClient(create_app(rt, run_jobs=False)) as c:
         h = {"Authorization": f"Bearer {owner_token}"}
         projects = c.get("/api/v1/projects", headers=h).json()
-        assert {p["name"] for p in projects} == {"Review sentiment", "Shapes in scenes", "Which answer is better?"}
+        assert {p["name"] for p in projects} == {
+            "Review sentiment",
+            "Shapes in scenes",
+            "Which answer is better?",
+        }
         for p in projects:
             assert c.get(f"/api/v1/projects/{p['id']}/stats", headers=h).json()["tasks"] > 5
         # an annotator gets an image task with a file they may fetch while holding the lease
@@ -106,12 +117,22 @@ def test_bootstrap_token_creates_first_owner_once(tmp_path: Path) -> None:
         token = accounts.make_bootstrap_token(s)
     assert token
     with TestClient(create_app(rt, run_jobs=False)) as c:
-        body = {"token": token, "email": "first@x.test", "password": "correct horse battery", "workspace": "main"}
+        body = {
+            "token": token,
+            "email": "first@x.test",
+            "password": "correct horse battery",
+            "workspace": "main",
+        }
         r = c.post("/api/v1/bootstrap", json=body)
         assert r.status_code == 201
-        assert c.get("/api/v1/me", headers={"Authorization": f"Bearer {r.json()['token']}"}).json()["role"] == "owner"
+        assert (
+            c.get("/api/v1/me", headers={"Authorization": f"Bearer {r.json()['token']}"}).json()["role"]
+            == "owner"
+        )
         assert c.post("/api/v1/bootstrap", json=body).status_code == 401
-        login = c.post("/api/v1/auth/login", json={"email": "first@x.test", "password": "correct horse battery"})
+        login = c.post(
+            "/api/v1/auth/login", json={"email": "first@x.test", "password": "correct horse battery"}
+        )
         assert login.status_code == 200
         wrong = c.post("/api/v1/auth/login", json={"email": "first@x.test", "password": "nope nope nope"})
         nobody = c.post("/api/v1/auth/login", json={"email": "ghost@x.test", "password": "nope nope nope"})

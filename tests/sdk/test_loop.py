@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from labelhouse.runtime import Runtime
 from labelhouse.sdk import Client, Conflict
 from tests.conftest import CHOICES_SCHEMA, Person, make_person
@@ -31,14 +33,16 @@ def test_create_import_label_export(lh: Client, server: str, rt: Runtime, tmp_pa
 
     records = list(lh.export_records(pid))
     assert len(records) == 7
-    exported = {r["data"]["text"] if "data" in r else r["item"]["text"]: r["annotations"] for r in records}
-    assert {text: anns[0]["answer"]["label"] for text, anns in exported.items()} == labels
-    assert all(anns[0]["annotator"] == "ann@acme.test" for anns in exported.values())
+    assert {r["item"]["text"]: r["annotations"][0]["answer"]["label"] for r in records} == labels
+    assert all(len(r["annotations"]) == 1 for r in records)
+    assert {r["annotations"][0]["annotator"] for r in records} == {"ann@acme.test"}
+    assert {r["annotations"][0]["lead_time_s"] for r in records} == {1.5}
 
     target = lh.export(pid, "jsonl", tmp_path / "out.jsonl")
     assert target.read_bytes().count(b"\n") == 7
     assert not (tmp_path / "out.jsonl.part").exists()
-    assert b"".join(lh.export(pid, "csv")).startswith(b"")
+    csv_lines = b"".join(lh.export(pid, "csv")).decode().splitlines()
+    assert len(csv_lines) == 8 and "answer.label" in csv_lines[0]
     stats = lh.projects.stats(pid)
     assert (stats["tasks"], stats["complete"], stats["left"]) == (7, 7, 0)
 
@@ -60,12 +64,8 @@ def test_drafts_release_skip_and_versions(lh: Client, server: str, rt: Runtime, 
         with_lease = worker.next(pid)
         assert with_lease is not None and with_lease.id != again.id
         worker.release(with_lease)
-        try:
+        with pytest.raises(Conflict):  # the lease is gone
             worker.submit(with_lease, {"label": "pos"})
-        except Conflict:
-            pass  # the lease is gone, and the error says so
-        else:
-            raise AssertionError("a submit under a released lease must fail")
         task = worker.next(pid)
         assert task is not None
         done = worker.submit(task, {"label": "pos"})

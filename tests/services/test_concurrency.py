@@ -27,8 +27,15 @@ def test_32_annotators_never_exceed_overlap(rt: Runtime) -> None:
     lock = threading.Lock()
     with serving(rt) as url:
         with httpx.Client(base_url=url, headers=owner.headers) as c:
-            pid = c.post("/api/v1/projects", json={"name": "race", "schema": CHOICES_SCHEMA, "overlap": OVERLAP}).json()["id"]
-            assert c.post(f"/api/v1/projects/{pid}/items", json=[{"text": f"t{i}"} for i in range(TASKS)]).json()["created"] == TASKS
+            pid = c.post(
+                "/api/v1/projects", json={"name": "race", "schema": CHOICES_SCHEMA, "overlap": OVERLAP}
+            ).json()["id"]
+            assert (
+                c.post(
+                    f"/api/v1/projects/{pid}/items", json=[{"text": f"t{i}"} for i in range(TASKS)]
+                ).json()["created"]
+                == TASKS
+            )
         barrier = threading.Barrier(ANNOTATORS)
 
         def work(person) -> None:  # type: ignore[no-untyped-def]
@@ -46,7 +53,11 @@ def test_32_annotators_never_exceed_overlap(rt: Runtime) -> None:
                         handed.append((h["task"]["id"], person.user_id))
                     s = c.post(
                         f"/api/v1/tasks/{h['task']['id']}/annotations",
-                        json={"answer": {"label": "pos"}, "lease_id": h["lease"]["id"], "idempotency_key": str(uuid.uuid4())},
+                        json={
+                            "answer": {"label": "pos"},
+                            "lease_id": h["lease"]["id"],
+                            "idempotency_key": str(uuid.uuid4()),
+                        },
                     )
                     if s.status_code != 201:
                         errors.append(f"submit {s.status_code} {s.text}")
@@ -62,6 +73,8 @@ def test_32_annotators_never_exceed_overlap(rt: Runtime) -> None:
     assert max(per_task.values()) <= OVERLAP
     with rt.db.session(write=False) as s:
         counts = s.execute(text("SELECT task_id, COUNT(*) FROM annotations GROUP BY task_id")).all()
-        pairs = s.execute(text("SELECT COUNT(*), COUNT(DISTINCT task_id || '-' || user_id) FROM annotations")).one()
+        pairs = s.execute(
+            text("SELECT COUNT(*), COUNT(DISTINCT task_id || '-' || user_id) FROM annotations")
+        ).one()
     assert len(counts) == TASKS and all(n == OVERLAP for _t, n in counts)
     assert pairs[0] == pairs[1] == TASKS * OVERLAP

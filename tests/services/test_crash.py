@@ -22,10 +22,16 @@ from tests.live_server import free_port
 
 
 def _start(rt: Runtime, port: int) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, LABELHOUSE_DATA=str(rt.settings.data_dir), LABELHOUSE_DATABASE_URL=rt.settings.database_url)
+    env = dict(
+        os.environ,
+        LABELHOUSE_DATA=str(rt.settings.data_dir),
+        LABELHOUSE_DATABASE_URL=rt.settings.database_url,
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "labelhouse.cli.main", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -60,7 +66,11 @@ def test_acknowledged_annotations_survive_kill_9(rt: Runtime, tmp_path: Path) ->
                         h = c.post(f"/api/v1/projects/{pid}/next").json()
                         r = c.post(
                             f"/api/v1/tasks/{h['task']['id']}/annotations",
-                            json={"answer": {"label": "neg"}, "lease_id": h["lease"]["id"], "idempotency_key": str(uuid.uuid4())},
+                            json={
+                                "answer": {"label": "neg"},
+                                "lease_id": h["lease"]["id"],
+                                "idempotency_key": str(uuid.uuid4()),
+                            },
                         )
                         if r.status_code == 201:
                             with lock:

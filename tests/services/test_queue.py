@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from labelhouse.core.errors import Conflict
+from labelhouse.core.errors import Conflict, NotFound
 from labelhouse.formats.base import ImportRow
 from labelhouse.runtime import Runtime
 from labelhouse.services import annotations, members, projects, queue
@@ -24,7 +24,12 @@ def _setup(rt: Runtime, rows: list[dict], **settings):  # type: ignore[no-untype
             s, owner, projects.ProjectSettings(name="p", schema=CHOICES_SCHEMA, **settings), now=utcnow()
         ).id
     item_service.import_stream(
-        rt.db.session, owner, pid, [ImportRow(line=i + 1, data=r) for i, r in enumerate(rows)], blobs=rt.blobs, now=utcnow
+        rt.db.session,
+        owner,
+        pid,
+        [ImportRow(line=i + 1, data=r) for i, r in enumerate(rows)],
+        blobs=rt.blobs,
+        now=utcnow,
     )
     return owner, pid
 
@@ -47,13 +52,25 @@ def _next(rt: Runtime, actor, pid, now=None, **kw):  # type: ignore[no-untyped-d
 def _submit(rt: Runtime, actor, handout, label="pos", now=None):  # type: ignore[no-untyped-def]
     with rt.db.session() as s:
         return annotations.submit(
-            s, actor, handout.task_id, {"label": label}, lease_id=handout.lease_id,
-            idempotency_key=f"k{handout.lease_id}-{handout.task_id}", now=now or utcnow(),
+            s,
+            actor,
+            handout.task_id,
+            {"label": label},
+            lease_id=handout.lease_id,
+            idempotency_key=f"k{handout.lease_id}-{handout.task_id}",
+            now=now or utcnow(),
         )
 
 
 def test_priority_order(rt: Runtime) -> None:
-    _o, pid = _setup(rt, [{"data": {"text": "low"}, "priority": 1}, {"data": {"text": "high"}, "priority": 9}, {"text": "zero"}])
+    _o, pid = _setup(
+        rt,
+        [
+            {"data": {"text": "low"}, "priority": 1},
+            {"data": {"text": "high"}, "priority": 9},
+            {"text": "zero"},
+        ],
+    )
     a = _annotator(rt, "a@acme.test")
     got = []
     while (h := _next(rt, a, pid)) is not None:
@@ -152,7 +169,7 @@ def test_drafts_survive_and_clear_on_submit(rt: Runtime) -> None:
         queue.save_draft(s, a, h.task_id, {"label": "neg"}, now=utcnow())
     assert _next(rt, a, pid).draft == {"label": "neg"}
     _submit(rt, a, h)
-    with rt.db.session() as s, pytest.raises(Exception):
+    with rt.db.session() as s, pytest.raises(NotFound):
         queue.get_draft(s, a, h.task_id)
 
 

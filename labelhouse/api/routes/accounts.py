@@ -63,8 +63,13 @@ def list_tokens(actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session(write=False) as s:
         rows = accounts.list_tokens(s, actor)
         body = [
-            {"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": aware(t.created_at),
-             "expires_at": aware(t.expires_at) if t.expires_at else None}
+            {
+                "id": t.id,
+                "name": t.name,
+                "prefix": t.prefix,
+                "created_at": aware(t.created_at),
+                "expires_at": aware(t.expires_at) if t.expires_at else None,
+            }
             for t in rows
         ]
     return json_response(body)

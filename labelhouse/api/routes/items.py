@@ -54,7 +54,9 @@ async def _spool(request: Request, rt: Runtime) -> tuple[Path, int, bytes]:
             if size > limit:
                 fh.close()
                 path.unlink(missing_ok=True)
-                raise TooLarge(f"the body is over {rt.settings.max_body_mb} MiB; split the file or raise LABELHOUSE_MAX_BODY_MB")
+                raise TooLarge(
+                    f"the body is over {rt.settings.max_body_mb} MiB; split the file or raise LABELHOUSE_MAX_BODY_MB"
+                )
             if len(head) < 64:
                 head += chunk[: 64 - len(head)]
             fh.write(chunk)
@@ -96,8 +98,13 @@ async def import_items(
         if size <= rt.settings.inline_import_mb * 1024 * 1024:
             data = path.read_bytes()
             result = await run_in_threadpool(
-                svc.import_stream, rt.db.session, actor, project_id, reader.read(io.BytesIO(data)),
-                blobs=rt.blobs, now=utcnow,
+                svc.import_stream,
+                rt.db.session,
+                actor,
+                project_id,
+                reader.read(io.BytesIO(data)),
+                blobs=rt.blobs,
+                now=utcnow,
             )
             return json_response(result.to_dict(), 201)
         with rt.db.session() as s:
@@ -120,8 +127,15 @@ def list_items(
     with rt.db.session(write=False) as s:
         rows = svc.list_items(s, actor, project_id, after=after, limit=limit)
         body = [
-            {"id": item.id, "task_id": task.id, "data": item.data, "state": task.state, "done": task.done,
-             "priority": -task.queue_rank, "is_gold": task.is_gold}
+            {
+                "id": item.id,
+                "task_id": task.id,
+                "data": item.data,
+                "state": task.state,
+                "done": task.done,
+                "priority": -task.queue_rank,
+                "is_gold": task.is_gold,
+            }
             for item, task in rows
         ]
     return json_response(body)
@@ -153,7 +167,8 @@ def item_file(item_id: int, field: str, actor: CurrentActor, rt: RT) -> Response
     data = rt.blobs.get(actor.workspace_id, ref["blob"])
     return Response(
         data,
-        media_type=media if media.startswith(("image/", "audio/", "video/")) and media != "image/svg+xml" else "application/octet-stream",
+        media_type=media
+        if media.startswith(("image/", "audio/", "video/")) and media != "image/svg+xml"
+        else "application/octet-stream",
         headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"},
     )
-

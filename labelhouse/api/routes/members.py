@@ -25,8 +25,14 @@ def list_members(actor: CurrentActor, rt: RT) -> Response:
 def add_member(body: MemberIn, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session() as s:
         m = members.add_member(
-            s, actor, body.email, body.role, password=body.password, projects=body.projects,
-            skills=body.skills, now=utcnow(),
+            s,
+            actor,
+            body.email,
+            body.role,
+            password=body.password,
+            projects=body.projects,
+            skills=body.skills,
+            now=utcnow(),
         )
     return json_response(asdict(m), 201)
 
@@ -35,7 +41,12 @@ def add_member(body: MemberIn, actor: CurrentActor, rt: RT) -> Response:
 def update_member(user_id: int, body: MemberPatch, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session() as s:
         m = members.update_member(
-            s, actor, user_id, role=body.role, projects=body.projects, all_projects=body.all_projects,
+            s,
+            actor,
+            user_id,
+            role=body.role,
+            projects=body.projects,
+            all_projects=body.all_projects,
             skills=body.skills,
         )
     return json_response(asdict(m))

@@ -24,7 +24,12 @@ def next_task(project_id: int, actor: CurrentActor, rt: RT, body: NextIn | None 
     """Lease the next task. Asking again while holding a live lease returns the same lease."""
     with rt.db.session() as s:
         handout = queue.next_task(
-            s, actor, project_id, now=utcnow(), prefetch=bool(body and body.prefetch), skip_locked=rt.skip_locked
+            s,
+            actor,
+            project_id,
+            now=utcnow(),
+            prefetch=bool(body and body.prefetch),
+            skip_locked=rt.skip_locked,
         )
     if handout is None:
         return Response(status_code=204)
@@ -81,8 +86,15 @@ def submit(task_id: int, body: SubmitIn, actor: CurrentActor, rt: RT) -> Respons
     """Submit an answer under a lease. A retry with the same idempotency_key returns the first result."""
     with rt.db.session() as s:
         done = ann.submit(
-            s, actor, task_id, body.answer, lease_id=body.lease_id, idempotency_key=body.idempotency_key,
-            lead_time_s=body.lead_time_s, now=utcnow(), lock_rows=rt.skip_locked,
+            s,
+            actor,
+            task_id,
+            body.answer,
+            lease_id=body.lease_id,
+            idempotency_key=body.idempotency_key,
+            lead_time_s=body.lead_time_s,
+            now=utcnow(),
+            lock_rows=rt.skip_locked,
         )
         out = views.annotation(done.annotation)
     return json_response(out, 201 if done.created else 200)
@@ -91,7 +103,9 @@ def submit(task_id: int, body: SubmitIn, actor: CurrentActor, rt: RT) -> Respons
 @router.get("/tasks/{task_id}/annotations", response_model=list[AnnotationOut])
 def list_annotations(task_id: int, actor: CurrentActor, rt: RT, all_versions: bool = False) -> Response:
     with rt.db.session(write=False) as s:
-        return json_response([views.annotation(a) for a in ann.list_for_task(s, actor, task_id, all_versions=all_versions)])
+        return json_response(
+            [views.annotation(a) for a in ann.list_for_task(s, actor, task_id, all_versions=all_versions)]
+        )
 
 
 @router.get("/annotations/{annotation_id}", response_model=AnnotationOut)
@@ -104,7 +118,9 @@ def get_annotation(annotation_id: int, actor: CurrentActor, rt: RT) -> Response:
 def edit_annotation(annotation_id: int, body: EditIn, actor: CurrentActor, rt: RT) -> Response:
     """Make a new version; the previous one is kept."""
     with rt.db.session() as s:
-        out = views.annotation(ann.edit(s, actor, annotation_id, body.answer, now=utcnow(), lead_time_s=body.lead_time_s))
+        out = views.annotation(
+            ann.edit(s, actor, annotation_id, body.answer, now=utcnow(), lead_time_s=body.lead_time_s)
+        )
     return json_response(out, 201)
 
 
