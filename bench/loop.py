@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -150,16 +151,19 @@ async def _loop(system: System, project: ProjectRef, tokens: list[str], seconds:
 
 
 def start_profile(pid: int, seconds: float, kind: str, name: str, n_tasks: int) -> dict[str, Any]:
-    """py-spy on the server during the loop: ``record`` (on-CPU samples, raw collapsed stacks) and
-    a few ``dump``s of every thread's stack halfway through (where threads wait)."""
+    """py-spy on the server during the loop. kind: ``gil`` records only the thread holding the GIL
+    (where the server's Python CPU goes), ``record`` every non-idle thread (includes lock waits),
+    ``dump`` takes three snapshots of every thread's stack, ``both`` = gil + dump. Raw collapsed
+    stacks and dumps land in bench/results/."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS_DIR / f"profile-{name}-{n_tasks}-{time.strftime('%Y%m%d-%H%M%S')}"
+    stem = RESULTS_DIR / f"profile-{name}-{n_tasks}-{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
     rec = None
-    if kind in ("record", "both"):
-        rec = subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", str(max(1, int(seconds) - 1)),
-                                "--rate", "100", "--format", "raw", "--output", f"{stem}.raw.txt", "--nonblocking"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    dumps: list[subprocess.Popen[bytes]] = []
+    if kind in ("record", "gil", "both"):
+        cmd = ["py-spy", "record", "--pid", str(pid), "--duration", str(max(1, int(seconds) - 1)),
+               "--rate", "100", "--format", "raw", "--output", f"{stem}.raw.txt", "--nonblocking"]
+        if kind in ("gil", "both"):
+            cmd.append("--gil")
+        rec = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def dumper() -> None:
         if kind not in ("dump", "both"):
@@ -167,12 +171,11 @@ def start_profile(pid: int, seconds: float, kind: str, name: str, n_tasks: int) 
         for i in range(3):
             time.sleep(seconds / 4)
             with open(f"{stem}.dump{i}.txt", "wb") as fh:
-                subprocess.run(["py-spy", "dump", "--pid", str(pid), "--nonblocking"], stdout=fh,
-                               stderr=subprocess.STDOUT, timeout=60)
+                subprocess.run(["py-spy", "dump", "--pid", str(pid)], stdout=fh, stderr=subprocess.STDOUT, timeout=60)
 
     th = threading.Thread(target=dumper, daemon=True)
     th.start()
-    return {"rec": rec, "thread": th, "stem": str(stem), "dumps": dumps}
+    return {"rec": rec, "thread": th, "stem": str(stem)}
 
 
 def finish_profile(prof: dict[str, Any]) -> dict[str, Any]:
@@ -186,34 +189,41 @@ def finish_profile(prof: dict[str, Any]) -> dict[str, Any]:
             rec.kill()
         raw = Path(prof["stem"] + ".raw.txt")
         if raw.exists():
-            out["top_self"], out["top_labelhouse"] = summarize_profile(raw)
+            out.update(summarize_profile(raw))
         else:
             out["error"] = (rec.stderr.read().decode() if rec.stderr else "")[-500:]
     return out
 
 
-def summarize_profile(raw: Path, top: int = 25) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-    """From py-spy raw (collapsed) stacks: share of samples by leaf frame, and by innermost
-    labelhouse frame (which of our functions the time is spent under)."""
+_LINE = re.compile(r" \(([^:()]+):\d+\)$")
+
+
+def summarize_profile(raw: Path, top: int = 30) -> dict[str, Any]:
+    """From py-spy raw (collapsed) stacks: the share of samples spent under each labelhouse
+    function (inclusive), by leaf frame (self), and by library (leaf file's package)."""
+    incl: dict[str, int] = {}
     leaf: dict[str, int] = {}
-    ours: dict[str, int] = {}
+    lib: dict[str, int] = {}
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack:
+        if not stack or not count.isdigit():
             continue
         n = int(count)
         total += n
         frames = stack.split(";")
         leaf[frames[-1]] = leaf.get(frames[-1], 0) + n
-        mine = [f for f in frames if "labelhouse/" in f]
-        key = mine[-1] if mine else "(outside labelhouse: " + (frames[1] if len(frames) > 1 else frames[0]) + ")"
-        ours[key] = ours.get(key, 0) + n
+        m = re.search(r"\(([^:()]+):\d+\)$", frames[-1])
+        path = m.group(1) if m else "?"
+        pkg = path.split("/")[0] if "/" in path else path
+        lib[pkg] = lib.get(pkg, 0) + n
+        for f in {_LINE.sub(r" (\1)", f) for f in frames if "labelhouse/" in f}:
+            incl[f] = incl.get(f, 0) + n
 
     def pick(d: dict[str, int]) -> list[tuple[str, float]]:
         return [(k, round(100 * v / total, 1)) for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:top]]
 
-    return pick(leaf), pick(ours)
+    return {"samples": total, "inclusive_labelhouse": pick(incl), "leaf": pick(leaf), "by_package": pick(lib)}
 
 
 def run_one(system: System, n_tasks: int, annotators: int, seconds: float, max_submits: int, overlap: int,
@@ -302,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=float, default=5.0, help="seconds per throughput window")
     p.add_argument("--no-export-check", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep data dirs under bench/.work/")
-    p.add_argument("--profile", choices=["", "record", "dump", "both"], default="",
+    p.add_argument("--profile", choices=["", "gil", "record", "dump", "both"], default="",
                    help="run py-spy on our server during the loop (files in bench/results/)")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", default=None, help="also write the JSON result here")
@@ -325,11 +335,13 @@ def main(argv: list[str] | None = None) -> int:
         doc["runs"].append(r)
         print_table(f"labelhouse/{a.database}, {n} tasks, {a.annotators} annotators, {r['wall_s']} s",
                     summarize(r), ("figure", "value", "target", "check"))
-        if r.get("profile", {}).get("top_labelhouse"):
-            print_table("py-spy: % of on-CPU samples under each innermost labelhouse frame",
-                        [(f, str(v)) for f, v in r["profile"]["top_labelhouse"][:15]], ("frame", "%"))
-            print_table("py-spy: % of on-CPU samples by leaf frame",
-                        [(f, str(v)) for f, v in r["profile"]["top_self"][:15]], ("frame", "%"))
+        pr = r.get("profile") or {}
+        if pr.get("inclusive_labelhouse"):
+            print_table(f"py-spy ({a.profile}, {pr['samples']} samples): % under each labelhouse function",
+                        [(f, str(v)) for f, v in pr["inclusive_labelhouse"][:25]], ("function", "%"))
+            print_table("py-spy: % by leaf frame", [(f, str(v)) for f, v in pr["leaf"][:20]], ("frame", "%"))
+            print_table("py-spy: % by package of the leaf frame", [(f, str(v)) for f, v in pr["by_package"][:12]],
+                        ("package", "%"))
 
     peer = make_peer(a)
     if peer is not None:

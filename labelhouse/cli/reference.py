@@ -72,11 +72,55 @@ def cli_page() -> str:
     return "\n".join(lines)
 
 
+def controls_page() -> str:
+    import sys
+
+    from labelhouse.controls import registered_controls
+
+    parts = [
+        HEADER
+        + '# Controls\n\nA schema is `{"controls": [...]}`; each control has `name`, `type`, `over` (the item field it '
+        "labels), `required` (default true), `description`, and its own options below. An answer is "
+        "`{control name: value}`.\n"
+    ]
+    for name, control in sorted(registered_controls().items()):
+        doc = (sys.modules[type(control).__module__].__doc__ or "").strip()
+        parts.append(f"## `{name}`\n\n{doc}\n")
+    return "\n".join(parts)
+
+
+def formats_page() -> str:
+    import sys
+
+    from labelhouse.formats import readers, writers
+
+    parts = [
+        HEADER
+        + "# Import and export formats\n\nExample files live in `labelhouse/formats/examples/`; they are also the "
+        "round-trip tests.\n\n## Readers (import)\n"
+    ]
+    seen: set[str] = set()
+    for name, reader in sorted(readers().items()):
+        module = type(reader).__module__
+        parts.append(f"- `{name}` ({', '.join(reader.extensions)}): `{module}`")
+        seen.add(module)
+    parts.append("\n## Writers (export)\n")
+    for name, writer in sorted(writers().items()):
+        parts.append(f"- `{name}` ({writer.media_type}): `{type(writer).__module__}`")
+        seen.add(type(writer).__module__)
+    for module in sorted(seen):
+        doc = (sys.modules[module].__doc__ or "").strip()
+        parts.append(f"\n## `{module}`\n\n{doc}\n")
+    return "\n".join(parts) + "\n"
+
+
 PAGES = {
     "settings.md": settings_page,
     "permissions.md": permissions_page,
     "errors.md": errors_page,
     "cli.md": cli_page,
+    "controls.md": controls_page,
+    "formats.md": formats_page,
 }
 
 

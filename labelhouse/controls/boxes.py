@@ -42,7 +42,6 @@ from typing import Annotated, Any, ClassVar, Literal
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, StrictInt, field_validator
-from scipy.optimize import linear_sum_assignment
 
 from labelhouse.controls.base import ControlConfig
 from labelhouse.controls.registry import register_control
@@ -234,6 +233,9 @@ class Boxes:
                 scores = _keypoint_scores(left, right, tolerance)
             else:
                 scores = _iou(_boxes(left), _boxes(right))
+            # scipy is imported here: loading it costs ~30 MB, and only agreement needs it.
+            from scipy.optimize import linear_sum_assignment
+
             rows, cols = linear_sum_assignment(scores, maximize=True)
             total += float(scores[rows, cols].sum())
         return total / max(len(a), len(b))

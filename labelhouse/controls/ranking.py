@@ -23,8 +23,6 @@ import builtins
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from scipy.stats import kendalltau
-
 from labelhouse.controls.base import ControlConfig
 from labelhouse.controls.registry import register_control
 from labelhouse.core.errors import Invalid
@@ -94,8 +92,11 @@ class Ranking:
             return 1.0 if list(a) == list(b) else 0.0
         # Compare each response's position in a with its position in b.
         position_b = {index: position for position, index in enumerate(b)}
+        from scipy.stats import kendalltau  # lazily: see boxes.py
+
         tau = kendalltau(range(len(a)), [position_b[index] for index in a]).statistic
-        return (float(tau) + 1.0) / 2.0
+        # Clamp: floating point may put an exact tau of +-1 a hair outside [-1, 1].
+        return min(1.0, max(0.0, (float(tau) + 1.0) / 2.0))
 
 
 register_control(Ranking())

@@ -63,7 +63,9 @@ def parse_schema(raw: Any) -> Schema:
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"])
-            raise Invalid(f"{first['msg']} (at {loc})", field=f"{where}.{loc}") from None
+            raise Invalid(
+                f"{first['msg']} (at {loc or where})", field=f"{where}.{loc}" if loc else where
+            ) from None
         if config.name in seen:
             raise Invalid(f"two controls are named {config.name!r}", field=f"{where}.name")
         seen.add(config.name)

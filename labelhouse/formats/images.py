@@ -74,6 +74,7 @@ def image_row(line: int, name: str, data: bytes) -> ImportRow:
     try:
         with Image.open(io.BytesIO(data), formats=_formats()) as image:
             width, height = image.size
+            media_type = Image.MIME.get(image.format or "", "application/octet-stream")
             if width * height > MAX_PIXELS:
                 return _bomb(line, name, f"{width}x{height} pixels")
             image.verify()
@@ -86,7 +87,7 @@ def image_row(line: int, name: str, data: bytes) -> ImportRow:
         return ImportRow(line=line, error=f"{name}: broken image ({exc})")
     return ImportRow(
         line=line,
-        data={"image": {"name": name, "width": width, "height": height}},
+        data={"image": {"name": name, "width": width, "height": height, "media_type": media_type}},
         files={"image": (name, data)},
     )
 

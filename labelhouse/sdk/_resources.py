@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -120,7 +120,9 @@ class Items:
         self._s = session
         self._jobs = jobs
 
-    def import_records(self, project_id: int, records: Iterable[Json], batch_size: int = 5000) -> Json:
+    def import_records(
+        self, project_id: int, records: Iterable[Mapping[str, Any]], batch_size: int = 5000
+    ) -> Json:
         """Import records as JSONL in batches; return summed counts (error lines count from 1 over all records)."""
         total: Json = {"created": 0, "duplicates": 0, "failed": 0, "errors": []}
         rows = iter(records)

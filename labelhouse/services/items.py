@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -96,9 +95,10 @@ def _prepare(
         raise Invalid("the item has no fields")
     for fieldname, (name, payload) in row.files.items():
         sha = blobs.put(workspace_id, payload)
-        media = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        new_blobs[sha] = (len(payload), media)
         ref = dict(data.get(fieldname) or {}) if isinstance(data.get(fieldname), dict) else {}
+        # The reader identified the file by its content; a file name never decides how it is served.
+        media = str(ref.pop("media_type", "application/octet-stream"))
+        new_blobs[sha] = (len(payload), media)
         ref.update({"blob": sha, "name": name})
         data[fieldname] = ref
     for config in schema.controls:

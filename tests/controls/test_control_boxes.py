@@ -56,7 +56,7 @@ def test_a_box_past_the_right_edge_blames_its_width() -> None:
         ([rect(0, 0, 1, 1, width=3)], "objs[0].width"),
         ([{**rect(0, 0, 1, 1), "type": "circle"}], "objs[0].type"),
         ([rect(True, 0, 1, 1)], "objs[0].x"),
-        ([rect("1", 0, 1, 1)], "objs[0].x"),
+        ([rect("1", 0, 1, 1)], "objs[0].x"),  # type: ignore[arg-type]
         ([rect(float("nan"), 0, 1, 1)], "objs[0].x"),
         ([rect(0, -1, 1, 1)], "objs[0].y"),
         ([rect(0, 0, 0, 1)], "objs[0].w"),

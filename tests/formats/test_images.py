@@ -69,11 +69,11 @@ def test_images_are_told_by_content_and_the_rest_are_error_rows() -> None:
     )
     assert rows[0] == ImportRow(
         line=1,
-        data={"image": {"name": "a.png", "width": 4, "height": 3}},
+        data={"image": {"name": "a.png", "width": 4, "height": 3, "media_type": "image/png"}},
         files={"image": ("a.png", png)},
     )
     assert rows[1].line == 3 and rows[1].data == {
-        "image": {"name": "photos/b.jpg.txt", "width": 8, "height": 6}
+        "image": {"name": "photos/b.jpg.txt", "width": 8, "height": 6, "media_type": "image/jpeg"}
     }
     assert rows[1].files["image"][1] == jpeg
     assert [(r.line, r.error is not None) for r in rows[2:]] == [(6, True), (7, True)]
@@ -170,7 +170,7 @@ def test_a_stream_that_cannot_seek_is_spooled_up_to_the_limit(monkeypatch: pytes
 
     archive = _zip([("a.png", _image_bytes())]).getvalue()
     rows = list(get_reader("images").read(Pipe(archive)))  # type: ignore[arg-type]
-    assert rows[0].data == {"image": {"name": "a.png", "width": 4, "height": 3}}
+    assert rows[0].data == {"image": {"name": "a.png", "width": 4, "height": 3, "media_type": "image/png"}}
     monkeypatch.setattr(images, "MAX_TOTAL_BYTES", len(archive) - 1)
     (row,) = get_reader("images").read(Pipe(archive))  # type: ignore[arg-type]
     assert row.error and "split it" in row.error

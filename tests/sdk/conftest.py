@@ -6,7 +6,7 @@ import dataclasses
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
@@ -74,3 +74,17 @@ def lh(server: str, owner: Person) -> Iterator[Client]:
     """A client for the workspace owner."""
     with Client(server, owner.token) as client:
         yield client
+
+
+@pytest.fixture
+def connect(server: str) -> Iterator[Callable[[str], Client]]:
+    """Open clients to ``server`` with a given token; all are closed after the test."""
+    opened: list[Client] = []
+
+    def make(token: str) -> Client:
+        opened.append(Client(server, token))
+        return opened[-1]
+
+    yield make
+    for client in opened:
+        client.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 
@@ -9,11 +11,13 @@ from labelhouse.runtime import Runtime
 from labelhouse.sdk import Client, Forbidden, Invalid, LabelhouseError, NotFound, Unauthenticated, Unavailable
 from tests.conftest import CHOICES_SCHEMA, make_person
 
+Connect = Callable[[str], Client]
 
-def test_a_bad_answer_is_invalid_with_its_field(lh: Client, server: str, rt: Runtime) -> None:
+
+def test_a_bad_answer_is_invalid_with_its_field(lh: Client, connect: Connect, rt: Runtime) -> None:
     pid = lh.projects.create("sentiment", CHOICES_SCHEMA)["id"]
     lh.items.import_records(pid, [{"text": "x"}])
-    worker = Client(server, make_person(rt, "ann@acme.test", role="annotator").token)
+    worker = connect(make_person(rt, "ann@acme.test", role="annotator").token)
     task = worker.next(pid)
     assert task is not None
     with pytest.raises(Invalid) as caught:
@@ -24,7 +28,7 @@ def test_a_bad_answer_is_invalid_with_its_field(lh: Client, server: str, rt: Run
 
 def test_a_bad_request_body_is_invalid_with_its_field(lh: Client) -> None:
     with pytest.raises(Invalid) as caught:
-        lh.projects.create("p", CHOICES_SCHEMA, overlap="many")
+        lh.projects.create("p", CHOICES_SCHEMA, overlap="many")  # type: ignore[arg-type]
     assert caught.value.field == "overlap"
     pid = lh.projects.create("p", CHOICES_SCHEMA)["id"]
     with pytest.raises(Invalid) as caught:
@@ -32,9 +36,9 @@ def test_a_bad_request_body_is_invalid_with_its_field(lh: Client) -> None:
     assert caught.value.field == "colour"
 
 
-def test_another_workspaces_project_is_not_found(lh: Client, server: str, rt: Runtime) -> None:
+def test_another_workspaces_project_is_not_found(lh: Client, connect: Connect, rt: Runtime) -> None:
     pid = lh.projects.create("ours", CHOICES_SCHEMA)["id"]
-    stranger = Client(server, make_person(rt, "x@other.test", workspace="other").token)
+    stranger = connect(make_person(rt, "x@other.test", workspace="other").token)
     with pytest.raises(NotFound) as caught:
         stranger.projects.get(pid)
     assert caught.value.status == 404 and caught.value.code == "not_found"
@@ -43,12 +47,12 @@ def test_another_workspaces_project_is_not_found(lh: Client, server: str, rt: Ru
     assert lh.projects.stats(pid)["tasks"] == 0
 
 
-def test_bad_token_and_weak_role(lh: Client, server: str, rt: Runtime) -> None:
+def test_bad_token_and_weak_role(lh: Client, server: str, connect: Connect, rt: Runtime) -> None:
     with pytest.raises(Unauthenticated):
-        Client(server, "not-a-token").me()
+        connect("not-a-token").me()
     with pytest.raises(Unauthenticated):
         Client.login(server, "owner@acme.test", "wrong password")
-    annotator = Client(server, make_person(rt, "ann@acme.test", role="annotator").token)
+    annotator = connect(make_person(rt, "ann@acme.test", role="annotator").token)
     with pytest.raises(Forbidden):
         annotator.projects.create("mine", CHOICES_SCHEMA)
 

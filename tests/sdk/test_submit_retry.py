@@ -10,7 +10,7 @@ import pytest
 
 from labelhouse.runtime import Runtime
 from labelhouse.sdk import Client, Task, Unavailable
-from tests.conftest import CHOICES_SCHEMA, make_person
+from tests.conftest import CHOICES_SCHEMA, Person, make_person
 
 
 class Flaky(httpx.BaseTransport):
@@ -77,16 +77,18 @@ def test_a_failed_submit_is_retried_with_the_same_key(lh: Client, server: str, r
     assert [a["id"] for a in stored] == [done["id"]]
 
 
-def test_an_edit_is_not_repeated_when_its_response_is_lost(lh: Client, server: str, rt: Runtime) -> None:
+def test_an_edit_is_not_repeated_when_its_response_is_lost(
+    lh: Client, server: str, rt: Runtime, owner: Person
+) -> None:
     token, pid = _one_task(lh, server, rt)
     with Client(server, token) as worker:
         task = worker.next(pid)
         assert task is not None
         done = worker.submit(task, {"label": "pos"})
     transport = Flaky("PUT", f"/annotations/{done['id']}")
-    with httpx.Client(transport=transport) as http, Client(server, lh._session.token, http=http) as owner:
+    with httpx.Client(transport=transport) as http, Client(server, owner.token, http=http) as boss:
         with pytest.raises(Unavailable, match="may or may not have been applied"):
-            owner.annotations.edit(done["id"], {"label": "neg"})
+            boss.annotations.edit(done["id"], {"label": "neg"})
     assert len(transport.seen) == 1
     assert len(lh.annotations.list(task.id, all_versions=True)) == 2
 

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Bulk import and export at scale, with the server's memory sampled throughout.
+
+    python bench/bulk.py                 # 1,000,000 items: CLI import, HTTP import, export of 1,000,000 annotations
+    python bench/bulk.py --items 200000  # a smaller N
+    python bench/bulk.py --quick         # 20,000 items
+    python bench/bulk.py --database postgresql
+
+Steps (one fresh server, SQLite by default):
+  1. generate N seeded JSONL items (cached in bench/.work/; generation time reported apart);
+  2. ``labelhouse import PROJECT FILE`` into project A (the fast path) — timed, with the import
+     process's and the server's peak RSS;
+  3. the same file POSTed to /api/v1/projects/B/items (over 4 MB it becomes a job: 202, then
+     GET /jobs/{id} until it ends) — timed from the first byte sent to the job's end (--no-http to skip);
+  4. every task of A gets one annotation (setup, not timed as a target). ``--annotate sql`` (default)
+     writes the lease and annotation rows the submit path would leave with bulk INSERTs through
+     labelhouse.storage.tables (bench/lh_admin.py annotate); ``--annotate services`` calls
+     labelhouse.services.queue.next_task + annotations.submit per task (slow; for small N);
+  5. GET /api/v1/projects/A/export?format=jsonl, streamed and counted — timed; then
+     ``labelhouse export A --out FILE`` (the CLI path, no server) unless --no-cli-export.
+Server RSS is sampled every 0.2 s (psutil) from start to stop; the peak is the figure for the
+"under 300 MB throughout" target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import WORK_DIR, Sampler, check, emit_json, fsync_probe, host_info, items_file, print_table  # noqa: E402
+from systems import LabelhouseSystem, ProjectRef  # noqa: E402
+
+TARGET_IMPORT_S = 30.0
+TARGET_EXPORT_S = 30.0
+TARGET_RSS_MIB = 300.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--items", type=int, default=None, help="N (default 1,000,000; --quick 20,000)")
+    p.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--annotate", choices=["sql", "services"], default="sql")
+    p.add_argument("--no-http", action="store_true", help="skip the HTTP import")
+    p.add_argument("--no-cli-export", action="store_true")
+    p.add_argument("--keep", action="store_true")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", default=None)
+    a = p.parse_args(argv)
+    n = a.items or (20000 if a.quick else 1_000_000)
+    doc: dict[str, Any] = {"host": host_info(), "args": vars(a), "items": n, "fsync_ms_start": fsync_probe()}
+
+    t0 = time.perf_counter()
+    cached = (WORK_DIR / f"items-{n}-s{a.seed}.jsonl").exists()
+    path = items_file(n, a.seed)
+    doc["generate"] = {"seconds": round(time.perf_counter() - t0, 2), "file": str(path),
+                       "bytes": path.stat().st_size, "cached": cached}
+    print(f"-- {n} items in {path} ({path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr, flush=True)
+
+    system = LabelhouseSystem(a.database, keep=a.keep)
+    try:
+        system.start()
+        doc["system"] = system.describe()
+        with Sampler({"server": system.server_pid}) as whole:
+            # 2. CLI import
+            pa = system.new_project(1, name=f"bulk-cli-{n}")
+            print("-- labelhouse import (CLI)", file=sys.stderr, flush=True)
+            doc["import_cli"] = system.import_cli(pa, path)
+            doc["import_cli"]["items_per_s"] = round(n / doc["import_cli"]["seconds"])
+            # 3. HTTP import
+            if not a.no_http:
+                pb = system.new_project(1, name=f"bulk-http-{n}")
+                print("-- HTTP import", file=sys.stderr, flush=True)
+                try:
+                    doc["import_http"] = system.import_http(pb, path)
+                    doc["import_http"]["items_per_s"] = round(n / doc["import_http"]["seconds"])
+                except Exception as exc:  # noqa: BLE001 - record and go on
+                    doc["import_http"] = {"error": str(exc)[:1000]}
+            # 4. annotations
+            ref = ProjectRef(pa, n, 1)
+            print(f"-- annotating every task ({a.annotate})", file=sys.stderr, flush=True)
+            doc["annotate"] = system.annotate_all(ref, a.annotate)
+            # 5. export
+            print("-- HTTP export", file=sys.stderr, flush=True)
+            ex = system.export(ref, parse=False)
+            doc["export_http"] = {"seconds": ex.seconds, "bytes": ex.bytes, "lines": ex.lines,
+                                  "annotations_per_s": round(ex.lines / ex.seconds) if ex.seconds else None,
+                                  "server_peak_rss_mib": ex.server_peak_rss_mib}
+            if not a.no_cli_export:
+                print("-- labelhouse export (CLI)", file=sys.stderr, flush=True)
+                out = WORK_DIR / f"export-{n}.jsonl"
+                try:
+                    doc["export_cli"] = system.export_cli(ref, out)
+                finally:
+                    out.unlink(missing_ok=True)
+        doc["server_peak_rss_mib_throughout"] = whole.peak_mib("server")
+        doc["server_rss_end_mib"] = round(whole.last["server"] / 2**20, 1)
+    finally:
+        system.stop()
+
+    ic, ih, ex = doc["import_cli"], doc.get("import_http") or {}, doc["export_http"]
+    rows = [
+        ("generate JSONL (not a target)", f'{doc["generate"]["seconds"]} s' + (" (cached)" if cached else ""), f'{doc["generate"]["bytes"] / 1e6:.1f} MB', "", ""),
+        ("labelhouse import (CLI)", f'{ic["seconds"]} s', f'{ic["items_per_s"]} items/s; created {ic["created"]}',
+         f"< {TARGET_IMPORT_S:.0f} s", check(ic["seconds"] < TARGET_IMPORT_S)),
+        ("  import process / server peak RSS", f'{ic["import_process_peak_rss_mib"]} / {ic["server_peak_rss_mib"]} MiB', "", "", ""),
+    ]
+    if ih:
+        rows.append(("HTTP import (POST JSONL -> job)", f'{ih.get("seconds")} s',
+                     f'{ih.get("items_per_s")} items/s; upload {ih.get("upload_s")} s; created {ih.get("created")}'
+                     if "error" not in ih else ih["error"][:200],
+                     f"< {TARGET_IMPORT_S:.0f} s", check(ih.get("seconds") is not None and ih["seconds"] < TARGET_IMPORT_S)))
+        rows.append(("  server peak RSS during HTTP import", f'{ih.get("server_peak_rss_mib")} MiB', "", "", ""))
+    rows += [
+        (f"annotate every task ({a.annotate}; setup)", f'{doc["annotate"]["seconds"]} s', f'{doc["annotate"]["annotated"]} annotations', "", ""),
+        ("HTTP export JSONL", f'{ex["seconds"]} s', f'{ex["lines"]} lines, {ex["bytes"] / 1e6:.1f} MB, {ex["annotations_per_s"]}/s',
+         f"< {TARGET_EXPORT_S:.0f} s", check(ex["seconds"] < TARGET_EXPORT_S)),
+        ("  server peak RSS during export", f'{ex["server_peak_rss_mib"]} MiB', "", "", ""),
+    ]
+    if "export_cli" in doc:
+        ec = doc["export_cli"]
+        rows.append(("labelhouse export (CLI)", f'{ec["seconds"]} s', f'{ec["bytes"] / 1e6:.1f} MB; process peak RSS {ec["export_process_peak_rss_mib"]} MiB', "", ""))
+    rows.append(("server peak RSS throughout", f'{doc["server_peak_rss_mib_throughout"]} MiB', f'end {doc["server_rss_end_mib"]} MiB',
+                 f"< {TARGET_RSS_MIB:.0f} MB", check(doc["server_peak_rss_mib_throughout"] < TARGET_RSS_MIB)))
+    print_table(f"bulk, {n} items, labelhouse/{a.database}", rows, ("step", "time", "detail", "target", "check"))
+    doc["targets"] = {"import_under_30s": ic["seconds"] < TARGET_IMPORT_S,
+                      "export_under_30s": ex["seconds"] < TARGET_EXPORT_S,
+                      "server_rss_under_300MB": doc["server_peak_rss_mib_throughout"] < TARGET_RSS_MIB}
+    emit_json("bulk", doc, a.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
