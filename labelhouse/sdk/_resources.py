@@ -145,11 +145,21 @@ class Items:
                 while chunk := fh.read(_CHUNK):
                     yield chunk
 
-        return self._send(project_id, chunks, fmt, progress=progress)
+        # A declared length lets the server refuse a too-large file before it is uploaded.
+        length = {"Content-Length": str(path.stat().st_size)}
+        return self._send(project_id, chunks, fmt, progress=progress, headers=length)
 
-    def _send(self, project_id: int, body: Content, fmt: str | None, *, progress: bool) -> Json:
+    def _send(
+        self,
+        project_id: int,
+        body: Content,
+        fmt: str | None,
+        *,
+        progress: bool,
+        headers: Mapping[str, str] | None = None,
+    ) -> Json:
         params = {"format": fmt} if fmt else None
-        headers = {"Content-Type": _MEDIA.get(fmt or "", "application/octet-stream")}
+        headers = {"Content-Type": _MEDIA.get(fmt or "", "application/octet-stream"), **(headers or {})}
         # Retrying is safe: the server skips items it already holds (they count as duplicates).
         response = self._s.request(
             "POST",

@@ -25,6 +25,7 @@ from labelhouse.sdk._resources import (
     Trash,
     progress_bar,
 )
+from labelhouse.sdk.errors import Unavailable
 
 DEFAULT_URL = "http://127.0.0.1:8400"
 
@@ -163,7 +164,7 @@ class Client:
         return target
 
     def export_records(self, project_id: int) -> Iterator[Json]:
-        """Yield a project's JSONL export as records: the item, its task state, its annotations."""
+        """Yield a project's JSONL export as records: task_id, item_id, item, annotations."""
         response = self._session.request(
             "GET", f"/projects/{project_id}/export", params={"format": "jsonl"}, stream=True
         )
@@ -179,6 +180,8 @@ def _chunks(response: httpx.Response, progress: bool) -> Iterator[bytes]:
             if bar is not None:
                 bar.update(len(chunk))
             yield chunk
+    except httpx.TransportError as exc:
+        raise _broken(response, exc) from exc
     finally:
         response.close()
         if bar is not None:
@@ -191,5 +194,15 @@ def _records(response: httpx.Response) -> Iterator[Json]:
         for line in response.iter_lines():
             if line.strip():
                 yield json.loads(line)
+    except httpx.TransportError as exc:
+        raise _broken(response, exc) from exc
     finally:
         response.close()
+
+
+def _broken(response: httpx.Response, exc: httpx.TransportError) -> Unavailable:
+    # Not retried: the caller has already consumed part of the body.
+    return Unavailable(
+        f"the export from {response.request.url} broke off after {response.num_bytes_downloaded} bytes "
+        f"({type(exc).__name__}: {exc}); start it again"
+    )

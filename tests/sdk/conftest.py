@@ -7,7 +7,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -62,11 +63,15 @@ def server(rt: Runtime) -> Iterator[str]:
 
 
 @pytest.fixture
-def job_server(rt: Runtime) -> Iterator[str]:
-    """Like ``server``, but every import becomes a background job (202)."""
-    settings = rt.settings.with_overrides(inline_import_mb=0)
-    with serve(dataclasses.replace(rt, settings=settings)) as url:
-        yield url
+def server_with(rt: Runtime) -> Iterator[Callable[..., str]]:
+    """Start servers on this test's database with some settings changed; return their URLs."""
+    with ExitStack() as stack:
+
+        def start(**overrides: Any) -> str:
+            settings = rt.settings.with_overrides(**overrides)
+            return stack.enter_context(serve(dataclasses.replace(rt, settings=settings)))
+
+        yield start
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -79,3 +80,21 @@ def test_an_unknown_code_falls_back_to_the_status() -> None:
     with pytest.raises(Invalid) as caught:
         _answering(422, body).health()
     assert (caught.value.message, caught.value.field) == ("later versions", "x")
+
+
+class _BreaksOff(httpx.SyncByteStream):
+    def __iter__(self) -> Iterator[bytes]:
+        yield b'{"task_id": 1}\n'
+        raise httpx.ReadError("connection reset")
+
+
+def test_a_broken_export_raises_unavailable_and_leaves_no_file(tmp_path: Path) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, stream=_BreaksOff()))
+    with Client("http://lh.test", "t", http=httpx.Client(transport=transport)) as lh:
+        records = lh.export_records(1)
+        assert next(records) == {"task_id": 1}
+        with pytest.raises(Unavailable, match="broke off"):
+            next(records)
+        with pytest.raises(Unavailable, match="broke off"):
+            lh.export(1, path=tmp_path / "out.jsonl")
+    assert list(tmp_path.iterdir()) == []

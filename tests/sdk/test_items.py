@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from labelhouse.sdk import Client
+from labelhouse.sdk import Client, TooLarge
 from tests.conftest import CHOICES_SCHEMA, Person
 
 
@@ -38,7 +39,8 @@ def test_import_file_inline(lh: Client, tmp_path: Path) -> None:
     assert [i["data"]["text"] for i in first + rest] == [f"r{i}" for i in range(25)]
 
 
-def test_import_file_as_a_job(job_server: str, owner: Person, tmp_path: Path) -> None:
+def test_import_file_as_a_job(server_with: Callable[..., str], owner: Person, tmp_path: Path) -> None:
+    job_server = server_with(inline_import_mb=0)  # every import becomes a job
     path = _jsonl(tmp_path / "rows.ndjson", [{"text": f"r{i}"} for i in range(40)] + [{"bad": True}])
     seen: list[tuple[str, int]] = []
     hooks = {"response": [lambda r: seen.append((r.request.url.path, r.status_code))]}
@@ -79,3 +81,16 @@ def test_delete_restore_and_purge(lh: Client) -> None:
     assert lh.trash.list() == []
     with pytest.raises(ValueError):
         lh.trash.purge("item")
+
+
+def test_a_file_over_the_limit_is_refused_before_upload(
+    server_with: Callable[..., str], owner: Person, tmp_path: Path
+) -> None:
+    big = _jsonl(tmp_path / "big.jsonl", [{"text": "x" * 1000 + str(i)} for i in range(1500)])
+    assert big.stat().st_size > 1024 * 1024
+    with Client(server_with(max_body_mb=1), owner.token) as lh:
+        pid = lh.projects.create("p", CHOICES_SCHEMA)["id"]
+        with pytest.raises(TooLarge) as caught:
+            lh.items.import_file(pid, big)
+        assert caught.value.status == 413 and "LABELHOUSE_MAX_BODY_MB" in caught.value.message
+        assert lh.projects.stats(pid)["tasks"] == 0
