@@ -15,9 +15,8 @@ from labelhouse.services.clock import utcnow
 router = APIRouter(tags=["projects"])
 
 
-@router.post("/projects", status_code=201, response_model=ProjectOut)
-def create_project(body: ProjectIn, actor: CurrentActor, rt: RT) -> Response:
-    settings = svc.ProjectSettings(
+def _settings(body: ProjectIn | ProjectPatch) -> svc.ProjectSettings:
+    return svc.ProjectSettings(
         name=body.name,
         description=body.description,
         schema=body.schema_,
@@ -25,6 +24,11 @@ def create_project(body: ProjectIn, actor: CurrentActor, rt: RT) -> Response:
         lease_seconds=body.lease_seconds,
         gold_rate=body.gold_rate,
     )
+
+
+@router.post("/projects", status_code=201, response_model=ProjectOut)
+def create_project(body: ProjectIn, actor: CurrentActor, rt: RT) -> Response:
+    settings = _settings(body)
     with rt.db.session() as s:
         project = svc.create_project(s, actor, settings, now=utcnow())
         out = views.project(project)
@@ -45,14 +49,7 @@ def get_project(project_id: int, actor: CurrentActor, rt: RT) -> Response:
 
 @router.patch("/projects/{project_id}", response_model=ProjectOut)
 def update_project(project_id: int, body: ProjectPatch, actor: CurrentActor, rt: RT) -> Response:
-    settings = svc.ProjectSettings(
-        name=body.name,
-        description=body.description,
-        schema=body.schema_,
-        overlap=body.overlap,
-        lease_seconds=body.lease_seconds,
-        gold_rate=body.gold_rate,
-    )
+    settings = _settings(body)
     with rt.db.session() as s:
         out = views.project(svc.update_project(s, actor, project_id, settings, now=utcnow()))
     return json_response(out)
