@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
-
 from labelhouse.dispatch import policy
+from labelhouse.storage.rawsql import Raw
 
 _SEEN = "('active', 'submitted', 'skipped')"
 
@@ -29,39 +27,35 @@ class ClaimedLease:
     created: bool
 
 
-def expire_stale(s: Session, project_id: int, now: datetime) -> int:
+def expire_stale(db: Raw, project_id: int, now: datetime) -> int:
     """End every lease of the project past its expiry; give the slots back. Returns how many."""
-    rows = s.execute(
-        text(
-            "UPDATE leases SET state = 'expired', ended_at = :now "
-            "WHERE project_id = :p AND state = 'active' AND expires_at <= :now "
-            "RETURNING task_id"
-        ),
+    rows = db.all(
+        "UPDATE leases SET state = 'expired', ended_at = :now "
+        "WHERE project_id = :p AND state = 'active' AND expires_at <= :now "
+        "RETURNING task_id",
         {"p": project_id, "now": now},
-    ).all()
+    )
     for (task_id,) in rows:
-        _give_back(s, task_id)
+        give_back(db, task_id)
     return len(rows)
 
 
-def _give_back(s: Session, task_id: int) -> None:
-    s.execute(text("UPDATE tasks SET leased = leased - 1 WHERE id = :t AND leased > 0"), {"t": task_id})
+def give_back(db: Raw, task_id: int) -> None:
+    db.execute("UPDATE tasks SET leased = leased - 1 WHERE id = :t AND leased > 0", {"t": task_id})
 
 
-def live_leases(s: Session, project_id: int, user_id: int, now: datetime) -> list[tuple[int, int, datetime]]:
-    rows = s.execute(
-        text(
-            "SELECT id, task_id, expires_at FROM leases "
-            "WHERE user_id = :u AND project_id = :p AND state = 'active' AND expires_at > :now "
-            "ORDER BY id"
-        ),
+def live_leases(db: Raw, project_id: int, user_id: int, now: datetime) -> list[tuple[Any, ...]]:
+    """The user's unexpired leases in the project, oldest first: (id, task_id, expires_at)."""
+    return db.all(
+        "SELECT id, task_id, expires_at FROM leases "
+        "WHERE user_id = :u AND project_id = :p AND state = 'active' AND expires_at > :now "
+        "ORDER BY id",
         {"u": user_id, "p": project_id, "now": now},
-    ).all()
-    return [(r[0], r[1], r[2]) for r in rows]
+    )
 
 
 def claim(
-    s: Session,
+    db: Raw,
     *,
     workspace_id: int,
     project_id: int,
@@ -76,14 +70,14 @@ def claim(
     """Lease the best open task for the user, or None when there is no work for them."""
     order = [True, False] if policy.wants_gold(rng, gold_rate) else [False]
     for gold in order:
-        task_id = _lease_one(s, project_id, user_id, skills, gold, skip_locked)
+        task_id = _lease_one(db, project_id, user_id, skills, gold, skip_locked)
         if task_id is not None:
-            return _record(s, workspace_id, project_id, task_id, user_id, lease_seconds, now)
+            return _record(db, workspace_id, project_id, task_id, user_id, lease_seconds, now)
     return None
 
 
 def _lease_one(
-    s: Session, project_id: int, user_id: int, skills: frozenset[str], gold: bool, skip_locked: bool
+    db: Raw, project_id: int, user_id: int, skills: frozenset[str], gold: bool, skip_locked: bool
 ) -> int | None:
     # Gold tasks are answered by everyone once, so no overlap bound applies to them.
     slot = "" if gold else "AND t.done + t.leased < t.overlap "
@@ -101,22 +95,22 @@ def _lease_one(
     )
     params: dict[str, Any] = {"p": project_id, "u": user_id, "gold": gold, "n": limit}
     for _attempt in range(8):
-        rows = s.execute(text(sql), params).all()
+        rows = db.all(sql, params)
         chosen = policy.pick((policy.Candidate(r[0], policy.skills_of(r[1])) for r in rows), skills)
         if chosen is None:
             return None
         guard = "" if gold else " AND done + leased < overlap"
-        updated = s.execute(
-            text(f"UPDATE tasks SET leased = leased + 1 WHERE id = :t AND state = 'open'{guard}"),
+        updated = db.execute(
+            f"UPDATE tasks SET leased = leased + 1 WHERE id = :t AND state = 'open'{guard}",
             {"t": chosen.task_id},
         )
-        if updated.rowcount == 1:  # type: ignore[attr-defined]
+        if updated == 1:
             return chosen.task_id
     return None
 
 
 def _record(
-    s: Session,
+    db: Raw,
     workspace_id: int,
     project_id: int,
     task_id: int,
@@ -126,40 +120,34 @@ def _record(
 ) -> ClaimedLease:
     expires = policy.lease_expiry(now, lease_seconds)
     # One row per (task, user) ever: a released or expired lease is taken up again.
-    row = s.execute(
-        text(
-            "UPDATE leases SET state = 'active', created_at = :now, expires_at = :exp, ended_at = NULL "
-            "WHERE task_id = :t AND user_id = :u RETURNING id"
-        ),
+    row = db.first(
+        "UPDATE leases SET state = 'active', created_at = :now, expires_at = :exp, ended_at = NULL "
+        "WHERE task_id = :t AND user_id = :u RETURNING id",
         {"t": task_id, "u": user_id, "now": now, "exp": expires},
-    ).first()
+    )
     if row is None:
-        row = s.execute(
-            text(
-                "INSERT INTO leases (workspace_id, project_id, task_id, user_id, state, created_at, expires_at) "
-                "VALUES (:w, :p, :t, :u, 'active', :now, :exp) RETURNING id"
-            ),
+        row = db.first(
+            "INSERT INTO leases (workspace_id, project_id, task_id, user_id, state, created_at, expires_at) "
+            "VALUES (:w, :p, :t, :u, 'active', :now, :exp) RETURNING id",
             {"w": workspace_id, "p": project_id, "t": task_id, "u": user_id, "now": now, "exp": expires},
-        ).first()
+        )
     assert row is not None
     return ClaimedLease(id=row[0], task_id=task_id, expires_at=expires, created=True)
 
 
-def end(s: Session, lease_id: int, task_id: int, state: str, now: datetime) -> None:
+def end(db: Raw, lease_id: int, task_id: int, state: str, now: datetime) -> None:
     """End an active lease as released, skipped or submitted, freeing or filling its slot."""
-    s.execute(
-        text("UPDATE leases SET state = :st, ended_at = :now WHERE id = :l"),
+    db.execute(
+        "UPDATE leases SET state = :st, ended_at = :now WHERE id = :l",
         {"st": state, "now": now, "l": lease_id},
     )
     if state == "submitted":
-        s.execute(
-            text(
-                "UPDATE tasks SET leased = CASE WHEN leased > 0 THEN leased - 1 ELSE 0 END, "
-                "done = done + 1, "
-                "state = CASE WHEN NOT is_gold AND done + 1 >= overlap THEN 'complete' ELSE state END "
-                "WHERE id = :t"
-            ),
+        db.execute(
+            "UPDATE tasks SET leased = CASE WHEN leased > 0 THEN leased - 1 ELSE 0 END, "
+            "done = done + 1, "
+            "state = CASE WHEN NOT is_gold AND done + 1 >= overlap THEN 'complete' ELSE state END "
+            "WHERE id = :t",
             {"t": task_id},
         )
     else:
-        _give_back(s, task_id)
+        give_back(db, task_id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -16,9 +17,10 @@ from labelhouse.core.ids import ProjectId
 from labelhouse.dispatch import leases as lease_sql
 from labelhouse.security.permissions import allowed, require
 from labelhouse.services.clock import aware
-from labelhouse.services.projects import schemas
+from labelhouse.services.projects import queue_project, schemas
 from labelhouse.services.queue import _json
-from labelhouse.storage.tables import Annotation, Lease, Project
+from labelhouse.storage.rawsql import Raw
+from labelhouse.storage.tables import Annotation, Project
 
 MAX_KEY = 200
 
@@ -38,14 +40,37 @@ def _check_key(key: str) -> str:
     return key
 
 
-def _by_key(s: Session, actor: Actor, key: str) -> Annotation | None:
-    return s.scalars(
-        select(Annotation).where(
-            Annotation.workspace_id == actor.workspace_id,
-            Annotation.user_id == actor.user_id,
-            Annotation.idempotency_key == key,
-        )
-    ).first()
+_COLUMNS = (
+    "id, workspace_id, project_id, task_id, user_id, lease_id, root_id, version, is_latest, answer, "
+    "idempotency_key, lead_time_s, created_at"
+)
+
+
+def _row_to_annotation(row: tuple[Any, ...]) -> Annotation:
+    # A detached row object: the hot path reads and writes with raw SQL, views read attributes.
+    return Annotation(
+        id=row[0],
+        workspace_id=row[1],
+        project_id=row[2],
+        task_id=row[3],
+        user_id=row[4],
+        lease_id=row[5],
+        root_id=row[6],
+        version=row[7],
+        is_latest=bool(row[8]),
+        answer=_json(row[9]),
+        idempotency_key=row[10],
+        lead_time_s=row[11],
+        created_at=aware(row[12]),
+    )
+
+
+def _by_key(db: Raw, actor: Actor, key: str) -> Annotation | None:
+    row = db.first(
+        f"SELECT {_COLUMNS} FROM annotations WHERE workspace_id = :w AND user_id = :u AND idempotency_key = :k",
+        {"w": actor.workspace_id, "u": actor.user_id, "k": key},
+    )
+    return None if row is None else _row_to_annotation(row)
 
 
 def submit(
@@ -62,48 +87,67 @@ def submit(
 ) -> Submitted:
     require(actor, "annotation.submit")
     key = _check_key(idempotency_key)
-    lease_q = select(Lease).where(Lease.id == lease_id)
-    if lock_rows:
-        lease_q = lease_q.with_for_update()
-    lease = s.scalars(lease_q).first()
-    if (
-        lease is None
-        or lease.workspace_id != actor.workspace_id
-        or not actor.may_see_project(ProjectId(lease.project_id))
-    ):
+    db = Raw(s)
+    lease = db.first(
+        "SELECT id, workspace_id, project_id, task_id, user_id, state, expires_at FROM leases WHERE id = :l"
+        + (" FOR UPDATE" if lock_rows else ""),
+        {"l": lease_id},
+    )
+    if lease is None or lease[1] != actor.workspace_id or not actor.may_see_project(ProjectId(lease[2])):
         raise NotFound(f"lease {lease_id} not found")
     # After the lease row is locked, a concurrent retry of the same submit sees the first one.
-    first = _by_key(s, actor, key)
+    first = _by_key(db, actor, key)
     if first is not None:
         if first.task_id != task_id:
             raise Conflict(
                 "this idempotency_key was already used for another task; make a new key per submit"
             )
         return Submitted(first, created=False)
-    if lease.user_id != actor.user_id:
+    _, _, project_id, lease_task, holder, state, expires = lease
+    if holder != actor.user_id:
         raise Forbidden("only the annotator holding the lease may submit to it")
-    if lease.task_id != task_id:
-        raise Invalid(f"lease {lease_id} is for task {lease.task_id}, not task {task_id}", field="lease_id")
-    _check_live(s, lease, now)
-    task_row = s.execute(
-        text(
-            "SELECT t.project_id, i.data, t.state FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t"
-        ),
-        {"t": task_id},
-    ).one()
-    if task_row[2] == "trashed":
+    if lease_task != task_id:
+        raise Invalid(f"lease {lease_id} is for task {lease_task}, not task {task_id}", field="lease_id")
+    _check_live(db, lease_id, task_id, state, aware(expires), now)
+    task_row = db.first(
+        "SELECT t.state, i.data FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t", {"t": task_id}
+    )
+    if task_row is None or task_row[0] == "trashed":
         raise NotFound(f"task {task_id} not found")
-    project = s.get(Project, task_row[0])
-    assert project is not None
-    clean = schemas.get(project).validate_answer(answer, _json(task_row[1]))
+    project = queue_project(db, actor, project_id, "annotation.submit")
+    clean = project.schema.validate_answer(answer, _json(task_row[1]))
     if lead_time_s is not None and not (0 <= lead_time_s <= 86400 * 7):
         raise Invalid("lead_time_s is the seconds spent, 0 to 7 days", field="lead_time_s")
-    row = Annotation(
+    params = {
+        "w": actor.workspace_id,
+        "p": project_id,
+        "t": task_id,
+        "u": actor.user_id,
+        "l": lease_id,
+        "a": orjson.dumps(clean).decode(),
+        "k": key,
+        "lt": lead_time_s,
+        "now": now,
+        "yes": True,
+    }
+    row = db.first(
+        "INSERT INTO annotations (workspace_id, project_id, task_id, user_id, lease_id, version, is_latest, "
+        "answer, idempotency_key, lead_time_s, created_at) "
+        f"VALUES (:w, :p, :t, :u, :l, 1, :yes, {_json_param(db)}, :k, :lt, :now) RETURNING id",
+        params,
+    )
+    assert row is not None
+    db.execute("UPDATE annotations SET root_id = id WHERE id = :i", {"i": row[0]})
+    lease_sql.end(db, lease_id, task_id, "submitted", now)
+    db.execute("DELETE FROM drafts WHERE task_id = :t AND user_id = :u", {"t": task_id, "u": actor.user_id})
+    created = Annotation(
+        id=row[0],
         workspace_id=actor.workspace_id,
-        project_id=project.id,
+        project_id=project_id,
         task_id=task_id,
         user_id=actor.user_id,
-        lease_id=lease.id,
+        lease_id=lease_id,
+        root_id=row[0],
         version=1,
         is_latest=True,
         answer=clean,
@@ -111,43 +155,35 @@ def submit(
         lead_time_s=lead_time_s,
         created_at=now,
     )
-    s.add(row)
-    s.flush()
-    row.root_id = row.id
-    lease_sql.end(s, lease.id, task_id, "submitted", now)
-    s.execute(
-        text("DELETE FROM drafts WHERE task_id = :t AND user_id = :u"), {"t": task_id, "u": actor.user_id}
-    )
-    s.flush()
-    return Submitted(row, created=True)
+    return Submitted(created, created=True)
 
 
-def _check_live(s: Session, lease: Lease, now: datetime) -> None:
-    if lease.state == "active" and aware(lease.expires_at) > now:
+def _json_param(db: Raw) -> str:
+    return "CAST(:a AS JSONB)" if db.is_postgres else ":a"
+
+
+def _check_live(db: Raw, lease_id: int, task_id: int, state: str, expires: datetime, now: datetime) -> None:
+    if state == "active" and expires > now:
         return
-    if lease.state == "active":
+    if state == "active":
         # Expired but not yet swept: sweep it now, then judge like any expired lease.
-        lease.state = "expired"
-        lease.ended_at = now
-        s.execute(
-            text("UPDATE tasks SET leased = leased - 1 WHERE id = :t AND leased > 0"), {"t": lease.task_id}
+        db.execute(
+            "UPDATE leases SET state = 'expired', ended_at = :now WHERE id = :l", {"now": now, "l": lease_id}
         )
-        s.flush()
-    if lease.state == "expired":
+        lease_sql.give_back(db, task_id)
+        state = "expired"
+    if state == "expired":
         # Late but not lost: if nobody took the freed slot, the work is still wanted.
-        free = s.execute(
-            text(
-                "SELECT 1 FROM tasks WHERE id = :t AND state = 'open' AND (is_gold OR done + leased < overlap)"
-            ),
-            {"t": lease.task_id},
-        ).first()
-        if free is not None:
-            s.execute(text("UPDATE tasks SET leased = leased + 1 WHERE id = :t"), {"t": lease.task_id})
-            lease.state = "active"
-            s.flush()
+        taken = db.execute(
+            "UPDATE tasks SET leased = leased + 1 WHERE id = :t AND state = 'open' "
+            "AND (is_gold OR done + leased < overlap)",
+            {"t": task_id},
+        )
+        if taken == 1:
+            db.execute("UPDATE leases SET state = 'active', ended_at = NULL WHERE id = :l", {"l": lease_id})
             return
         raise Conflict("your lease expired and the task was handed to someone else; take the next task")
-    raise Conflict(f"this lease is {lease.state}; take the next task")
+    raise Conflict(f"this lease is {state}; take the next task")
 
 
 def get_annotation(s: Session, actor: Actor, annotation_id: int) -> Annotation:

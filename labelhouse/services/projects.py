@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,7 @@ from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, NotFound
 from labelhouse.core.ids import ProjectId
 from labelhouse.security.permissions import require
+from labelhouse.storage.rawsql import Raw
 from labelhouse.storage.tables import Project
 
 MAX_OVERLAP = 100
@@ -160,6 +162,28 @@ def stats(s: Session, actor: Actor, project_id: int) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class QueueProject:
+    """What the queue's hot path needs of a project, read with one raw statement."""
+
+    id: int
+    gold_rate: float
+    lease_seconds: int
+    schema: Schema
+
+
+def queue_project(db: Raw, actor: Actor, project_id: int, action: str) -> QueueProject:
+    require(actor, action, ProjectId(project_id))
+    row = db.first(
+        "SELECT id, gold_rate, lease_seconds, updated_at, schema FROM projects "
+        "WHERE id = :p AND workspace_id = :w AND deleted_at IS NULL",
+        {"p": project_id, "w": actor.workspace_id},
+    )
+    if row is None:
+        raise NotFound(f"project {project_id} not found")
+    return QueueProject(row[0], float(row[1]), int(row[2]), schemas.parsed(row[0], str(row[3]), row[4]))
+
+
 class _SchemaCache:
     """Parsed schemas by (project, updated_at): parsing on every submit would dominate it."""
 
@@ -168,11 +192,15 @@ class _SchemaCache:
         self._cache: dict[tuple[int, str], Schema] = {}
 
     def get(self, project: Project) -> Schema:
-        key = (project.id, str(project.updated_at))
+        return self.parsed(project.id, str(project.updated_at), project.schema)
+
+    def parsed(self, project_id: int, version: str, raw: Any) -> Schema:
+        # SQLite's raw driver and the ORM spell the same time differently; both keys are fine.
+        key = (project_id, version)
         with self._lock:
             hit = self._cache.get(key)
         if hit is None:
-            hit = parse_schema(project.schema)
+            hit = parse_schema(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
             with self._lock:
                 if len(self._cache) > 1000:
                     self._cache.clear()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -18,7 +19,8 @@ from labelhouse.dispatch import leases as lease_sql
 from labelhouse.dispatch import policy
 from labelhouse.security.permissions import require
 from labelhouse.services.clock import aware
-from labelhouse.services.projects import get_project
+from labelhouse.services.projects import queue_project
+from labelhouse.storage.rawsql import Raw
 from labelhouse.storage.tables import Draft, Lease
 
 _rng_lock = threading.Lock()
@@ -66,15 +68,16 @@ def next_task(
     skip_locked: bool = False,
 ) -> Handout | None:
     require(actor, "task.next", ProjectId(project_id))
-    project = get_project(s, actor, project_id)
-    lease_sql.expire_stale(s, project.id, now)
-    live = lease_sql.live_leases(s, project.id, actor.user_id, now)
-    reuse = policy.reusable([lid for lid, _t, _e in live], prefetch)
+    db = Raw(s)
+    project = queue_project(db, actor, project_id, "task.next")
+    lease_sql.expire_stale(db, project.id, now)
+    live = lease_sql.live_leases(db, project.id, actor.user_id, now)
+    reuse = policy.reusable([row[0] for row in live], prefetch)
     if reuse is not None:
-        lease_id, task_id, expires = next(x for x in live if x[0] == reuse)
+        lease_id, task_id, expires = next(row for row in live if row[0] == reuse)
     else:
         claimed = lease_sql.claim(
-            s,
+            db,
             workspace_id=actor.workspace_id,
             project_id=project.id,
             user_id=actor.user_id,
@@ -88,20 +91,18 @@ def next_task(
         if claimed is None:
             return None
         lease_id, task_id, expires = claimed.id, claimed.task_id, claimed.expires_at
-    row = s.execute(
-        text(
-            "SELECT i.id, i.data, d.answer FROM tasks t JOIN items i ON i.id = t.item_id "
-            "LEFT JOIN drafts d ON d.task_id = t.id AND d.user_id = :u WHERE t.id = :t"
-        ),
+    row = db.first(
+        "SELECT i.id, i.data, d.answer FROM tasks t JOIN items i ON i.id = t.item_id "
+        "LEFT JOIN drafts d ON d.task_id = t.id AND d.user_id = :u WHERE t.id = :t",
         {"t": task_id, "u": actor.user_id},
-    ).one()
+    )
+    assert row is not None
     item_id, data, draft = row
-    data = _json(data)
     return Handout(
         task_id=task_id,
         item_id=item_id,
         project_id=project.id,
-        item=with_file_urls(item_id, data),
+        item=with_file_urls(item_id, _json(data)),
         lease_id=lease_id,
         expires_at=aware(expires),
         draft=_json(draft) if draft is not None else None,
@@ -111,8 +112,6 @@ def next_task(
 def _json(value: Any) -> Any:
     # Raw text() queries on SQLite return JSON columns as strings.
     if isinstance(value, str | bytes):
-        import orjson
-
         return orjson.loads(value)
     return value
 
@@ -138,7 +137,7 @@ def end_lease(s: Session, actor: Actor, lease_id: int, how: str, *, now: datetim
     lease = _own_lease(s, actor, lease_id)
     if lease.state != "active" or aware(lease.expires_at) <= now:
         raise Conflict(f"lease {lease_id} is no longer active ({lease.state}); nothing to {how[:-2]}")
-    lease_sql.end(s, lease.id, lease.task_id, how, now)
+    lease_sql.end(Raw(s), lease.id, lease.task_id, how, now)
 
 
 def _task_in_scope(s: Session, actor: Actor, task_id: int) -> tuple[int, int]:
@@ -155,8 +154,6 @@ def save_draft(s: Session, actor: Actor, task_id: int, answer: Any, *, now: date
     """Keep a work-in-progress answer on the server; it is not validated until submitted."""
     require(actor, "annotation.submit")
     _task_in_scope(s, actor, task_id)
-    import orjson
-
     if len(orjson.dumps(answer)) > MAX_DRAFT_BYTES:
         raise Invalid(f"a draft is at most {MAX_DRAFT_BYTES} bytes", field="answer")
     draft = s.query(Draft).filter_by(task_id=task_id, user_id=actor.user_id).first()

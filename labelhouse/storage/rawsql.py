@@ -1,0 +1,61 @@
+"""Hand-written SQL straight on the DBAPI connection of a unit of work: the queue's hot path.
+
+SQLAlchemy's statement machinery costs tens of microseconds a statement, which is most of the
+time of a ``next`` or a ``submit``; the queue runs a dozen fixed statements per call, so they go to
+the driver directly, inside the same transaction as the rest of the unit of work. Statements are
+written once with ``:name`` placeholders (sqlite3's style) and translated for psycopg.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@lru_cache(maxsize=256)
+def _to_pyformat(sql: str) -> str:
+    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+class Raw:
+    """The driver connection under ``session``'s transaction."""
+
+    __slots__ = ("_conn", "_pg")
+
+    def __init__(self, session: Session) -> None:
+        connection = session.connection()
+        self._pg = connection.dialect.name == "postgresql"
+        self._conn: Any = connection.connection.dbapi_connection
+
+    @property
+    def is_postgres(self) -> bool:
+        return self._pg
+
+    def _run(self, sql: str, params: dict[str, Any]) -> Any:
+        cursor = self._conn.cursor()
+        cursor.execute(_to_pyformat(sql) if self._pg else sql, params)
+        return cursor
+
+    def all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        cursor = self._run(sql, params)
+        rows = cursor.fetchall()
+        cursor.close()
+        return [tuple(r) for r in rows]
+
+    def first(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        cursor = self._run(sql, params)
+        row = cursor.fetchone()
+        cursor.close()
+        return None if row is None else tuple(row)
+
+    def execute(self, sql: str, params: dict[str, Any]) -> int:
+        """Run a statement; return how many rows it changed."""
+        cursor = self._run(sql, params)
+        count = int(cursor.rowcount)
+        cursor.close()
+        return count
