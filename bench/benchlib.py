@@ -11,9 +11,13 @@ import ipaddress
 import json
 import os
 import random
+import re
 import resource
+import shutil
+import signal
 import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -283,8 +287,31 @@ def fsync_probe(directory: str | Path = "/tmp", n: int = 20) -> float:
     return round(statistics.median(ts) * 1000, 3)
 
 
+def code_version() -> dict[str, Any]:
+    """Which server code was measured: git HEAD, whether labelhouse/ differs from it, and a hash
+    of labelhouse/**/*.py as they are on disk (the server is edited while benchmarks run)."""
+    import hashlib
+
+    repo = BENCH_DIR.parent
+    h = hashlib.sha256()
+    for f in sorted((repo / "labelhouse").rglob("*.py")):
+        h.update(str(f.relative_to(repo)).encode())
+        h.update(f.read_bytes())
+    out: dict[str, Any] = {"labelhouse_py_sha256": h.hexdigest()[:12]}
+    try:
+        out["git_head"] = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                         text=True, timeout=10).stdout.strip()
+        diff = subprocess.run(["git", "-C", str(repo), "diff", "--shortstat", "HEAD", "--", "labelhouse"],
+                              capture_output=True, text=True, timeout=30).stdout.strip()
+        out["labelhouse_uncommitted"] = diff or "none"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return out
+
+
 def host_info() -> dict[str, Any]:
     return {
+        "code": code_version(),
         "cpus": os.cpu_count(),
         "loadavg": [round(x, 2) for x in os.getloadavg()],
         "python": sys.version.split()[0],
@@ -373,6 +400,59 @@ def emit_json(kind: str, doc: dict[str, Any], out: str | None = None) -> None:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     target = Path(out) if out else RESULTS_DIR / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     target.write_text(json.dumps({"bench": kind, **doc}, default=str, indent=2))
+
+
+_LINE = re.compile(r" \(([^:()]+):\d+\)$")
+
+
+def summarize_profile(raw: Path, top: int = 30) -> dict[str, Any]:
+    """From py-spy raw (collapsed) stacks: the share of samples spent under each labelhouse
+    function (inclusive), by leaf frame (self), and by library (leaf file's package)."""
+    incl: dict[str, int] = {}
+    leaf: dict[str, int] = {}
+    lib: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        leaf[frames[-1]] = leaf.get(frames[-1], 0) + n
+        m = re.search(r"\(([^:()]+):\d+\)$", frames[-1])
+        path = m.group(1) if m else "?"
+        pkg = path.split("/")[0] if "/" in path else path
+        lib[pkg] = lib.get(pkg, 0) + n
+        for f in {_LINE.sub(r" (\1)", f) for f in frames if "labelhouse/" in f}:
+            incl[f] = incl.get(f, 0) + n
+
+    def pick(d: dict[str, int]) -> list[tuple[str, float]]:
+        return [(k, round(100 * v / total, 1)) for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:top]]
+
+    return {"samples": total, "inclusive_labelhouse": pick(incl), "leaf": pick(leaf), "by_package": pick(lib)}
+
+
+def spy_start(pid: int | None, stem: str, gil: bool = True) -> subprocess.Popen[bytes] | None:
+    """``py-spy record`` on ``pid`` until ``spy_stop`` (or the process ends); None if py-spy is missing."""
+    if not pid or shutil.which("py-spy") is None:
+        return None
+    cmd = ["py-spy", "record", "--pid", str(pid), "--rate", "100", "--format", "raw", "--output",
+           f"{stem}.raw.txt", "--nonblocking"] + (["--gil"] if gil else [])
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def spy_stop(proc: subprocess.Popen[bytes] | None, stem: str) -> dict[str, Any] | None:
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    raw = Path(f"{stem}.raw.txt")
+    return {"file": str(raw), **summarize_profile(raw)} if raw.exists() else None
 
 
 def check(ok: bool | None) -> str:

@@ -32,7 +32,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import WORK_DIR, Sampler, check, emit_json, fsync_probe, host_info, items_file, print_table  # noqa: E402
+from benchlib import (  # noqa: E402
+    RESULTS_DIR,
+    WORK_DIR,
+    Sampler,
+    check,
+    emit_json,
+    fsync_probe,
+    host_info,
+    items_file,
+    print_table,
+    spy_start,
+    spy_stop,
+)
 from systems import LabelhouseSystem, ProjectRef  # noqa: E402
 
 TARGET_IMPORT_S = 30.0
@@ -50,8 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-cli-export", action="store_true")
     p.add_argument("--keep", action="store_true")
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--profile", action="store_true",
+                   help="py-spy (GIL samples) on the server during the HTTP import and the export (files in bench/results/)")
     p.add_argument("--out", default=None)
     a = p.parse_args(argv)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+
+    def stem(step: str) -> str:
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        return str(RESULTS_DIR / f"profile-bulk-{step}-{stamp}")
     n = a.items or (20000 if a.quick else 1_000_000)
     doc: dict[str, Any] = {"host": host_info(), "args": vars(a), "items": n, "fsync_ms_start": fsync_probe()}
 
@@ -70,24 +89,35 @@ def main(argv: list[str] | None = None) -> int:
             # 2. CLI import
             pa = system.new_project(1, name=f"bulk-cli-{n}")
             print("-- labelhouse import (CLI)", file=sys.stderr, flush=True)
-            doc["import_cli"] = system.import_cli(pa, path)
+            doc["import_cli"] = system.import_cli(pa, path, spy_stem=stem("import-cli") if a.profile else None)
+            if doc["import_cli"].get("profile"):
+                doc.setdefault("profiles", {})["import_cli"] = doc["import_cli"].pop("profile")
             doc["import_cli"]["items_per_s"] = round(n / doc["import_cli"]["seconds"])
             # 3. HTTP import
             if not a.no_http:
                 pb = system.new_project(1, name=f"bulk-http-{n}")
                 print("-- HTTP import", file=sys.stderr, flush=True)
+                spy = spy_start(system.server_pid, stem("import-http")) if a.profile else None
                 try:
                     doc["import_http"] = system.import_http(pb, path)
                     doc["import_http"]["items_per_s"] = round(n / doc["import_http"]["seconds"])
                 except Exception as exc:  # noqa: BLE001 - record and go on
                     doc["import_http"] = {"error": str(exc)[:1000]}
+                finally:
+                    if spy is not None:
+                        doc.setdefault("profiles", {})["import_http"] = spy_stop(spy, stem("import-http"))
             # 4. annotations
             ref = ProjectRef(pa, n, 1)
             print(f"-- annotating every task ({a.annotate})", file=sys.stderr, flush=True)
             doc["annotate"] = system.annotate_all(ref, a.annotate)
             # 5. export
             print("-- HTTP export", file=sys.stderr, flush=True)
-            ex = system.export(ref, parse=False)
+            spy = spy_start(system.server_pid, stem("export-http")) if a.profile else None
+            try:
+                ex = system.export(ref, parse=False)
+            finally:
+                if spy is not None:
+                    doc.setdefault("profiles", {})["export_http"] = spy_stop(spy, stem("export-http"))
             doc["export_http"] = {"seconds": ex.seconds, "bytes": ex.bytes, "lines": ex.lines,
                                   "annotations_per_s": round(ex.lines / ex.seconds) if ex.seconds else None,
                                   "server_peak_rss_mib": ex.server_peak_rss_mib}
@@ -128,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("server peak RSS throughout", f'{doc["server_peak_rss_mib_throughout"]} MiB', f'end {doc["server_rss_end_mib"]} MiB',
                  f"< {TARGET_RSS_MIB:.0f} MB", check(doc["server_peak_rss_mib_throughout"] < TARGET_RSS_MIB)))
     print_table(f"bulk, {n} items, labelhouse/{a.database}", rows, ("step", "time", "detail", "target", "check"))
+    for step, pr in (doc.get("profiles") or {}).items():
+        if pr:
+            print_table(f"py-spy --gil during {step} ({pr['samples']} samples): % under each labelhouse function",
+                        [(f, str(v)) for f, v in pr["inclusive_labelhouse"][:20]], ("function", "%"))
+            print_table(f"py-spy during {step}: % by leaf frame", [(f, str(v)) for f, v in pr["leaf"][:15]],
+                        ("frame", "%"))
     doc["targets"] = {"import_under_30s": ic["seconds"] < TARGET_IMPORT_S,
                       "export_under_30s": ex["seconds"] < TARGET_EXPORT_S,
                       "server_rss_under_300MB": doc["server_peak_rss_mib_throughout"] < TARGET_RSS_MIB}

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import re
 import subprocess
 import sys
 import threading
@@ -51,6 +50,7 @@ from benchlib import (  # noqa: E402
     print_table,
     proc_cpu,
     self_cpu,
+    summarize_profile,
 )
 from systems import LABELS, LabelhouseSystem, ProjectRef, System, add_peer_args, make_peer  # noqa: E402
 
@@ -193,37 +193,6 @@ def finish_profile(prof: dict[str, Any]) -> dict[str, Any]:
         else:
             out["error"] = (rec.stderr.read().decode() if rec.stderr else "")[-500:]
     return out
-
-
-_LINE = re.compile(r" \(([^:()]+):\d+\)$")
-
-
-def summarize_profile(raw: Path, top: int = 30) -> dict[str, Any]:
-    """From py-spy raw (collapsed) stacks: the share of samples spent under each labelhouse
-    function (inclusive), by leaf frame (self), and by library (leaf file's package)."""
-    incl: dict[str, int] = {}
-    leaf: dict[str, int] = {}
-    lib: dict[str, int] = {}
-    total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        n = int(count)
-        total += n
-        frames = stack.split(";")
-        leaf[frames[-1]] = leaf.get(frames[-1], 0) + n
-        m = re.search(r"\(([^:()]+):\d+\)$", frames[-1])
-        path = m.group(1) if m else "?"
-        pkg = path.split("/")[0] if "/" in path else path
-        lib[pkg] = lib.get(pkg, 0) + n
-        for f in {_LINE.sub(r" (\1)", f) for f in frames if "labelhouse/" in f}:
-            incl[f] = incl.get(f, 0) + n
-
-    def pick(d: dict[str, int]) -> list[tuple[str, float]]:
-        return [(k, round(100 * v / total, 1)) for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:top]]
-
-    return {"samples": total, "inclusive_labelhouse": pick(incl), "leaf": pick(leaf), "by_package": pick(lib)}
 
 
 def run_one(system: System, n_tasks: int, annotators: int, seconds: float, max_submits: int, overlap: int,

@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -25,7 +26,6 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
-
 from benchlib import (
     BENCH_DIR,
     WORK_DIR,
@@ -36,6 +36,8 @@ from benchlib import (
     free_port,
     items_file,
     make_items,
+    spy_start,
+    spy_stop,
 )
 
 try:
@@ -245,20 +247,32 @@ class LabelhouseSystem:
             raise RuntimeError(f"import created {res.get('created')} of {n_tasks}: {res}")
         return ref
 
-    def import_cli(self, project_id: int, path: Path) -> dict[str, Any]:
-        """``labelhouse import PROJECT FILE``: time it, sample its RSS and the server's."""
+    def import_cli(self, project_id: int, path: Path, spy_stem: str | None = None) -> dict[str, Any]:
+        """``labelhouse import PROJECT FILE``: time it, sample its RSS and the server's
+        (and py-spy it, from 1 s in, when ``spy_stem`` is given)."""
         t0 = time.perf_counter()
         proc = subprocess.Popen(self._cli("import", str(project_id), str(path)), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=self._env())
+        spy: list[Any] = []
+        timer = threading.Timer(1.0, lambda: spy.append(spy_start(proc.pid, spy_stem))) if spy_stem else None
+        if timer:
+            timer.start()
         with Sampler({"import_process": proc.pid, "server": self.server_pid}) as smp:
             out, err = proc.communicate(timeout=3600)
         dt = time.perf_counter() - t0
+        profile = None
+        if timer:
+            timer.cancel()
+            profile = spy_stop(spy[0], spy_stem) if spy and spy_stem else None
         if proc.returncode != 0:
             raise RuntimeError(f"labelhouse import failed ({proc.returncode}): {err.decode()[-2000:]}")
         created = _parse_created(out.decode())
-        return {"seconds": round(dt, 2), "created": created, "stdout": out.decode().strip()[-300:],
-                "import_process_peak_rss_mib": smp.peak_mib("import_process"),
-                "server_peak_rss_mib": smp.peak_mib("server")}
+        res = {"seconds": round(dt, 2), "created": created, "stdout": out.decode().strip()[-300:],
+               "import_process_peak_rss_mib": smp.peak_mib("import_process"),
+               "server_peak_rss_mib": smp.peak_mib("server")}
+        if profile:
+            res["profile"] = profile
+        return res
 
     def import_http(self, project_id: int, path: Path, poll: float = 0.25, timeout: float = 3600) -> dict[str, Any]:
         """POST the JSONL file to /items; follow the job when the server makes one (202)."""

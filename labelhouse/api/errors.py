@@ -23,6 +23,15 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return Response(orjson.dumps({"error": body}), status_code=status, media_type="application/json")
 
 
+def validation_response(problems: list[Any]) -> Response:
+    """422 naming the first wrong field of a request that did not match its model."""
+    first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    field = ".".join(loc) or None
+    where = f" (at {field})" if field else ""
+    return error_response(422, "invalid", f"{first.get('msg', 'invalid request')}{where}", field)
+
+
 _STATUS_CODES = {
     401: "unauthenticated",
     403: "forbidden",
@@ -40,11 +49,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> Response:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-        field = ".".join(loc) or None
-        where = f" (at {field})" if field else ""
-        return error_response(422, "invalid", f"{first.get('msg', 'invalid request')}{where}", field)
+        return validation_response(list(exc.errors()))
 
     @app.exception_handler(Exception)
     async def _internal(_request: Request, exc: Exception) -> Response:

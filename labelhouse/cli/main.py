@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from labelhouse import __version__
 from labelhouse.cli.context import exits_cleanly, runtime_from, state_options
+from labelhouse.cli.quality import quality as quality_group
 from labelhouse.formats.registry import get_reader, reader_for_filename
 from labelhouse.services import accounts, exports
 from labelhouse.services import items as item_service
@@ -275,6 +276,8 @@ def migrate(data_dir: Path | None, database_url: str | None) -> None:
     runtime_from(data_dir, database_url)
     click.echo("database is up to date")
 
+
+main.add_command(quality_group)
 
 if __name__ == "__main__":
     main()

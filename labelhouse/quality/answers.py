@@ -128,7 +128,9 @@ def _class_key(labels: list[str]):  # type: ignore[no-untyped-def]
     return lambda s: (float(s), s)
 
 
-def _keep_last(t: IntArray, w: IntArray, lab: IntArray, n_workers: int) -> tuple[IntArray, IntArray, IntArray]:
+def _keep_last(
+    t: IntArray, w: IntArray, lab: IntArray, n_workers: int
+) -> tuple[IntArray, IntArray, IntArray]:
     if t.size < 2:
         return t, w, lab
     key = t * max(n_workers, 1) + w

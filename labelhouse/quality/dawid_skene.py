@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.special import logsumexp
 
 from labelhouse.quality.answers import Answers, FloatArray
 from labelhouse.quality.inference import Result
@@ -57,21 +56,21 @@ def fit_dawid_skene(
         (ones, (answers.worker * k + answers.label, answers.task)), shape=(n_w * k, n_t)
     )
     by_task = by_worker.T.tocsr()
-    answered = np.bincount(answers.task, minlength=n_t) > 0
+    weights = (np.bincount(answers.task, minlength=n_t) > 0).astype(np.float64)
     pseudo = np.full((k, k), smoothing) + np.eye(k) * diagonal
 
     post = majority_posteriors(answers) if init is None else init
-    confusion, prior = _m_step(by_worker, post, answered, pseudo, n_w, k)
+    confusion, prior = _m_step(by_worker, post, weights, pseudo, n_w, k)
     ll = -np.inf
     it = 0
     for it in range(1, max_iter + 1):
         # log_conf[w*k + l, k'] = log P(l | truth k') so that by_task @ log_conf sums per task
         log_conf = np.log(np.maximum(confusion, EPS)).transpose(0, 2, 1).reshape(n_w * k, k)
-        joint = by_task @ log_conf + np.log(np.maximum(prior, EPS))
-        norm = logsumexp(joint, axis=1, keepdims=True)
-        post = np.exp(joint - norm)
-        confusion, prior = _m_step(by_worker, post, answered, pseudo, n_w, k)
-        new_ll = float(norm[answered].sum()) / n
+        joint = by_task @ log_conf
+        joint += np.log(np.maximum(prior, EPS))
+        post, log_norm = softmax_rows(joint)
+        confusion, prior = _m_step(by_worker, post, weights, pseudo, n_w, k)
+        new_ll = float(log_norm @ weights) / n
         if new_ll - ll < tol:
             ll = new_ll
             break
@@ -82,7 +81,7 @@ def fit_dawid_skene(
 def _m_step(
     by_worker: sparse.csr_matrix,
     post: FloatArray,
-    answered: np.ndarray,
+    weights: FloatArray,
     pseudo: FloatArray,
     n_w: int,
     k: int,
@@ -91,8 +90,28 @@ def _m_step(
     totals = counts.sum(axis=2, keepdims=True)
     # a (worker, truth) row with no mass at all says nothing: uniform
     confusion = np.divide(counts, totals, out=np.full_like(counts, 1.0 / k), where=totals > 0)
-    prior = post[answered].mean(axis=0) if answered.any() else np.full(k, 1.0 / k)
+    # the prior is the mean posterior over the tasks that have answers (weights 1, others 0)
+    answered = weights.sum()
+    prior = (weights @ post) / answered if answered > 0 else np.full(k, 1.0 / k)
     return confusion, prior
+
+
+def softmax_rows(joint: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Row-wise softmax of log-scores, in place, and each row's log-sum-exp.
+
+    Rows are short (one entry per class) and numpy's axis-1 reductions over short rows are slow,
+    so the max and the sum run column by column: this is the hot loop of every EM method."""
+    cols = joint.shape[1]
+    top = joint[:, 0].copy()
+    for c in range(1, cols):
+        np.maximum(top, joint[:, c], out=top)
+    joint -= top[:, None]
+    np.exp(joint, out=joint)
+    total = joint[:, 0].copy()
+    for c in range(1, cols):
+        total += joint[:, c]
+    joint /= total[:, None]
+    return joint, np.log(total) + top
 
 
 class DawidSkene:

@@ -74,7 +74,7 @@ def _by_key(db: Raw, actor: Actor, key: str) -> Annotation | None:
 
 
 def submit(
-    s: Session,
+    s: Session | Raw,
     actor: Actor,
     task_id: int,
     answer: Any,
@@ -87,7 +87,7 @@ def submit(
 ) -> Submitted:
     require(actor, "annotation.submit")
     key = _check_key(idempotency_key)
-    db = Raw(s)
+    db = Raw.of(s)
     lease = db.first(
         "SELECT id, workspace_id, project_id, task_id, user_id, state, expires_at FROM leases WHERE id = :l"
         + (" FOR UPDATE" if lock_rows else ""),

@@ -59,7 +59,7 @@ def with_file_urls(item_id: int, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def next_task(
-    s: Session,
+    s: Session | Raw,
     actor: Actor,
     project_id: int,
     *,
@@ -68,7 +68,7 @@ def next_task(
     skip_locked: bool = False,
 ) -> Handout | None:
     require(actor, "task.next", ProjectId(project_id))
-    db = Raw(s)
+    db = Raw.of(s)
     project = queue_project(db, actor, project_id, "task.next")
     lease_sql.expire_stale(db, project.id, now)
     live = lease_sql.live_leases(db, project.id, actor.user_id, now)
@@ -137,7 +137,7 @@ def end_lease(s: Session, actor: Actor, lease_id: int, how: str, *, now: datetim
     lease = _own_lease(s, actor, lease_id)
     if lease.state != "active" or aware(lease.expires_at) <= now:
         raise Conflict(f"lease {lease_id} is no longer active ({lease.state}); nothing to {how[:-2]}")
-    lease_sql.end(Raw(s), lease.id, lease.task_id, how, now)
+    lease_sql.end(Raw.of(s), lease.id, lease.task_id, how, now)
 
 
 def _task_in_scope(s: Session, actor: Actor, task_id: int) -> tuple[int, int]:

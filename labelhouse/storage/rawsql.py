@@ -23,14 +23,21 @@ def _to_pyformat(sql: str) -> str:
 
 
 class Raw:
-    """The driver connection under ``session``'s transaction."""
+    """A driver connection inside a transaction: a session's, or one from ``Database.raw()``."""
 
     __slots__ = ("_conn", "_pg")
 
-    def __init__(self, session: Session) -> None:
-        connection = session.connection()
-        self._pg = connection.dialect.name == "postgresql"
-        self._conn: Any = connection.connection.dbapi_connection
+    def __init__(self, dbapi_connection: Any, *, postgres: bool) -> None:
+        self._conn = dbapi_connection
+        self._pg = postgres
+
+    @classmethod
+    def of(cls, db: Session | Raw) -> Raw:
+        """The raw connection of a unit of work, whichever kind the edge opened."""
+        if isinstance(db, Raw):
+            return db
+        connection = db.connection()
+        return cls(connection.connection.dbapi_connection, postgres=connection.dialect.name == "postgresql")
 
     @property
     def is_postgres(self) -> bool:

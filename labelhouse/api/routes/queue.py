@@ -8,28 +8,25 @@ from starlette.responses import Response
 from labelhouse.api import views
 from labelhouse.api.deps import RT, CurrentActor, json_response
 from labelhouse.api.models import AnnotationOut, DraftIn, EditIn, NextIn, NextOut, SubmitIn
+from labelhouse.core.actor import Actor
+from labelhouse.runtime import Runtime
 from labelhouse.services import annotations as ann
 from labelhouse.services import queue
 from labelhouse.services.clock import utcnow
 
 router = APIRouter(tags=["queue"])
 
+# The labeling loop's endpoints are ``async`` and call the services inline: each is a few
+# hundred microseconds of SQL, and on SQLite writes are serialized anyway. Running them on the
+# event loop avoids a thread hand-off per request and the GIL and lock convoys of a 40-thread
+# pool, which halved throughput under 32 concurrent annotators (bench/loop.py).
 
-@router.post(
-    "/projects/{project_id}/next",
-    response_model=NextOut,
-    responses={204: {"description": "no work for this annotator now"}},
-)
-def next_task(project_id: int, actor: CurrentActor, rt: RT, body: NextIn | None = None) -> Response:
-    """Lease the next task. Asking again while holding a live lease returns the same lease."""
-    with rt.db.session() as s:
+
+def next_response(rt: Runtime, actor: Actor, project_id: int, prefetch: bool) -> Response:
+    """The ``next`` call itself; the route below and the fast lane (api/fastlane.py) share it."""
+    with rt.db.raw() as db:
         handout = queue.next_task(
-            s,
-            actor,
-            project_id,
-            now=utcnow(),
-            prefetch=bool(body and body.prefetch),
-            skip_locked=rt.skip_locked,
+            db, actor, project_id, now=utcnow(), prefetch=prefetch, skip_locked=rt.skip_locked
         )
     if handout is None:
         return Response(status_code=204)
@@ -47,8 +44,36 @@ def next_task(project_id: int, actor: CurrentActor, rt: RT, body: NextIn | None 
     )
 
 
+def submit_response(rt: Runtime, actor: Actor, task_id: int, body: SubmitIn) -> Response:
+    """The ``submit`` call itself, shared like ``next_response``."""
+    with rt.db.raw() as db:
+        done = ann.submit(
+            db,
+            actor,
+            task_id,
+            body.answer,
+            lease_id=body.lease_id,
+            idempotency_key=body.idempotency_key,
+            lead_time_s=body.lead_time_s,
+            now=utcnow(),
+            lock_rows=rt.skip_locked,
+        )
+        out = views.annotation(done.annotation)
+    return json_response(out, 201 if done.created else 200)
+
+
+@router.post(
+    "/projects/{project_id}/next",
+    response_model=NextOut,
+    responses={204: {"description": "no work for this annotator now"}},
+)
+async def next_task(project_id: int, actor: CurrentActor, rt: RT, body: NextIn | None = None) -> Response:
+    """Lease the next task. Asking again while holding a live lease returns the same lease."""
+    return next_response(rt, actor, project_id, bool(body and body.prefetch))
+
+
 @router.post("/leases/{lease_id}/release", status_code=204)
-def release(lease_id: int, actor: CurrentActor, rt: RT) -> Response:
+async def release(lease_id: int, actor: CurrentActor, rt: RT) -> Response:
     """Give the task back to the queue (you may be handed it again later)."""
     with rt.db.session() as s:
         queue.end_lease(s, actor, lease_id, "released", now=utcnow())
@@ -56,7 +81,7 @@ def release(lease_id: int, actor: CurrentActor, rt: RT) -> Response:
 
 
 @router.post("/leases/{lease_id}/skip", status_code=204)
-def skip(lease_id: int, actor: CurrentActor, rt: RT) -> Response:
+async def skip(lease_id: int, actor: CurrentActor, rt: RT) -> Response:
     """Give the task back and never be handed it again."""
     with rt.db.session() as s:
         queue.end_lease(s, actor, lease_id, "skipped", now=utcnow())
@@ -64,7 +89,7 @@ def skip(lease_id: int, actor: CurrentActor, rt: RT) -> Response:
 
 
 @router.put("/tasks/{task_id}/draft", status_code=204)
-def save_draft(task_id: int, body: DraftIn, actor: CurrentActor, rt: RT) -> Response:
+async def save_draft(task_id: int, body: DraftIn, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session() as s:
         queue.save_draft(s, actor, task_id, body.answer, now=utcnow())
     return Response(status_code=204)
@@ -82,22 +107,9 @@ def get_draft(task_id: int, actor: CurrentActor, rt: RT) -> Response:
     response_model=AnnotationOut,
     responses={200: {"model": AnnotationOut, "description": "a retry: the first result, unchanged"}},
 )
-def submit(task_id: int, body: SubmitIn, actor: CurrentActor, rt: RT) -> Response:
+async def submit(task_id: int, body: SubmitIn, actor: CurrentActor, rt: RT) -> Response:
     """Submit an answer under a lease. A retry with the same idempotency_key returns the first result."""
-    with rt.db.session() as s:
-        done = ann.submit(
-            s,
-            actor,
-            task_id,
-            body.answer,
-            lease_id=body.lease_id,
-            idempotency_key=body.idempotency_key,
-            lead_time_s=body.lead_time_s,
-            now=utcnow(),
-            lock_rows=rt.skip_locked,
-        )
-        out = views.annotation(done.annotation)
-    return json_response(out, 201 if done.created else 200)
+    return submit_response(rt, actor, task_id, body)
 
 
 @router.get("/tasks/{task_id}/annotations", response_model=list[AnnotationOut])
