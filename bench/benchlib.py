@@ -216,6 +216,17 @@ def proc_cpu(pid: int | None) -> float:
         return 0.0
 
 
+def machine_busy_cpu() -> float:
+    """CPU seconds the whole machine spent not idle (all cores), from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            parts = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = parts[3] + (parts[4] if len(parts) > 4 else 0)
+    return (sum(parts[:8]) - idle) / _TICK
+
+
 def self_cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime

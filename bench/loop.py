@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import subprocess
 import sys
@@ -46,6 +47,7 @@ from benchlib import (  # noqa: E402
     fsync_probe,
     host_info,
     lat_summary,
+    machine_busy_cpu,
     new_event_loop,
     print_table,
     proc_cpu,
@@ -208,7 +210,8 @@ def run_one(system: System, n_tasks: int, annotators: int, seconds: float, max_s
     ann_s = time.perf_counter() - t0
     pid = system.server_pid
     fs_before = fsync_probe()
-    cpu_srv0, cpu_me0 = proc_cpu(pid), self_cpu()
+    db_cpu = getattr(system, "db_cpu", lambda: None)
+    cpu_srv0, cpu_me0, cpu_all0, cpu_db0 = proc_cpu(pid), self_cpu(), machine_busy_cpu(), db_cpu()
     prof = start_profile(pid, seconds, profile, system.name, n_tasks) if profile and pid else None
     loop = new_event_loop()
     try:
@@ -221,8 +224,14 @@ def run_one(system: System, n_tasks: int, annotators: int, seconds: float, max_s
     wall = res["wall_s"]
     if prof is not None:
         res["profile"] = res_prof
-    res["server_cpu_util"] = round((proc_cpu(pid) - cpu_srv0) / wall, 2) if pid and wall else None
-    res["loadgen_cpu_util"] = round((self_cpu() - cpu_me0) / wall, 2) if wall else None
+    srv, me, allc, dbc = proc_cpu(pid) - cpu_srv0, self_cpu() - cpu_me0, machine_busy_cpu() - cpu_all0, db_cpu()
+    dbc = None if dbc is None or cpu_db0 is None else dbc - cpu_db0
+    res["server_cpu_util"] = round(srv / wall, 2) if pid and wall else None
+    res["loadgen_cpu_util"] = round(me / wall, 2) if wall else None
+    res["db_cpu_util"] = round(dbc / wall, 2) if dbc is not None and wall else None
+    res["machine_cpu_util"] = round(allc / wall, 2) if wall else None
+    res["other_processes_cpu_util"] = round((allc - srv - me - (dbc or 0)) / wall, 2) if wall else None
+    res["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     res["server_peak_rss_mib"] = smp.peak_mib("server") if pid else None
     res["fsync_ms_before"], res["fsync_ms_after"] = fs_before, fsync_probe()
     res.update({"system": system.describe(), "project_tasks": n_tasks, "overlap": overlap, "annotators": annotators,
@@ -262,6 +271,9 @@ def summarize(r: dict[str, Any]) -> list[tuple[str, ...]]:
         ("export annotations / annotated tasks", f'{ex.get("annotations")} / {ex.get("annotated_tasks")}', "", ""),
         ("errors", sum(r["errors"].values()) if r["errors"] else 0, "", str(r["errors"]) if r["errors"] else ""),
         ("server CPU util (cores)", r["server_cpu_util"], "", ""),
+        ("PostgreSQL backends CPU util (cores)", r.get("db_cpu_util"), "", ""),
+        ("whole machine / other processes CPU (cores of 2)", f'{r.get("machine_cpu_util")} / {r.get("other_processes_cpu_util")}',
+         "", "noisy" if (r.get("other_processes_cpu_util") or 0) > 0.3 else ""),
         ("load generator CPU util (cores)", r["loadgen_cpu_util"], "", "bottleneck?" if (r["loadgen_cpu_util"] or 0) > 0.8 else "ok"),
         ("server peak RSS MiB", r["server_peak_rss_mib"], "", ""),
         ("fsync probe ms before/after", f'{r["fsync_ms_before"]}/{r["fsync_ms_after"]}', "", ""),

@@ -41,6 +41,11 @@ from benchlib import (
 )
 
 try:
+    import psutil
+except ImportError:  # pragma: no cover
+    psutil = None
+
+try:
     import orjson
 
     _loads = orjson.loads
@@ -212,6 +217,20 @@ class LabelhouseSystem:
             self.db_name = ""
         if not self.keep and self.data_dir.exists():
             shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def db_cpu(self) -> float | None:
+        """CPU seconds so far of the PostgreSQL backends serving our database (None on SQLite)."""
+        if not self.db_name or psutil is None:
+            return None
+        total = 0.0
+        for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+            try:
+                if proc.info["name"] == "postgres" and self.db_name in " ".join(proc.info["cmdline"] or []):
+                    t = proc.info["cpu_times"]
+                    total += t.user + t.system
+            except (psutil.Error, TypeError):
+                pass
+        return total
 
     def describe(self) -> dict[str, Any]:
         return {"system": self.name, "url": self.base_url, "database": self.database,

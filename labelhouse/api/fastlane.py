@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from labelhouse.api.deps import actor_for_header
+from labelhouse.api.deps import actor_for_header, hot_call
 from labelhouse.api.errors import error_response, validation_response
 from labelhouse.api.models import NextIn, SubmitIn
 from labelhouse.api.routes.queue import next_response, submit_response
@@ -62,9 +62,10 @@ class FastLane:
         body = await _body(receive)
         if nxt is not None:
             prefetch = NextIn.model_validate_json(body).prefetch if body.strip() else False
-            return next_response(self.rt, actor, int(nxt.group(1)), prefetch)
+            return await hot_call(self.rt, next_response, self.rt, actor, int(nxt.group(1)), prefetch)
         assert sub is not None
-        return submit_response(self.rt, actor, int(sub.group(1)), SubmitIn.model_validate_json(body))
+        payload = SubmitIn.model_validate_json(body)
+        return await hot_call(self.rt, submit_response, self.rt, actor, int(sub.group(1)), payload)
 
 
 async def _body(receive: Receive) -> bytes:

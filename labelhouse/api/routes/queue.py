@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from labelhouse.api import views
-from labelhouse.api.deps import RT, CurrentActor, json_response
+from labelhouse.api.deps import RT, CurrentActor, hot_call, json_response
 from labelhouse.api.models import AnnotationOut, DraftIn, EditIn, NextIn, NextOut, SubmitIn
 from labelhouse.core.actor import Actor
 from labelhouse.runtime import Runtime
@@ -69,7 +69,7 @@ def submit_response(rt: Runtime, actor: Actor, task_id: int, body: SubmitIn) -> 
 )
 async def next_task(project_id: int, actor: CurrentActor, rt: RT, body: NextIn | None = None) -> Response:
     """Lease the next task. Asking again while holding a live lease returns the same lease."""
-    return next_response(rt, actor, project_id, bool(body and body.prefetch))
+    return await hot_call(rt, next_response, rt, actor, project_id, bool(body and body.prefetch))
 
 
 @router.post("/leases/{lease_id}/release", status_code=204)
@@ -109,7 +109,7 @@ def get_draft(task_id: int, actor: CurrentActor, rt: RT) -> Response:
 )
 async def submit(task_id: int, body: SubmitIn, actor: CurrentActor, rt: RT) -> Response:
     """Submit an answer under a lease. A retry with the same idempotency_key returns the first result."""
-    return submit_response(rt, actor, task_id, body)
+    return await hot_call(rt, submit_response, rt, actor, task_id, body)
 
 
 @router.get("/tasks/{task_id}/annotations", response_model=list[AnnotationOut])
