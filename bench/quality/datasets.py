@@ -11,7 +11,9 @@ PREFERENCES = SHARED / "datasets" / "preferences"
 
 
 def dataset_names() -> list[str]:
-    return sorted(p.name for p in CROWD.iterdir() if (p / "truth.csv").exists() and (p / "answers.csv").exists())
+    return sorted(
+        p.name for p in CROWD.iterdir() if (p / "truth.csv").exists() and (p / "answers.csv").exists()
+    )
 
 
 def load(name: str) -> tuple[list[tuple[str, str, str]], dict[str, str]]:

@@ -22,7 +22,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("impl", choices=["ours", "ours_map", "crowdkit"])
     ap.add_argument("data", help=".npz written by synthetic.save (task, worker, label, truth)")
-    ap.add_argument("--tracemalloc", action="store_true", help="trace allocations (slower; RSS is the default)")
+    ap.add_argument(
+        "--tracemalloc", action="store_true", help="trace allocations (slower; RSS is the default)"
+    )
     args = ap.parse_args()
     s = dict(np.load(args.data))
     if args.impl == "crowdkit":

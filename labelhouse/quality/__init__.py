@@ -1,7 +1,17 @@
 """Quality: truth inference over categorical answers, and preference models. Pure numpy/scipy."""
 
 from labelhouse.quality.answers import Answers
+from labelhouse.quality.bradley_terry import (
+    BradleyTerryFit,
+    ScoreIntervals,
+    bootstrap_scores,
+    fit_bradley_terry,
+    fit_votes,
+)
+from labelhouse.quality.comparisons import Comparisons, PositionBias, pairs_from_ranking, position_bias
 from labelhouse.quality.dawid_skene import DawidSkene, DawidSkeneFit, fit_dawid_skene
+from labelhouse.quality.elo import elo_ratings
+from labelhouse.quality.glad import Glad, fit_glad
 from labelhouse.quality.inference import (
     DEFAULT_METHOD,
     Method,
@@ -11,7 +21,6 @@ from labelhouse.quality.inference import (
     method_names,
     register,
 )
-from labelhouse.quality.glad import Glad, fit_glad
 from labelhouse.quality.mace import Mace, fit_mace
 from labelhouse.quality.majority import MajorityVote
 from labelhouse.quality.one_coin import OneCoin, fit_one_coin
@@ -20,6 +29,8 @@ from labelhouse.quality.wawa import Wawa
 __all__ = [
     "DEFAULT_METHOD",
     "Answers",
+    "BradleyTerryFit",
+    "Comparisons",
     "DawidSkene",
     "DawidSkeneFit",
     "Glad",
@@ -27,15 +38,23 @@ __all__ = [
     "MajorityVote",
     "Method",
     "OneCoin",
+    "PositionBias",
     "Result",
+    "ScoreIntervals",
     "Wawa",
+    "bootstrap_scores",
+    "elo_ratings",
+    "fit_bradley_terry",
     "fit_dawid_skene",
     "fit_glad",
     "fit_mace",
     "fit_one_coin",
+    "fit_votes",
     "get_method",
     "infer",
     "method_names",
+    "pairs_from_ranking",
+    "position_bias",
     "register",
 ]
 

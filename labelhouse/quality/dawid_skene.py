@@ -63,7 +63,8 @@ def fit_dawid_skene(
     confusion, prior = _m_step(by_worker, post, weights, pseudo, n_w, k)
     ll = -np.inf
     it = 0
-    for it in range(1, max_iter + 1):
+    for _ in range(max_iter):
+        it += 1
         # log_conf[w*k + l, k'] = log P(l | truth k') so that by_task @ log_conf sums per task
         log_conf = np.log(np.maximum(confusion, EPS)).transpose(0, 2, 1).reshape(n_w * k, k)
         joint = by_task @ log_conf

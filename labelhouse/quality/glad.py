@@ -19,7 +19,7 @@ from labelhouse.quality.votes import tally
 
 
 def fit_glad(
-    answers: Answers, *, max_iter: int = 50, tol: float = 1e-5, m_steps: int = 10
+    answers: Answers, *, max_iter: int = 30, tol: float = 1e-5, m_steps: int = 5
 ) -> tuple[FloatArray, FloatArray, FloatArray, int]:
     """Returns (posteriors, alpha per worker, beta per task, iterations)."""
     k, n_w, n_t = answers.n_classes, answers.n_workers, answers.n_tasks
@@ -47,12 +47,15 @@ def fit_glad(
         return np.asarray(res.x, dtype=np.float64)
 
     ll, it = -np.inf, 0
-    for it in range(1, max_iter + 1):
+    for _ in range(max_iter):
+        it += 1
         params = m_step(params, post[t, answers.label])
         alpha, beta = params[:n_w], np.exp(params[n_w:])
         x = alpha[w] * beta[t]
         log_right, log_wrong = log_expit(x), log_expit(-x) - wrong_share
-        joint = np.bincount(t, weights=log_wrong, minlength=n_t)[:, None] + tally(answers, log_right - log_wrong)
+        joint = np.bincount(t, weights=log_wrong, minlength=n_t)[:, None] + tally(
+            answers, log_right - log_wrong
+        )
         joint += np.log(np.maximum(prior, EPS))
         post, log_norm = softmax_rows(joint)
         prior = (weights @ post) / max(weights.sum(), 1.0)

@@ -36,11 +36,14 @@ def fit_mace(
     theta = np.clip(agreement(answers, post, 2.0), 0.05, 0.95)
     xi = np.full((n_w, k), 1.0 / k)
     ll, it = -np.inf, 0
-    for it in range(1, max_iter + 1):
+    for _ in range(max_iter):
+        it += 1
         spam = (1 - theta[w]) * xi[w, lab]
         log_other = np.log(np.maximum(spam, EPS))
         log_same = np.log(np.maximum(theta[w] + spam, EPS))
-        joint = np.bincount(t, weights=log_other, minlength=n_t)[:, None] + tally(answers, log_same - log_other)
+        joint = np.bincount(t, weights=log_other, minlength=n_t)[:, None] + tally(
+            answers, log_same - log_other
+        )
         joint += np.log(np.maximum(prior, EPS))
         post, log_norm = softmax_rows(joint)
         prior = (weights @ post) / max(weights.sum(), 1.0)

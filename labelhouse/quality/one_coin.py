@@ -26,7 +26,8 @@ def fit_one_coin(
     skill = agreement(answers, post, smoothing)
     prior = post[answered].mean(axis=0) if answered.any() else np.full(k, 1.0 / k)
     ll, it = -np.inf, 0
-    for it in range(1, max_iter + 1):
+    for _ in range(max_iter):
+        it += 1
         p = np.clip(skill, EPS, 1 - EPS)
         wrong = np.log((1 - p) / max(k - 1, 1)) if k > 1 else np.zeros_like(p)
         base = np.bincount(answers.task, weights=wrong[answers.worker], minlength=answers.n_tasks)

@@ -21,6 +21,7 @@ from labelhouse.core.errors import Invalid, LabelhouseError, NotFound
 from labelhouse.formats.base import ImportRow
 from labelhouse.security.permissions import require
 from labelhouse.services.projects import get_project, schemas
+from labelhouse.storage.rawsql import Raw
 from labelhouse.storage.tables import Blob, Item, Project, Task
 
 BATCH = 5000
@@ -53,6 +54,7 @@ class ImportResult:
 class _Prepared:
     line: int
     data: dict[str, Any]
+    encoded: str  # the item as stored: canonical JSON (sorted keys)
     content_hash: str
     priority: int
     gold: Any
@@ -61,6 +63,12 @@ class _Prepared:
 
 def content_hash(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _canonical(data: Mapping[str, Any]) -> tuple[str, str]:
+    """The stored JSON of an item and its content hash, from one encoding."""
+    encoded = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    return encoded.decode(), hashlib.sha256(encoded).hexdigest()
 
 
 def _unwrap(raw: dict[str, Any]) -> tuple[dict[str, Any], int, Any, list[str] | None]:
@@ -110,7 +118,8 @@ def _prepare(
             )
     if gold is not None:
         gold = schema.validate_answer(gold, data)
-    return _Prepared(row.line, data, content_hash(data), priority, gold, skills)
+    encoded, digest = _canonical(data)
+    return _Prepared(row.line, data, encoded, digest, priority, gold, skills)
 
 
 def import_batch(
@@ -143,51 +152,90 @@ def import_batch(
         _record_blobs(s, actor.workspace_id, new_blobs, now)
     if not prepared:
         return
-    existing = set(
-        s.scalars(
-            select(Item.content_hash).where(
-                Item.project_id == project.id, Item.content_hash.in_(list(prepared))
-            )
+    fresh = list(prepared.values())
+    inserted = _bulk_insert(Raw.of(s), actor.workspace_id, project.id, project.overlap, fresh, now)
+    result.duplicates += len(fresh) - inserted
+    result.created += inserted
+
+
+def _reserve_ids(db: Raw, table: str, count: int) -> list[int]:
+    """Ids for ``count`` new rows, so items and their tasks go in with one executemany each.
+
+    SQLite: this unit of work is the only writer (BEGIN IMMEDIATE), so the next ids are free.
+    PostgreSQL: taken from the table's sequence, safe under concurrent imports.
+    """
+    if db.is_postgres:
+        rows = db.all(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)",
+            {"n": count},
         )
-    )
-    fresh = [p for h, p in prepared.items() if h not in existing]
-    result.duplicates += len(prepared) - len(fresh)
-    if not fresh:
-        return
-    ids = s.scalars(
-        insert(Item).returning(Item.id, sort_by_parameter_order=True),
+        return [int(r[0]) for r in rows]
+    row = db.first(f"SELECT COALESCE(MAX(id), 0) FROM {table}", {})
+    start = int(row[0]) if row else 0
+    return list(range(start + 1, start + count + 1))
+
+
+def _bulk_insert(
+    db: Raw, workspace_id: int, project_id: int, overlap: int, fresh: list[_Prepared], now: datetime
+) -> int:
+    """Insert items (skipping ones already in the project) and a task for each new one.
+
+    Items go in with reserved ids and ``ON CONFLICT DO NOTHING`` on the content hash; the ids that
+    exist afterwards are the ones this batch created, read back with one range scan. That costs
+    less than looking every hash up first. Returns how many items were new.
+    """
+    now_value = db.timestamp(now)
+    item_ids = _reserve_ids(db, "items", len(fresh))
+    as_json = "CAST(:data AS JSONB)" if db.is_postgres else ":data"
+    db.executemany(
+        "INSERT INTO items (id, workspace_id, project_id, content_hash, data, created_at) "
+        f"VALUES (:id, :w, :p, :h, {as_json}, :now) ON CONFLICT (project_id, content_hash) DO NOTHING",
         [
             {
-                "workspace_id": actor.workspace_id,
-                "project_id": project.id,
-                "content_hash": p.content_hash,
-                "data": p.data,
-                "created_at": now,
+                "id": i,
+                "w": workspace_id,
+                "p": project_id,
+                "h": p.content_hash,
+                "data": p.encoded,
+                "now": now_value,
             }
-            for p in fresh
-        ],
-    ).all()
-    s.execute(
-        insert(Task),
-        [
-            {
-                "workspace_id": actor.workspace_id,
-                "project_id": project.id,
-                "item_id": item_id,
-                "state": "open",
-                "queue_rank": -p.priority,
-                "overlap": project.overlap,
-                "done": 0,
-                "leased": 0,
-                "is_gold": p.gold is not None,
-                "gold_answer": p.gold,
-                "skills": p.skills,
-                "created_at": now,
-            }
-            for item_id, p in zip(ids, fresh, strict=True)
+            for i, p in zip(item_ids, fresh, strict=True)
         ],
     )
-    result.created += len(fresh)
+    created = {
+        r[0]
+        for r in db.all(
+            "SELECT id FROM items WHERE id BETWEEN :a AND :b AND project_id = :p",
+            {"a": item_ids[0], "b": item_ids[-1], "p": project_id},
+        )
+    }
+    new = [(i, p) for i, p in zip(item_ids, fresh, strict=True) if i in created]
+    if not new:
+        return 0
+    task_ids = _reserve_ids(db, "tasks", len(new))
+    gold_json = "CAST(:gold AS JSONB)" if db.is_postgres else ":gold"
+    skills_json = "CAST(:skills AS JSONB)" if db.is_postgres else ":skills"
+    db.executemany(
+        "INSERT INTO tasks (id, workspace_id, project_id, item_id, state, queue_rank, overlap, done, leased, "
+        f"is_gold, gold_answer, skills, created_at) VALUES (:id, :w, :p, :item, 'open', :rank, :o, 0, 0, :g, "
+        f"{gold_json}, {skills_json}, :now)",
+        [
+            {
+                "id": t,
+                "w": workspace_id,
+                "p": project_id,
+                "item": i,
+                "rank": -p.priority,
+                "o": overlap,
+                "g": p.gold is not None,
+                "gold": None if p.gold is None else orjson.dumps(p.gold).decode(),
+                "skills": None if p.skills is None else orjson.dumps(p.skills).decode(),
+                "now": now_value,
+            }
+            for t, (i, p) in zip(task_ids, new, strict=True)
+        ],
+    )
+    return len(new)
 
 
 def _record_blobs(

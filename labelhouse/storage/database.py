@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from labelhouse.storage.rawsql import Raw
+from labelhouse.storage.rawsql import Raw, sqlite_datetime
 
 
 class Database:
@@ -119,16 +119,8 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'labelhouse.db').resolve()}"
 
 
-def _sqlite_datetime(value: datetime) -> str:
-    """Datetimes bound in raw SQL get the text form SQLAlchemy's DateTime stores (naive UTC,
-    6-digit microseconds), so comparisons in SQL between the two are comparisons of time."""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
-    sqlite3.register_adapter(datetime, _sqlite_datetime)
+    sqlite3.register_adapter(datetime, sqlite_datetime)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

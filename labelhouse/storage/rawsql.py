@@ -9,6 +9,7 @@ written once with ``:name`` placeholders (sqlite3's style) and translated for ps
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +21,14 @@ _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 @lru_cache(maxsize=256)
 def _to_pyformat(sql: str) -> str:
     return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+def sqlite_datetime(value: datetime) -> str:
+    """The text SQLAlchemy's DateTime stores on SQLite (naive UTC, 6-digit microseconds), so
+    times bound in raw SQL compare correctly with times the ORM wrote."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 class Raw:
@@ -43,6 +52,10 @@ class Raw:
     def is_postgres(self) -> bool:
         return self._pg
 
+    def timestamp(self, value: datetime) -> Any:
+        """A datetime as this driver should get it in bulk (SQLite: the text form, made once)."""
+        return value if self._pg else sqlite_datetime(value)
+
     def _run(self, sql: str, params: dict[str, Any]) -> Any:
         cursor = self._conn.cursor()
         cursor.execute(_to_pyformat(sql) if self._pg else sql, params)
@@ -59,6 +72,11 @@ class Raw:
         row = cursor.fetchone()
         cursor.close()
         return None if row is None else tuple(row)
+
+    def executemany(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        cursor = self._conn.cursor()
+        cursor.executemany(_to_pyformat(sql) if self._pg else sql, rows)
+        cursor.close()
 
     def execute(self, sql: str, params: dict[str, Any]) -> int:
         """Run a statement; return how many rows it changed."""

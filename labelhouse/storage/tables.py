@@ -120,6 +120,8 @@ class Task(Base):
         # the queue's scan: open tasks of a project, gold apart, best priority first
         Index("ix_tasks_queue", "project_id", "state", "is_gold", "queue_rank", "id"),
         Index("ix_tasks_item", "item_id"),
+        # exports and listings page through a project's tasks in id order
+        Index("ix_tasks_project", "project_id", "id"),
     )
     id: Mapped[int] = mapped_column(Pk, primary_key=True)
     workspace_id: Mapped[int] = _ws()

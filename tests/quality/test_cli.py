@@ -1,0 +1,58 @@
+"""``labelhouse quality infer`` and ``methods`` through click's runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from labelhouse.cli.main import main
+from labelhouse.quality import DEFAULT_METHOD
+
+ROWS = "a,w1,cat\na,w2,cat\na,w3,dog\nb,w1,dog\nb,w2,dog\nb,w3,dog\n"
+
+
+def test_infer_without_header_to_stdout(tmp_path: Path) -> None:
+    path = tmp_path / "answers.csv"
+    path.write_text(ROWS)
+    res = CliRunner().invoke(main, ["quality", "infer", str(path), "--method", "mv"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0] == "item,label,confidence"
+    assert lines[1:] == ["a,cat,0.666667", "b,dog,1.000000"]
+
+
+def test_infer_with_header_to_file_and_a_duplicate(tmp_path: Path) -> None:
+    path = tmp_path / "answers.csv"
+    # w3 changes their mind on a: the last answer counts
+    path.write_text("item,worker,label\n" + ROWS + "a,w3,cat\n")
+    out = tmp_path / "out.csv"
+    res = CliRunner().invoke(main, ["quality", "infer", str(path), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.read_text().splitlines()[1].startswith("a,cat,")
+    assert "a,cat,1.000000" in out.read_text()
+
+
+def test_malformed_csv_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("item,worker,label\na,w1,cat\na,w2\n")
+    res = CliRunner().invoke(main, ["quality", "infer", str(path)])
+    assert res.exit_code == 5
+    assert "line 3" in res.output and "3 fields" in res.output
+    path.write_text("a,,cat\n")
+    res = CliRunner().invoke(main, ["quality", "infer", str(path)])
+    assert res.exit_code == 5 and "line 1" in res.output
+    path.write_text("")
+    res = CliRunner().invoke(main, ["quality", "infer", str(path)])
+    assert res.exit_code == 5 and "no answers" in res.output
+
+
+def test_unknown_method_and_methods_list(tmp_path: Path) -> None:
+    path = tmp_path / "answers.csv"
+    path.write_text(ROWS)
+    res = CliRunner().invoke(main, ["quality", "infer", str(path), "--method", "nope"])
+    assert res.exit_code == 3 and "known:" in res.output
+    res = CliRunner().invoke(main, ["quality", "methods"])
+    assert res.exit_code == 0
+    assert f"{DEFAULT_METHOD} (default)" in res.output
+    assert "ds" in res.output and "mv" in res.output

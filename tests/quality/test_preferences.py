@@ -1,0 +1,90 @@
+"""Bradley-Terry (Davidson ties) against a direct likelihood optimum, Elo, bootstrap, rankings, position bias."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+from labelhouse.core.errors import Invalid
+from labelhouse.quality import (
+    Comparisons,
+    bootstrap_scores,
+    elo_ratings,
+    fit_bradley_terry,
+    fit_votes,
+    pairs_from_ranking,
+    position_bias,
+)
+from labelhouse.quality.comparisons import LEFT, RIGHT, TIE
+
+TINY = [("a", "b", "a")] * 6 + [("a", "b", "b")] * 2 + [("b", "c", "b")] * 5 + [("b", "c", "tie")] * 3
+TINY += [("c", "b", "a")] * 2 + [("a", "c", "a")] * 4 + [("a", "c", "tie")] * 1 + [("c", "a", "a")] * 1
+
+
+def davidson_nll(params: np.ndarray, votes: Comparisons) -> float:
+    theta = np.append(params[:-1], 0.0)
+    lam = params[-1]
+    a, b = theta[votes.left], theta[votes.right]
+    log_d = np.logaddexp(np.logaddexp(a, b), lam + 0.5 * (a + b))
+    own = np.where(votes.outcome == LEFT, a, np.where(votes.outcome == RIGHT, b, lam + 0.5 * (a + b)))
+    return -float((own - log_d).sum())
+
+
+def test_matches_a_direct_likelihood_optimum() -> None:
+    votes = Comparisons.from_triples(TINY)
+    fit = fit_votes(votes)
+    direct = minimize(
+        davidson_nll, np.zeros(votes.n_items), args=(votes,), method="BFGS", options={"gtol": 1e-10}
+    )
+    theta = np.append(direct.x[:-1], 0.0)
+    np.testing.assert_allclose(fit.scores, theta - theta.mean(), atol=1e-5)
+    assert fit.tie == pytest.approx(np.exp(direct.x[-1]), abs=1e-5)
+    assert fit.log_likelihood == pytest.approx(-direct.fun, abs=1e-8)
+    p = fit.probabilities(0, 1)
+    assert sum(p) == pytest.approx(1.0)
+
+
+def test_without_ties_it_is_plain_bradley_terry() -> None:
+    # two items: the MLE is the log odds of the win counts
+    wins = np.array([[0.0, 3.0], [1.0, 0.0]])
+    fit = fit_bradley_terry(wins)
+    assert fit.scores[0] - fit.scores[1] == pytest.approx(np.log(3.0))
+    assert fit.tie == 0.0
+
+
+def test_no_finite_optimum_is_an_error_unless_regularised() -> None:
+    wins = np.array([[0.0, 3.0], [0.0, 0.0]])
+    with pytest.raises(Invalid):
+        fit_bradley_terry(wins)
+    assert fit_bradley_terry(wins, l2=1.0).scores[0] > 0
+
+
+def test_bootstrap_is_seeded_and_covers_the_fit() -> None:
+    votes = Comparisons.from_triples(TINY * 5)
+    one = bootstrap_scores(votes, samples=60, seed=4)
+    two = bootstrap_scores(votes, samples=60, seed=4)
+    np.testing.assert_array_equal(one.low, two.low)
+    assert np.all(one.low <= one.fit.scores) and np.all(one.fit.scores <= one.high)
+
+
+def test_elo_orders_like_bradley_terry_and_counts_ties_half() -> None:
+    votes = Comparisons.from_triples(TINY * 20)
+    elo = elo_ratings(votes, shuffle_seed=1)
+    assert list(np.argsort(elo)) == list(np.argsort(fit_votes(votes).scores))
+    tie = Comparisons.from_triples([("x", "y", "tie")])
+    np.testing.assert_allclose(elo_ratings(tie), [1000.0, 1000.0])
+
+
+def test_rankings_become_pairs_with_tied_groups() -> None:
+    assert pairs_from_ranking([2, [0, 1], 3]) == [
+        (2, 0, LEFT), (2, 1, LEFT), (2, 3, LEFT), (0, 1, TIE), (0, 3, LEFT), (1, 3, LEFT),
+    ]  # fmt: skip
+
+
+def test_position_bias() -> None:
+    votes = Comparisons.from_codes([0] * 80 + [1] * 20, [1] * 80 + [0] * 20, [LEFT] * 70 + [RIGHT] * 30)
+    bias = position_bias(votes)
+    assert bias.left_rate == 0.7 and bias.low < 0.7 < bias.high and bias.p_value < 1e-3
+    with pytest.raises(Invalid):
+        Comparisons.from_triples([("a", "b", "maybe")])
