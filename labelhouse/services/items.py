@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,7 @@ from labelhouse.services.projects import get_project, schemas
 from labelhouse.storage.rawsql import Raw
 from labelhouse.storage.tables import Blob, Item, Project, Task
 
-BATCH = 5000
+BATCH = 10000
 MAX_ERRORS_KEPT = 1000
 ENVELOPE_KEYS = {"data", "priority", "gold", "skills", "external_id"}
 
@@ -202,12 +203,15 @@ def _bulk_insert(
             for i, p in zip(item_ids, fresh, strict=True)
         ],
     )
+    # Only the id range in SQL: with "AND project_id = :p" SQLite picks the (project, hash)
+    # index and scans the whole project, which made large imports quadratic.
     created = {
         r[0]
         for r in db.all(
-            "SELECT id FROM items WHERE id BETWEEN :a AND :b AND project_id = :p",
-            {"a": item_ids[0], "b": item_ids[-1], "p": project_id},
+            "SELECT id, project_id FROM items WHERE id BETWEEN :a AND :b",
+            {"a": item_ids[0], "b": item_ids[-1]},
         )
+        if r[1] == project_id
     }
     new = [(i, p) for i, p in zip(item_ids, fresh, strict=True) if i in created]
     if not new:
@@ -275,12 +279,17 @@ def import_stream(
     result = ImportResult()
     seen = 0
     iterator: Iterator[ImportRow] = iter(rows)
-    while batch := list(islice(iterator, batch_size)):
-        with unit_of_work() as s:
-            import_batch(s, actor, project_id, batch, blobs=blobs, now=now(), result=result)
-        seen += len(batch)
-        if on_progress is not None:
-            on_progress(seen, result)
+    # Reading and parsing the next batch overlaps writing this one (the driver releases the GIL
+    # while SQLite works), which is a third of an import's time.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-read") as reader:
+        pending = reader.submit(lambda: list(islice(iterator, batch_size)))
+        while batch := pending.result():
+            pending = reader.submit(lambda: list(islice(iterator, batch_size)))
+            with unit_of_work() as s:
+                import_batch(s, actor, project_id, batch, blobs=blobs, now=now(), result=result)
+            seen += len(batch)
+            if on_progress is not None:
+                on_progress(seen, result)
     return result
 
 

@@ -133,7 +133,10 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA cache_size=-65536")
+        # Checkpoint the WAL every 32 MB rather than 4 MB: each checkpoint syncs the database
+        # file, and bulk imports were spending half their time there.
+        cur.execute("PRAGMA wal_autocheckpoint=8192")
+        cur.execute("PRAGMA cache_size=-32768")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
 
