@@ -406,6 +406,12 @@ def print_table(title: str, rows: list[tuple[str, ...]], header: tuple[str, ...]
 
 def emit_json(kind: str, doc: dict[str, Any], out: str | None = None) -> None:
     """The one JSON line every benchmark prints last (and optionally keeps in a file)."""
+    end = code_version()
+    start = (doc.get("host") or {}).get("code") or {}
+    doc["code_end"] = end
+    doc["code_changed_during_run"] = start.get("labelhouse_py_sha256") != end.get("labelhouse_py_sha256")
+    print(f"code measured: {start} -> at end {end}" + ("  ** labelhouse/ CHANGED DURING THE RUN **"
+                                                        if doc["code_changed_during_run"] else ""), file=sys.stderr)
     line = json.dumps({"bench": kind, **doc}, default=str, separators=(",", ":"))
     print(line, flush=True)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

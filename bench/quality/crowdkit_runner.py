@@ -42,7 +42,7 @@ def main() -> None:
         "--slow-limit",
         type=int,
         default=50_000,
-        help="skip GLAD and MACE on datasets with more answers than this (they take many minutes there)",
+        help="skip GLAD, MACE and MMSR on datasets with more answers than this (they take many minutes there)",
     )
     args = ap.parse_args()
     names = args.datasets.split(",") if args.datasets else dataset_names()
@@ -55,7 +55,7 @@ def main() -> None:
         for method in args.methods.split(","):
             if method == "KOS" and n_classes != 2:
                 continue
-            if method in ("GLAD", "MACE") and len(df) > args.slow_limit:
+            if method in ("GLAD", "MACE", "MMSR") and len(df) > args.slow_limit:
                 print(
                     json.dumps({"dataset": name, "method": method, "accuracy": None, "skipped": "too slow"})
                 )

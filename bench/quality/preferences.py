@@ -80,7 +80,9 @@ def main() -> None:
     gap_direct = float(max(np.abs(fit.scores - ref[:-1]).max(), abs(fit.tie - ref[-1])))
     # plain Bradley-Terry, ties dropped, against choix
     decided = votes.outcome != TIE
-    plain = Comparisons.from_codes(votes.left[decided], votes.right[decided], votes.outcome[decided], n_items=votes.n_items)
+    plain = Comparisons.from_codes(
+        votes.left[decided], votes.right[decided], votes.outcome[decided], n_items=votes.n_items
+    )
     wins, _ = plain.counts()
     bt = fit_bradley_terry(wins)
     gap_choix: float | None = None
@@ -88,7 +90,9 @@ def main() -> None:
         winner = np.where(plain.outcome == RIGHT, plain.right, plain.left)
         loser = np.where(plain.outcome == RIGHT, plain.left, plain.right)
         payload = json.dumps({"n": votes.n_items, "pairs": np.c_[winner, loser].tolist()})
-        out = subprocess.run([str(CK_PYTHON), "-c", CHOIX], input=payload, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [str(CK_PYTHON), "-c", CHOIX], input=payload, capture_output=True, text=True, check=True
+        )
         gap_choix = float(np.abs(bt.scores - np.array(json.loads(out.stdout))).max())
     intervals = bootstrap_scores(votes, samples=100 if args.quick else 1000, seed=0)
     elo = elo_ratings(votes, shuffle_seed=0)
@@ -102,12 +106,16 @@ def main() -> None:
     print(f"tie parameter nu {fit.tie:.4f} (direct {ref[-1]:.4f}); max |ours - direct| = {gap_direct:.2e}")
     if gap_choix is not None:
         print(f"plain BT (ties dropped) max |ours - choix| = {gap_choix:.2e}")
-    print(f"position bias: A wins {bias.left_rate:.3f} of decided votes [{bias.low:.3f}, {bias.high:.3f}], p = {bias.p_value:.3g}")
+    print(
+        f"position bias: A wins {bias.left_rate:.3f} of decided votes [{bias.low:.3f}, {bias.high:.3f}], p = {bias.p_value:.3g}"
+    )
     # timing at 1M votes: the same models, resampled (seeded)
     n_votes = 100_000 if args.quick else 1_000_000
     rng = np.random.default_rng(0)
     pick = rng.integers(0, votes.n_votes, n_votes)
-    big = Comparisons.from_codes(votes.left[pick], votes.right[pick], votes.outcome[pick], n_items=votes.n_items)
+    big = Comparisons.from_codes(
+        votes.left[pick], votes.right[pick], votes.outcome[pick], n_items=votes.n_items
+    )
     t0 = time.perf_counter()
     fit_votes(big)
     fit_seconds = time.perf_counter() - t0

@@ -25,7 +25,9 @@ from synthetic import save  # noqa: E402
 
 
 def run(python: Path | str, impl: str, data: Path, traced: bool) -> dict[str, object]:
-    cmd = [str(python), str(HERE / "speed_worker.py"), impl, str(data)] + (["--tracemalloc"] if traced else [])
+    cmd = [str(python), str(HERE / "speed_worker.py"), impl, str(data)] + (
+        ["--tracemalloc"] if traced else []
+    )
     return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
 
 
@@ -48,7 +50,9 @@ def main() -> None:
         r = run(python, impl, data, traced=False)
         r["tracemalloc_peak_mb"] = run(python, impl, data, traced=True)["tracemalloc_peak_mb"]
         rows.append(r)
-    print(f"{'impl':10}{'answers':>10}{'seconds':>9}{'iters':>7}{'s/iter':>8}{'accuracy':>10}{'RSS+ MB':>9}{'traced MB':>11}")
+    print(
+        f"{'impl':10}{'answers':>10}{'seconds':>9}{'iters':>7}{'s/iter':>8}{'accuracy':>10}{'RSS+ MB':>9}{'traced MB':>11}"
+    )
     for r in rows:
         per = float(r["seconds"]) / max(int(r["iterations"]), 1)  # type: ignore[arg-type]
         print(

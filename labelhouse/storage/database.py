@@ -37,6 +37,9 @@ class Database:
                 connect_args={"check_same_thread": False, "timeout": 30},
                 pool_size=pool_size,
                 max_overflow=20,
+                # LIFO: the few hot connections are reused, instead of every pooled connection
+                # growing its own page cache (memory stays low under bursty load).
+                pool_use_lifo=True,
                 json_serializer=_dumps,
                 json_deserializer=orjson.loads,
             )
