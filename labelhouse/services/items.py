@@ -123,6 +123,54 @@ def _prepare(
     return _Prepared(row.line, data, encoded, digest, priority, gold, skills)
 
 
+@dataclass
+class _Batch:
+    """A batch of rows made ready to write: deduplicated items, errors, blobs stored."""
+
+    rows: int
+    items: list[_Prepared]
+    duplicates: int
+    errors: list[tuple[int, str]]
+    blobs: dict[str, tuple[int, str]]
+
+
+def _prepare_batch(rows: list[ImportRow], schema: Schema, blobs: BlobStore, workspace_id: int) -> _Batch:
+    """Check and encode rows; no database. Runs ahead of the writer in the import's read thread."""
+    prepared: dict[str, _Prepared] = {}
+    new_blobs: dict[str, tuple[int, str]] = {}
+    errors: list[tuple[int, str]] = []
+    duplicates = 0
+    for row in rows:
+        try:
+            p = _prepare(row, schema, blobs, workspace_id, new_blobs)
+        except LabelhouseError as exc:
+            where = f" (field {exc.field})" if exc.field else ""
+            errors.append((row.line, f"line {row.line}: {exc.message}{where}"))
+            continue
+        if p.content_hash in prepared:
+            duplicates += 1
+            continue
+        prepared[p.content_hash] = p
+    return _Batch(len(rows), list(prepared.values()), duplicates, errors, new_blobs)
+
+
+def _write_batch(
+    s: Session, actor: Actor, project_id: int, batch: _Batch, *, now: datetime, result: ImportResult
+) -> None:
+    """Write one prepared batch: every new item gets a task; the permission is checked again."""
+    project = get_project(s, actor, project_id, "items.import")
+    for line, message in batch.errors:
+        result.add_error(line, message)
+    result.duplicates += batch.duplicates
+    if batch.blobs:
+        _record_blobs(s, actor.workspace_id, batch.blobs, now)
+    if not batch.items:
+        return
+    inserted = _bulk_insert(Raw.of(s), actor.workspace_id, project.id, project.overlap, batch.items, now)
+    result.duplicates += len(batch.items) - inserted
+    result.created += inserted
+
+
 def import_batch(
     s: Session,
     actor: Actor,
@@ -133,30 +181,10 @@ def import_batch(
     now: datetime,
     result: ImportResult,
 ) -> None:
-    """Write one batch: every good row becomes an item and a task; bad rows are reported."""
-    project = get_project(s, actor, project_id, "items.import")
-    schema = schemas.get(project)
-    prepared: dict[str, _Prepared] = {}
-    new_blobs: dict[str, tuple[int, str]] = {}
-    for row in rows:
-        try:
-            p = _prepare(row, schema, blobs, actor.workspace_id, new_blobs)
-        except LabelhouseError as exc:
-            where = f" (field {exc.field})" if exc.field else ""
-            result.add_error(row.line, f"line {row.line}: {exc.message}{where}")
-            continue
-        if p.content_hash in prepared:
-            result.duplicates += 1
-            continue
-        prepared[p.content_hash] = p
-    if new_blobs:
-        _record_blobs(s, actor.workspace_id, new_blobs, now)
-    if not prepared:
-        return
-    fresh = list(prepared.values())
-    inserted = _bulk_insert(Raw.of(s), actor.workspace_id, project.id, project.overlap, fresh, now)
-    result.duplicates += len(fresh) - inserted
-    result.created += inserted
+    """Write one batch of rows: every good row becomes an item and a task; bad rows are reported."""
+    schema = schemas.get(get_project(s, actor, project_id, "items.import"))
+    batch = _prepare_batch(rows, schema, blobs, actor.workspace_id)
+    _write_batch(s, actor, project_id, batch, now=now, result=result)
 
 
 def _reserve_ids(db: Raw, table: str, count: int) -> list[int]:
@@ -278,16 +306,22 @@ def import_stream(
     """
     result = ImportResult()
     seen = 0
+    with unit_of_work() as s:
+        schema = schemas.get(get_project(s, actor, project_id, "items.import"))
     iterator: Iterator[ImportRow] = iter(rows)
-    # Reading and parsing the next batch overlaps writing this one (the driver releases the GIL
-    # while SQLite works), which is a third of an import's time.
+
+    def read_ahead() -> _Batch:
+        return _prepare_batch(list(islice(iterator, batch_size)), schema, blobs, actor.workspace_id)
+
+    # Reading, parsing and checking the next batch overlaps writing this one (the driver releases
+    # the GIL while SQLite works): half of an import's time.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-read") as reader:
-        pending = reader.submit(lambda: list(islice(iterator, batch_size)))
-        while batch := pending.result():
-            pending = reader.submit(lambda: list(islice(iterator, batch_size)))
+        pending = reader.submit(read_ahead)
+        while (batch := pending.result()).rows:
+            pending = reader.submit(read_ahead)
             with unit_of_work() as s:
-                import_batch(s, actor, project_id, batch, blobs=blobs, now=now(), result=result)
-            seen += len(batch)
+                _write_batch(s, actor, project_id, batch, now=now(), result=result)
+            seen += batch.rows
             if on_progress is not None:
                 on_progress(seen, result)
     return result
