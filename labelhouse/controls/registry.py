@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from labelhouse.controls.base import ControlType
 from labelhouse.core.errors import Invalid
 
@@ -28,19 +30,29 @@ def registered_controls() -> dict[str, ControlType]:
 
 
 _loaded = False
+_loading = threading.RLock()
 
 
 def _load_builtins() -> None:
+    """Import the built-in modules once; they register themselves as they load.
+
+    Under a lock, and marked loaded only afterwards: the first requests of a fresh server come in
+    concurrently, and a thread must never see a half-filled registry.
+    """
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    from labelhouse.controls import (  # noqa: F401  (importing registers)
-        boxes,
-        choices,
-        preference,
-        ranking,
-        rating,
-        spans,
-        text,
-    )
+    with _loading:
+        if _loaded:
+            return
+        from labelhouse.controls import (  # noqa: F401  (importing registers)
+            boxes,
+            choices,
+            preference,
+            ranking,
+            rating,
+            spans,
+            text,
+        )
+
+        _loaded = True
