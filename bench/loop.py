@@ -230,7 +230,7 @@ def run_one(system: System, n_tasks: int, annotators: int, seconds: float, max_s
     res["loadgen_cpu_util"] = round(me / wall, 2) if wall else None
     res["db_cpu_util"] = round(dbc / wall, 2) if dbc is not None and wall else None
     res["machine_cpu_util"] = round(allc / wall, 2) if wall else None
-    res["other_processes_cpu_util"] = round((allc - srv - me - (dbc or 0)) / wall, 2) if wall else None
+    res["other_processes_cpu_util"] = round(max(0.0, allc - srv - me - (dbc or 0)) / wall, 2) if wall else None
     res["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     res["server_peak_rss_mib"] = smp.peak_mib("server") if pid else None
     res["fsync_ms_before"], res["fsync_ms_after"] = fs_before, fsync_probe()

@@ -12,6 +12,7 @@ import click
 from tqdm import tqdm
 
 from labelhouse import __version__
+from labelhouse.cli.audit import audit as audit_group
 from labelhouse.cli.context import exits_cleanly, runtime_from, state_options
 from labelhouse.cli.quality import quality as quality_group
 from labelhouse.formats.registry import get_reader, reader_for_filename
@@ -185,9 +186,9 @@ def import_cmd(
 def export(project: int, fmt: str, out: Path | None, data_dir: Path | None, database_url: str | None) -> None:
     """Export PROJECT's annotations, streamed, with a progress bar."""
     rt = runtime_from(data_dir, database_url)
-    with rt.db.session(write=False) as s:
+    with rt.db.session() as s:
         actor = operator_for_project(s, project)
-        plan = exports.plan_export(s, actor, project, fmt)
+        plan = exports.plan_export(s, actor, project, fmt, now=utcnow())
     bar = tqdm(total=plan.total_tasks, unit="task", desc="export", disable=out is None)
     sink = out.open("wb") if out else sys.stdout.buffer
     try:
@@ -257,6 +258,7 @@ def migrate(data_dir: Path | None, database_url: str | None) -> None:
 
 
 main.add_command(quality_group)
+main.add_command(audit_group)
 
 if __name__ == "__main__":
     main()

@@ -29,6 +29,7 @@ ACTIONS: dict[str, tuple[Role, str]] = {
     "members.manage": (Role.manager, "add members, change roles (only below one's own)"),
     "tokens.own": (Role.annotator, "create and revoke one's own API tokens"),
     "jobs.read": (Role.annotator, "follow a job one started (managers: every job)"),
+    "audit.read": (Role.manager, "read the workspace's audit log"),
 }
 
 

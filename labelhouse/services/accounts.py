@@ -17,6 +17,7 @@ from labelhouse.core.roles import Role
 from labelhouse.security import tokens
 from labelhouse.security.passwords import hash_password, verify_password
 from labelhouse.security.permissions import require
+from labelhouse.services import audit
 from labelhouse.storage.tables import InstallState, Membership, Token, User, Workspace
 
 LOGIN_TOKEN_HOURS = 24 * 7
@@ -143,6 +144,15 @@ def create_user_cli(
     user = ensure_user(s, email, password=password, now=now)
     ensure_membership(s, ws.id, user.id, parse_role(role), now=now)
     issued = issue_token(s, ws.id, user.id, "cli", now=now) if with_token else None
+    audit.record(
+        s,
+        ws.id,
+        "member_added",
+        f"user:{user.id}",
+        actor_name="operator (cli)",
+        details={"email": user.email, "role": role, "token": issued is not None},
+        now=now,
+    )
     return user, ws, issued
 
 
@@ -197,7 +207,25 @@ def login(s: Session, email: str, password: str, *, workspace: str | None, now: 
     row = s.execute(query.order_by(Membership.id)).first()
     if row is None:
         raise Unauthenticated(message)
-    return issue_token(s, row[1].id, user.id, "login", now=now, hours=LOGIN_TOKEN_HOURS)
+    issued = issue_token(s, row[1].id, user.id, "login", now=now, hours=LOGIN_TOKEN_HOURS)
+    audit.record(s, row[1].id, "login", f"user:{user.id}", actor_id=user.id, actor_name=user.email, now=now)
+    return issued
+
+
+def record_failed_login(s: Session, email: str, *, now: datetime) -> None:
+    """A failed login of a known account, in each of its workspaces (in its own unit of work:
+    the login's own one is rolled back)."""
+    try:
+        email = normalize_email(email)
+    except Invalid:
+        return
+    user = s.scalars(select(User).where(User.email == email)).first()
+    if user is None:
+        return
+    for m in s.scalars(select(Membership).where(Membership.user_id == user.id)):
+        audit.record(
+            s, m.workspace_id, "login_failed", f"user:{user.id}", actor_id=user.id, actor_name=email, now=now
+        )
 
 
 class _ActorCache:
@@ -283,7 +311,17 @@ def authenticate(s: Session, token: str, *, now: datetime) -> Actor:
 
 def create_token(s: Session, actor: Actor, name: str, *, now: datetime) -> IssuedToken:
     require(actor, "tokens.own")
-    return issue_token(s, actor.workspace_id, actor.user_id, name or "api", now=now)
+    issued = issue_token(s, actor.workspace_id, actor.user_id, name or "api", now=now)
+    audit.record(
+        s,
+        actor.workspace_id,
+        "token_created",
+        f"token:{issued.id}",
+        actor=actor,
+        details={"name": name},
+        now=now,
+    )
+    return issued
 
 
 def list_tokens(s: Session, actor: Actor) -> list[Token]:
@@ -306,6 +344,7 @@ def revoke_token(s: Session, actor: Actor, token_id: int, *, now: datetime) -> N
     if tok.revoked_at is not None:
         raise Conflict(f"token {token_id} is already revoked")
     tok.revoked_at = now
+    audit.record(s, actor.workspace_id, "token_revoked", f"token:{token_id}", actor=actor, now=now)
     actor_cache.clear()
 
 

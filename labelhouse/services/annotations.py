@@ -16,6 +16,7 @@ from labelhouse.core.errors import Conflict, Forbidden, Invalid, NotFound
 from labelhouse.core.ids import ProjectId
 from labelhouse.dispatch import leases as lease_sql
 from labelhouse.security.permissions import allowed, require
+from labelhouse.services import audit
 from labelhouse.services.clock import aware
 from labelhouse.services.projects import queue_project, schemas
 from labelhouse.services.queue import _json
@@ -258,6 +259,9 @@ def delete(s: Session, actor: Actor, annotation_id: int, *, now: datetime) -> No
     """Move an annotation (all its versions) to the trash; its task takes one more answer."""
     row = get_annotation(s, actor, annotation_id)
     require(actor, "annotation.delete", ProjectId(row.project_id))
+    audit.record(
+        s, actor.workspace_id, "annotation_deleted", f"annotation:{annotation_id}", actor=actor, now=now
+    )
     s.execute(
         text("UPDATE annotations SET deleted_at = :now WHERE root_id = :r AND deleted_at IS NULL"),
         {"now": now, "r": row.root_id},

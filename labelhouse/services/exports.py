@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 from sqlalchemy import text
@@ -14,6 +15,7 @@ from labelhouse.controls import Schema
 from labelhouse.core.actor import Actor
 from labelhouse.formats import ExportAnnotation, ExportRecord, get_writer
 from labelhouse.formats.base import Writer
+from labelhouse.services import audit
 from labelhouse.services.clock import aware
 from labelhouse.services.projects import get_project, schemas
 
@@ -29,9 +31,19 @@ class ExportPlan:
     total_tasks: int
 
 
-def plan_export(s: Session, actor: Actor, project_id: int, fmt: str) -> ExportPlan:
+def plan_export(s: Session, actor: Actor, project_id: int, fmt: str, *, now: datetime) -> ExportPlan:
+    """Check and describe an export, and record it in the audit log (needs a write unit)."""
     project = get_project(s, actor, project_id, "export")
     writer = get_writer(fmt)
+    audit.record(
+        s,
+        actor.workspace_id,
+        "export",
+        f"project:{project.id}",
+        actor=actor,
+        details={"format": fmt},
+        now=now,
+    )
     total = s.execute(
         text(
             "SELECT COUNT(*) FROM tasks WHERE project_id = :p AND state != 'trashed' AND done > 0 AND NOT is_gold"

@@ -21,6 +21,7 @@ from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, LabelhouseError, NotFound
 from labelhouse.formats.base import ImportRow
 from labelhouse.security.permissions import require
+from labelhouse.services import audit
 from labelhouse.services.projects import get_project, schemas
 from labelhouse.storage.rawsql import Raw
 from labelhouse.storage.tables import Blob, Item, Project, Task
@@ -368,6 +369,16 @@ def delete_items(s: Session, actor: Actor, item_ids: list[int], *, now: datetime
         s.execute(text("UPDATE tasks SET leased = 0 WHERE item_id = :i"), {"i": item.id})
         count += 1
     s.flush()
+    if item_ids:
+        audit.record(
+            s,
+            actor.workspace_id,
+            "items_deleted",
+            f"items:{len(item_ids)}",
+            actor=actor,
+            details={"ids": item_ids[:1000]},
+            now=now,
+        )
     return count
 
 

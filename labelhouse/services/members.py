@@ -12,6 +12,7 @@ from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Forbidden, Invalid, NotFound
 from labelhouse.core.roles import Role
 from labelhouse.security.permissions import require
+from labelhouse.services import audit
 from labelhouse.services.accounts import actor_cache, ensure_membership, ensure_user, parse_role
 from labelhouse.storage.tables import Membership, Project, User
 
@@ -80,6 +81,15 @@ def add_member(
 
         user.password_hash = hash_password(password)
     m = ensure_membership(s, actor.workspace_id, user.id, parsed, projects=projects, skills=skills, now=now)
+    audit.record(
+        s,
+        actor.workspace_id,
+        "member_added",
+        f"user:{user.id}",
+        actor=actor,
+        details={"email": user.email, "role": parsed.value, "projects": projects},
+        now=now,
+    )
     return _member(m, user)
 
 
@@ -103,9 +113,11 @@ def update_member(
     projects: list[int] | None = None,
     all_projects: bool = False,
     skills: list[str] | None = None,
+    now: datetime,
 ) -> Member:
     require(actor, "members.manage")
     m, u = _get(s, actor, user_id)
+    before = {"role": m.role, "projects": m.projects, "skills": m.skills}
     if Role(m.role).rank >= actor.role.rank and actor.role is not Role.owner:
         raise Forbidden("you can only change members whose role is below yours")
     if role is not None:
@@ -120,11 +132,23 @@ def update_member(
     if skills is not None:
         m.skills = skills
     s.flush()
+    after = {"role": m.role, "projects": m.projects, "skills": m.skills}
+    if after != before:
+        action = "role_changed" if after["role"] != before["role"] else "member_changed"
+        audit.record(
+            s,
+            actor.workspace_id,
+            action,
+            f"user:{user_id}",
+            actor=actor,
+            details={"before": before, "after": after},
+            now=now,
+        )
     actor_cache.clear()
     return _member(m, u)
 
 
-def remove_member(s: Session, actor: Actor, user_id: int) -> None:
+def remove_member(s: Session, actor: Actor, user_id: int, *, now: datetime) -> None:
     require(actor, "members.manage")
     m, _u = _get(s, actor, user_id)
     if user_id == actor.user_id:
@@ -133,4 +157,13 @@ def remove_member(s: Session, actor: Actor, user_id: int) -> None:
         raise Forbidden("you can only remove members whose role is below yours")
     s.delete(m)
     s.flush()
+    audit.record(
+        s,
+        actor.workspace_id,
+        "member_removed",
+        f"user:{user_id}",
+        actor=actor,
+        details={"email": _u.email},
+        now=now,
+    )
     actor_cache.clear()

@@ -16,6 +16,7 @@ from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, NotFound
 from labelhouse.core.ids import ProjectId
 from labelhouse.security.permissions import require
+from labelhouse.services import audit
 from labelhouse.storage.rawsql import Raw
 from labelhouse.storage.tables import Project
 
@@ -75,6 +76,15 @@ def create_project(s: Session, actor: Actor, settings: ProjectSettings, *, now: 
     )
     s.add(project)
     s.flush()
+    audit.record(
+        s,
+        actor.workspace_id,
+        "project_created",
+        f"project:{project.id}",
+        actor=actor,
+        details={"name": project.name},
+        now=now,
+    )
     return project
 
 
@@ -113,6 +123,18 @@ def update_project(
         )
     project.updated_at = now
     s.flush()
+    changed = {k: v for k, v in vars(settings).items() if v is not None and k != "schema"}
+    if settings.schema is not None:
+        changed["schema"] = "changed"
+    audit.record(
+        s,
+        actor.workspace_id,
+        "project_changed",
+        f"project:{project.id}",
+        actor=actor,
+        details=changed,
+        now=now,
+    )
     return project
 
 
@@ -120,6 +142,7 @@ def delete_project(s: Session, actor: Actor, project_id: int, *, now: datetime) 
     project = get_project(s, actor, project_id, "project.delete")
     project.deleted_at = now
     s.flush()
+    audit.record(s, actor.workspace_id, "project_deleted", f"project:{project.id}", actor=actor, now=now)
 
 
 def stats(s: Session, actor: Actor, project_id: int) -> dict[str, Any]:

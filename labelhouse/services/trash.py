@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, NotFound
 from labelhouse.security.permissions import require
+from labelhouse.services import audit
 
 KINDS = ("project", "item", "annotation")
 
@@ -55,9 +56,10 @@ def _row(s: Session, actor: Actor, table: str, row_id: int) -> Any:
     return row
 
 
-def restore(s: Session, actor: Actor, kind: str, row_id: int) -> None:
+def restore(s: Session, actor: Actor, kind: str, row_id: int, *, now: datetime) -> None:
     require(actor, "trash.manage")
     kind = _kind(kind)
+    audit.record(s, actor.workspace_id, "trash_restored", f"{kind}:{row_id}", actor=actor, now=now)
     if kind == "project":
         _row(s, actor, "projects", row_id)
         s.execute(text("UPDATE projects SET deleted_at = NULL WHERE id = :i"), {"i": row_id})
@@ -95,9 +97,19 @@ def restore(s: Session, actor: Actor, kind: str, row_id: int) -> None:
         )
 
 
-def purge(s: Session, actor: Actor, kind: str | None = None, row_id: int | None = None) -> int:
+def purge(
+    s: Session, actor: Actor, kind: str | None = None, row_id: int | None = None, *, now: datetime
+) -> int:
     """Delete for good: one trashed row, or (no kind) everything in the trash."""
     require(actor, "trash.manage")
+    audit.record(
+        s,
+        actor.workspace_id,
+        "trash_purged",
+        f"{kind}:{row_id}" if kind else "trash:all",
+        actor=actor,
+        now=now,
+    )
     w = {"w": actor.workspace_id}
     if kind is not None:
         kind = _kind(kind)

@@ -230,3 +230,21 @@ class Blob(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     media_type: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEvent(Base):
+    """An append-only, hash-chained record of who did or saw what, per workspace."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("workspace_id", "seq"),)
+    id: Mapped[int] = mapped_column(Pk, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    details: Mapped[Any] = mapped_column(Json, nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

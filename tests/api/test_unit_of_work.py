@@ -21,14 +21,20 @@ def _broken(self: object) -> None:
 def test_failed_commit_is_an_error_and_writes_nothing(rt, monkeypatch: pytest.MonkeyPatch) -> None:
     owner = make_person(rt, "o@acme.test")
     with TestClient(create_app(rt, run_jobs=False), raise_server_exceptions=False) as c:
-        pid = c.post("/api/v1/projects", json={"name": "p", "schema": CHOICES_SCHEMA}, headers=owner.headers).json()["id"]
+        pid = c.post(
+            "/api/v1/projects", json={"name": "p", "schema": CHOICES_SCHEMA}, headers=owner.headers
+        ).json()["id"]
         c.post(f"/api/v1/projects/{pid}/items", json=[{"text": "a"}], headers=owner.headers)
         h = c.post(f"/api/v1/projects/{pid}/next", headers=owner.headers).json()
 
         monkeypatch.setattr(Database, "_commit_raw", staticmethod(_broken))
         r = c.post(
             f"/api/v1/tasks/{h['task']['id']}/annotations",
-            json={"answer": {"label": "pos"}, "lease_id": h["lease"]["id"], "idempotency_key": str(uuid.uuid4())},
+            json={
+                "answer": {"label": "pos"},
+                "lease_id": h["lease"]["id"],
+                "idempotency_key": str(uuid.uuid4()),
+            },
             headers=owner.headers,
         )
         assert r.status_code == 500 and r.json()["error"]["code"] == "internal"

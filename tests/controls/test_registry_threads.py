@@ -26,5 +26,7 @@ print("FAIL" if failures else "OK", failures[:1])
 
 def test_concurrent_first_use_sees_every_builtin() -> None:
     for _ in range(5):
-        out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True
+        ).stdout
         assert out.startswith("OK"), out

@@ -39,7 +39,7 @@ def _annotator(rt: Runtime, email: str, skills: list[str] | None = None):  # typ
     if skills:
         with rt.db.session() as s:
             owner = actor_for(s, p.workspace_id, 1)
-            members.update_member(s, owner, p.user_id, skills=skills)
+            members.update_member(s, owner, p.user_id, skills=skills, now=utcnow())
     with rt.db.session() as s:
         return actor_for(s, p.workspace_id, p.user_id)
 

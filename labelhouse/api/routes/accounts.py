@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from labelhouse.api.deps import RT, CurrentActor, json_response
 from labelhouse.api.models import BootstrapIn, LoginIn, TokenIn, TokenOut
+from labelhouse.core.errors import Unauthenticated
 from labelhouse.services import accounts
 from labelhouse.services.clock import aware, utcnow
 
@@ -32,8 +33,13 @@ def bootstrap(body: BootstrapIn, rt: RT) -> Response:
 
 @router.post("/auth/login", tags=["accounts"], response_model=TokenOut)
 def login(body: LoginIn, rt: RT) -> Response:
-    with rt.db.session() as s:
-        issued = accounts.login(s, body.email, body.password, workspace=body.workspace, now=utcnow())
+    try:
+        with rt.db.session() as s:
+            issued = accounts.login(s, body.email, body.password, workspace=body.workspace, now=utcnow())
+    except Unauthenticated:
+        with rt.db.session() as s:
+            accounts.record_failed_login(s, body.email, now=utcnow())
+        raise
     return json_response({"id": issued.id, "token": issued.token, "expires_at": issued.expires_at})
 
 

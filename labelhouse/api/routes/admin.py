@@ -8,7 +8,8 @@ from starlette.responses import Response
 from labelhouse.api import views
 from labelhouse.api.deps import RT, CurrentActor, json_response
 from labelhouse.api.models import JobOut
-from labelhouse.services import jobs, trash
+from labelhouse.services import audit, jobs, trash
+from labelhouse.services.clock import utcnow
 
 router = APIRouter()
 
@@ -28,17 +29,26 @@ def list_trash(actor: CurrentActor, rt: RT) -> Response:
 @router.post("/trash/{kind}/{row_id}/restore", tags=["trash"], status_code=204)
 def restore(kind: str, row_id: int, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session() as s:
-        trash.restore(s, actor, kind, row_id)
+        trash.restore(s, actor, kind, row_id, now=utcnow())
     return Response(status_code=204)
 
 
 @router.delete("/trash/{kind}/{row_id}", tags=["trash"])
 def purge_one(kind: str, row_id: int, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session() as s:
-        return json_response({"purged": trash.purge(s, actor, kind, row_id)})
+        return json_response({"purged": trash.purge(s, actor, kind, row_id, now=utcnow())})
 
 
 @router.delete("/trash", tags=["trash"])
 def purge_all(actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session() as s:
-        return json_response({"purged": trash.purge(s, actor)})
+        return json_response({"purged": trash.purge(s, actor, now=utcnow())})
+
+
+@router.get("/audit", tags=["audit"])
+def audit_log(actor: CurrentActor, rt: RT, after: int = 0, limit: int = 200) -> Response:
+    """The workspace's audit events after sequence number ``after`` (managers and owners)."""
+    with rt.db.session(write=False) as s:
+        return json_response(
+            [audit.as_dict(e) for e in audit.list_events(s, actor, after=after, limit=limit)]
+        )

@@ -17,6 +17,7 @@ from labelhouse.core.errors import Invalid, NotFound, TooLarge
 from labelhouse.formats.registry import get_reader
 from labelhouse.runtime import Runtime
 from labelhouse.security.permissions import allowed
+from labelhouse.services import audit
 from labelhouse.services import items as svc
 from labelhouse.services import jobs as job_svc
 from labelhouse.services.clock import utcnow
@@ -151,8 +152,10 @@ def delete_items(body: DeleteItemsIn, actor: CurrentActor, rt: RT) -> Response:
 
 @router.get("/items/{item_id}/files/{field}", responses={200: {"content": {"application/octet-stream": {}}}})
 def item_file(item_id: int, field: str, actor: CurrentActor, rt: RT) -> Response:
-    """A binary part of an item: for reviewers and managers, or an annotator holding a live lease on it."""
-    with rt.db.session(write=False) as s:
+    """A binary part of an item: for reviewers and managers, or an annotator holding a live lease on it.
+
+    Every view is recorded in the audit log (who saw which file of which item)."""
+    with rt.db.session() as s:
         if allowed(actor.role, "items.read"):
             item, _project = svc.get_item(s, actor, item_id)
         else:
@@ -164,6 +167,15 @@ def item_file(item_id: int, field: str, actor: CurrentActor, rt: RT) -> Response
         if blob is None:
             raise NotFound("file not found")
         media = blob.media_type
+        audit.record(
+            s,
+            actor.workspace_id,
+            "asset_viewed",
+            f"item:{item_id}",
+            actor=actor,
+            details={"field": field},
+            now=utcnow(),
+        )
     data = rt.blobs.get(actor.workspace_id, ref["blob"])
     return Response(
         data,

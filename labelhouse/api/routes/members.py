@@ -48,6 +48,7 @@ def update_member(user_id: int, body: MemberPatch, actor: CurrentActor, rt: RT) 
             projects=body.projects,
             all_projects=body.all_projects,
             skills=body.skills,
+            now=utcnow(),
         )
     return json_response(asdict(m))
 
@@ -55,5 +56,5 @@ def update_member(user_id: int, body: MemberPatch, actor: CurrentActor, rt: RT) 
 @router.delete("/members/{user_id}", status_code=204)
 def remove_member(user_id: int, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session() as s:
-        members.remove_member(s, actor, user_id)
+        members.remove_member(s, actor, user_id, now=utcnow())
     return Response(status_code=204)

@@ -81,8 +81,8 @@ def export(
     format: str = Query("jsonl", description="jsonl, csv, coco, sft or dpo"),
 ) -> StreamingResponse:
     """Stream the project's tasks and their latest annotations in one format."""
-    with rt.db.session(write=False) as s:
-        plan = exports.plan_export(s, actor, project_id, format)
+    with rt.db.session() as s:
+        plan = exports.plan_export(s, actor, project_id, format, now=utcnow())
     filename = f"project-{plan.project_id}.{plan.writer.extension}"
     return StreamingResponse(
         exports.stream(lambda: rt.db.session(write=False), plan),

@@ -1,0 +1,127 @@
+"""Clustering drawn objects (rectangles, polygons, keypoints) across annotators by Hungarian matching."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
+
+FloatArray = NDArray[np.float64]
+
+MIN_IOU = 0.5
+# as the boxes control scores keypoints when the image size is unknown
+KEYPOINT_PX = 10.0
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One object as several annotators drew it: ``members`` are (annotation index, object)."""
+
+    members: tuple[tuple[int, Mapping[str, Any]], ...]
+
+
+def cluster_objects(answers: Sequence[Sequence[Mapping[str, Any]]], min_iou: float = MIN_IOU) -> list[Cluster]:
+    """Group the objects of several answers so that each cluster holds at most one object per answer.
+
+    Repeatedly: the answer with the most objects not yet clustered is the reference; every other
+    answer's unclustered objects of the same type and label are matched to the reference's by
+    Hungarian matching on IoU (keypoints: 1 within 10 px, else 0), and pairs scoring at least
+    ``min_iou`` join the reference object's cluster. The reference's objects are then done.
+    """
+    left: list[list[Mapping[str, Any]]] = [list(objects) for objects in answers]
+    clusters: list[Cluster] = []
+    while any(left):
+        ref = max(range(len(left)), key=lambda i: len(left[i]))  # the first on a tie
+        members: list[list[tuple[int, Mapping[str, Any]]]] = [[(ref, obj)] for obj in left[ref]]
+        for other, objects in enumerate(left):
+            if other == ref or not objects:
+                continue
+            taken: set[int] = set()
+            for ref_at, other_at in _matches(left[ref], objects, min_iou):
+                members[ref_at].append((other, objects[other_at]))
+                taken.add(other_at)
+            left[other] = [obj for at, obj in enumerate(objects) if at not in taken]
+        left[ref] = []
+        clusters.extend(Cluster(tuple(m)) for m in members)
+    return clusters
+
+
+def _matches(
+    refs: list[Mapping[str, Any]], others: list[Mapping[str, Any]], min_iou: float
+) -> list[tuple[int, int]]:
+    """(reference index, other index) pairs matched within each (type, label) group."""
+    groups: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+    for side, objects in enumerate((refs, others)):
+        for at, obj in enumerate(objects):
+            groups.setdefault((obj.get("type", "rectangle"), obj["label"]), ([], []))[side].append(at)
+    pairs = []
+    for (_, _), (ref_at, other_at) in groups.items():
+        if not ref_at or not other_at:
+            continue
+        scores = overlap([refs[i] for i in ref_at], [others[j] for j in other_at])
+        rows, cols = linear_sum_assignment(scores, maximize=True)
+        pairs.extend((ref_at[r], other_at[c]) for r, c in zip(rows, cols, strict=True) if scores[r, c] >= min_iou)
+    return pairs
+
+
+def overlap(left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str, Any]]) -> FloatArray:
+    """(len(left) x len(right)) IoU of the objects' boxes; for keypoints 1 within 10 px, else 0."""
+    if left and left[0].get("type") == "keypoint":
+        lp = np.asarray([(o["x"], o["y"]) for o in left], dtype=np.float64)
+        rp = np.asarray([(o["x"], o["y"]) for o in right], dtype=np.float64)
+        distance = np.linalg.norm(lp[:, None, :] - rp[None, :, :], axis=2)
+        return (distance <= KEYPOINT_PX).astype(np.float64)
+    return iou(corners(left), corners(right))
+
+
+def corners(objects: Sequence[Mapping[str, Any]]) -> FloatArray:
+    """Rows of (x0, y0, x1, y1): a rectangle itself, a polygon's bounding box, a keypoint's point."""
+    rows = []
+    for obj in objects:
+        kind = obj.get("type", "rectangle")
+        if kind == "polygon":
+            xs = [p[0] for p in obj["points"]]
+            ys = [p[1] for p in obj["points"]]
+            rows.append((min(xs), min(ys), max(xs), max(ys)))
+        elif kind == "keypoint":
+            rows.append((obj["x"], obj["y"], obj["x"], obj["y"]))
+        else:
+            rows.append((obj["x"], obj["y"], obj["x"] + obj["w"], obj["y"] + obj["h"]))
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+
+
+def iou(left: FloatArray, right: FloatArray) -> FloatArray:
+    """Pairwise intersection over union of two sets of (x0, y0, x1, y1) boxes."""
+    lo = np.maximum(left[:, None, :2], right[None, :, :2])
+    hi = np.minimum(left[:, None, 2:], right[None, :, 2:])
+    inter = np.prod(np.clip(hi - lo, 0, None), axis=2)
+    area_l = np.prod(left[:, 2:] - left[:, :2], axis=1)
+    area_r = np.prod(right[:, 2:] - right[:, :2], axis=1)
+    union = area_l[:, None] + area_r[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def merge(members: Sequence[tuple[Mapping[str, Any], float]]) -> dict[str, Any]:
+    """One object from a cluster's (object, weight) members.
+
+    Rectangles and keypoints: the weighted mean of the coordinates. Polygons cannot be averaged
+    point by point (their points differ in number and order), so the heaviest member's polygon
+    stands for the cluster (the first on a tie).
+    """
+    first = members[0][0]
+    kind = first.get("type", "rectangle")
+    out: dict[str, Any] = {"type": kind, "label": first["label"]}
+    if kind == "polygon":
+        best = max(range(len(members)), key=lambda i: members[i][1])
+        out["points"] = [list(p) for p in members[best][0]["points"]]
+        return out
+    keys = ("x", "y") if kind == "keypoint" else ("x", "y", "w", "h")
+    weights = np.asarray([w for _, w in members], dtype=np.float64)
+    coords = np.asarray([[obj[k] for k in keys] for obj, _ in members], dtype=np.float64)
+    mean = weights @ coords / weights.sum()
+    out.update({k: float(v) for k, v in zip(keys, mean, strict=True)})
+    return out
