@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import importlib
 import json
 import sys
 import time
@@ -12,9 +13,7 @@ import click
 from tqdm import tqdm
 
 from labelhouse import __version__
-from labelhouse.cli.audit import audit as audit_group
 from labelhouse.cli.context import exits_cleanly, runtime_from, state_options
-from labelhouse.cli.quality import quality as quality_group
 from labelhouse.formats.registry import get_reader, reader_for_filename
 from labelhouse.services import accounts, exports
 from labelhouse.services import items as item_service
@@ -23,7 +22,24 @@ from labelhouse.services.operator import operator_for_project
 from labelhouse.storage import backup as backups
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """Subcommands whose modules load only when used (click's documented lazy-loading recipe):
+    ``quality`` pulls in numpy and scipy, which ``serve`` must not pay for in memory or start time."""
+
+    LAZY = {"quality": "labelhouse.cli.quality:quality", "audit": "labelhouse.cli.audit:audit"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY:
+            module, attr = self.LAZY[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(__version__, prog_name="labelhouse")
 def main() -> None:
     """labelhouse: self-hosted data labeling."""
@@ -256,9 +272,6 @@ def migrate(data_dir: Path | None, database_url: str | None) -> None:
     runtime_from(data_dir, database_url)
     click.echo("database is up to date")
 
-
-main.add_command(quality_group)
-main.add_command(audit_group)
 
 if __name__ == "__main__":
     main()

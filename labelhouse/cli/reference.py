@@ -62,8 +62,10 @@ def cli_page() -> str:
     def walk(cmd: click.Command, path: list[str]) -> None:
         ctx = click.Context(cmd, info_name=" ".join(path), terminal_width=100, max_content_width=100)
         if isinstance(cmd, click.Group):
-            for name in sorted(cmd.commands):
-                walk(cmd.commands[name], [*path, name])
+            for name in cmd.list_commands(ctx):
+                sub = cmd.get_command(ctx, name)
+                if sub is not None:
+                    walk(sub, [*path, name])
             return
         lines.append(f"## `{' '.join(path)}`\n")
         lines.append("```\n" + cmd.get_help(ctx).strip() + "\n```\n")

@@ -130,7 +130,7 @@ def percent_agreement(rows: Iterable[Row]) -> float:
     pairs = float((m * (m - 1)).sum())
     if pairs == 0:
         return math.nan
-    agreeing = float((n_iv.multiply(n_iv).sum() - m.sum()))
+    agreeing = float(n_iv.multiply(n_iv).sum() - m.sum())
     return agreeing / pairs
 
 

@@ -24,7 +24,9 @@ class Cluster:
     members: tuple[tuple[int, Mapping[str, Any]], ...]
 
 
-def cluster_objects(answers: Sequence[Sequence[Mapping[str, Any]]], min_iou: float = MIN_IOU) -> list[Cluster]:
+def cluster_objects(
+    answers: Sequence[Sequence[Mapping[str, Any]]], min_iou: float = MIN_IOU
+) -> list[Cluster]:
     """Group the objects of several answers so that each cluster holds at most one object per answer.
 
     Repeatedly: the answer with the most objects not yet clustered is the reference; every other
@@ -58,13 +60,15 @@ def _matches(
     for side, objects in enumerate((refs, others)):
         for at, obj in enumerate(objects):
             groups.setdefault((obj.get("type", "rectangle"), obj["label"]), ([], []))[side].append(at)
-    pairs = []
+    pairs: list[tuple[int, int]] = []
     for (_, _), (ref_at, other_at) in groups.items():
         if not ref_at or not other_at:
             continue
         scores = overlap([refs[i] for i in ref_at], [others[j] for j in other_at])
         rows, cols = linear_sum_assignment(scores, maximize=True)
-        pairs.extend((ref_at[r], other_at[c]) for r, c in zip(rows, cols, strict=True) if scores[r, c] >= min_iou)
+        pairs.extend(
+            (ref_at[r], other_at[c]) for r, c in zip(rows, cols, strict=True) if scores[r, c] >= min_iou
+        )
     return pairs
 
 

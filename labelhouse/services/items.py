@@ -19,6 +19,7 @@ from labelhouse.blobs.base import BlobStore
 from labelhouse.controls import Schema
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, LabelhouseError, NotFound
+from labelhouse.core.ids import ProjectId
 from labelhouse.formats.base import ImportRow
 from labelhouse.security.permissions import require
 from labelhouse.services import audit
@@ -345,7 +346,13 @@ def list_items(
 
 def get_item(s: Session, actor: Actor, item_id: int, action: str = "items.read") -> tuple[Item, Project]:
     item = s.get(Item, item_id)
-    if item is None or item.workspace_id != actor.workspace_id or item.deleted_at is not None:
+    if (
+        item is None
+        or item.workspace_id != actor.workspace_id
+        or item.deleted_at is not None
+        or not actor.may_see_project(ProjectId(item.project_id))
+    ):
+        # An item of a project one may not see answers exactly like a missing one.
         raise NotFound(f"item {item_id} not found")
     project = get_project(s, actor, item.project_id, action)
     return item, project

@@ -13,7 +13,13 @@ from labelhouse.core.errors import Forbidden, Invalid, NotFound
 from labelhouse.core.roles import Role
 from labelhouse.security.permissions import require
 from labelhouse.services import audit
-from labelhouse.services.accounts import actor_cache, ensure_membership, ensure_user, parse_role
+from labelhouse.services.accounts import (
+    actor_cache,
+    ensure_membership,
+    ensure_user,
+    normalize_email,
+    parse_role,
+)
 from labelhouse.storage.tables import Membership, Project, User
 
 
@@ -75,11 +81,11 @@ def add_member(
     parsed = parse_role(role)
     _check_grant(actor, parsed)
     _check_projects(s, actor, projects)
-    user = ensure_user(s, email, password=None, now=now)
-    if password and user.password_hash is None:
-        from labelhouse.security.passwords import hash_password
-
-        user.password_hash = hash_password(password)
+    # A password is set only for a new account. An existing person keeps theirs, even one who
+    # has none yet (a token-only account): otherwise another workspace's owner could add them and
+    # choose their password.
+    known = s.scalars(select(User).where(User.email == normalize_email(email))).first()
+    user = known if known is not None else ensure_user(s, email, password=password, now=now)
     m = ensure_membership(s, actor.workspace_id, user.id, parsed, projects=projects, skills=skills, now=now)
     audit.record(
         s,

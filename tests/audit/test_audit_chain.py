@@ -21,7 +21,11 @@ def _chain(n: int) -> list[ChainedEvent]:
     events, prev = [], GENESIS
     for seq in range(1, n + 1):
         h = event_hash(prev, seq, f"2026-01-01T00:00:0{seq}.000000Z", 1, "a@x", "login", "user:1", {"n": seq})
-        events.append(ChainedEvent(seq, f"2026-01-01T00:00:0{seq}.000000Z", 1, "a@x", "login", "user:1", {"n": seq}, prev, h))
+        events.append(
+            ChainedEvent(
+                seq, f"2026-01-01T00:00:0{seq}.000000Z", 1, "a@x", "login", "user:1", {"n": seq}, prev, h
+            )
+        )
         prev = h
     return events
 
@@ -31,7 +35,9 @@ def test_pure_chain_detects_edit_delete_reorder() -> None:
     assert find_breaks(events) == []
     edited = list(events)
     e = edited[1]
-    edited[1] = ChainedEvent(e.seq, e.at, e.actor_id, "mallory@x", e.action, e.target, e.details, e.prev_hash, e.hash)
+    edited[1] = ChainedEvent(
+        e.seq, e.at, e.actor_id, "mallory@x", e.action, e.target, e.details, e.prev_hash, e.hash
+    )
     assert any("edited" in p for p in find_breaks(edited))
     assert find_breaks(events[:1] + events[2:])  # deleted
     assert find_breaks([events[0], events[2], events[1], events[3]])  # reordered
@@ -48,7 +54,9 @@ def _cli(rt: Runtime, *args: str) -> tuple[int, str]:
 def test_events_recorded_and_chain_verified(rt: Runtime, tmp_path: Path) -> None:
     owner = make_person(rt, "owner@acme.test")
     with TestClient(create_app(rt, run_jobs=False)) as c:
-        pid = c.post("/api/v1/projects", json={"name": "p", "schema": CHOICES_SCHEMA}, headers=owner.headers).json()["id"]
+        pid = c.post(
+            "/api/v1/projects", json={"name": "p", "schema": CHOICES_SCHEMA}, headers=owner.headers
+        ).json()["id"]
         c.post("/api/v1/members", json={"email": "ann@acme.test", "role": "annotator"}, headers=owner.headers)
         c.get(f"/api/v1/projects/{pid}/export", headers=owner.headers)
         c.post("/api/v1/auth/login", json={"email": "owner@acme.test", "password": "wrong password!"})
@@ -63,7 +71,14 @@ def test_events_recorded_and_chain_verified(rt: Runtime, tmp_path: Path) -> None
     assert code == 0 and "acme: intact" in out
     target = tmp_path / "audit.jsonl"
     assert _cli(rt, "audit", "export", "--workspace", "acme", "--out", str(target))[0] == 0
-    assert [orjson.loads(x)["seq"] for x in target.read_bytes().splitlines()] == [1, 2, 3, 4, 5, 6]  # + the operator adding ann again
+    assert [orjson.loads(x)["seq"] for x in target.read_bytes().splitlines()] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+    ]  # + the operator adding ann again
 
     with rt.db.engine.begin() as conn:  # an insider edits one row in the database
         conn.execute(text("UPDATE audit_events SET actor = 'someone else' WHERE seq = 4"))

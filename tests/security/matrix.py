@@ -41,7 +41,9 @@ class Row:
     public: bool = False  # answers without a token (A-01 allowlist)
 
 
-def _row(case: str, spec: str, *, params: dict[str, str] | None = None, body: Any = None, public: bool = False) -> Row:
+def _row(
+    case: str, spec: str, *, params: dict[str, str] | None = None, body: Any = None, public: bool = False
+) -> Row:
     """``spec`` lists one status per actor, in ``ACTORS`` order."""
     codes = [int(x) for x in spec.split()]
     assert len(codes) == len(ACTORS), spec
@@ -85,7 +87,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/projects"): _row(
         "Z-05",
         "401 201 201 403 403 403 201 403",
-        body={"name": "new", "schema": {"controls": [{"name": "l", "type": "choices", "over": "text", "options": ["a", "b"]}]}},
+        body={
+            "name": "new",
+            "schema": {"controls": [{"name": "l", "type": "choices", "over": "text", "options": ["a", "b"]}]},
+        },
     ),
     ("GET", "/api/v1/projects"): _row("Z-02", "401 200 200 200 200 200 200 200"),
     ("GET", "/api/v1/projects/{project_id}"): _row("Z-01", "401 200 200 200 200 404 404 404"),
@@ -100,7 +105,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/api/v1/projects/{project_id}/items"): _row("Z-01", "401 200 200 200 403 404 404 403"),
     # The item is looked up before the role check, so a foreign annotator gets 404, not 403.
-    ("POST", "/api/v1/items/delete"): _row("Z-01", "401 200 200 403 403 404 404 404", body={"ids": ["$item"]}),
+    ("POST", "/api/v1/items/delete"): _row(
+        "Z-01", "401 200 200 403 403 404 404 404", body={"ids": ["$item"]}
+    ),
     # Need to know: reviewers and up, or the annotator holding a live lease on the item's task.
     ("GET", "/api/v1/items/{item_id}/files/{field}"): _row(
         "Z-03", "401 200 200 200 200 404 404 404", params={"item_id": "$item", "field": "image"}
@@ -137,6 +144,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         "Z-01", "401 200 200 403 403 403 404 403", params={"kind": "item", "row_id": "$trashed"}
     ),
     ("DELETE", "/api/v1/trash"): _row("Z-05", "401 200 200 403 403 403 200 403"),
+    ("GET", "/api/v1/audit"): _row("Z-05", "401 200 200 403 403 403 200 403"),
 }
 
 # Default fixture for a path parameter, when a row does not name one.
