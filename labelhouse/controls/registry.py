@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 from labelhouse.controls.base import ControlType
 from labelhouse.core.errors import Invalid
+from labelhouse.core.load_once import LoadOnce
 
 _CONTROLS: dict[str, ControlType] = {}
 
@@ -29,30 +28,16 @@ def registered_controls() -> dict[str, ControlType]:
     return dict(_CONTROLS)
 
 
-_loaded = False
-_loading = threading.RLock()
+def _import_builtins() -> None:
+    from labelhouse.controls import (  # noqa: F401  (importing registers)
+        boxes,
+        choices,
+        preference,
+        ranking,
+        rating,
+        spans,
+        text,
+    )
 
 
-def _load_builtins() -> None:
-    """Import the built-in modules once; they register themselves as they load.
-
-    Under a lock, and marked loaded only afterwards: the first requests of a fresh server come in
-    concurrently, and a thread must never see a half-filled registry.
-    """
-    global _loaded
-    if _loaded:
-        return
-    with _loading:
-        if _loaded:
-            return
-        from labelhouse.controls import (  # noqa: F401  (importing registers)
-            boxes,
-            choices,
-            preference,
-            ranking,
-            rating,
-            spans,
-            text,
-        )
-
-        _loaded = True
+_load_builtins = LoadOnce(_import_builtins)

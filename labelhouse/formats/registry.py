@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-
 from labelhouse.core.errors import Invalid
+from labelhouse.core.load_once import LoadOnce
 from labelhouse.formats.base import Reader, Writer
 
 _READERS: dict[str, Reader] = {}
@@ -65,29 +64,15 @@ def reader_for_filename(filename: str) -> Reader:
     )
 
 
-_loaded = False
-_loading = threading.RLock()
+def _import_builtins() -> None:
+    from labelhouse.formats import (  # noqa: F401  (importing registers)
+        coco,
+        csvfile,
+        dpo,
+        images,
+        jsonl,
+        sft,
+    )
 
 
-def _load_builtins() -> None:
-    """Import the built-in modules once; they register themselves as they load.
-
-    Under a lock, and marked loaded only afterwards: the first requests of a fresh server come in
-    concurrently, and a thread must never see a half-filled registry.
-    """
-    global _loaded
-    if _loaded:
-        return
-    with _loading:
-        if _loaded:
-            return
-        from labelhouse.formats import (  # noqa: F401  (importing registers)
-            coco,
-            csvfile,
-            dpo,
-            images,
-            jsonl,
-            sft,
-        )
-
-        _loaded = True
+_load_builtins = LoadOnce(_import_builtins)
