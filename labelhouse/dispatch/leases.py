@@ -119,18 +119,14 @@ def _record(
     now: datetime,
 ) -> ClaimedLease:
     expires = policy.lease_expiry(now, lease_seconds)
-    # One row per (task, user) ever: a released or expired lease is taken up again.
+    # One row per (task, user) ever: a released or expired lease is taken up again (one upsert).
     row = db.first(
-        "UPDATE leases SET state = 'active', created_at = :now, expires_at = :exp, ended_at = NULL "
-        "WHERE task_id = :t AND user_id = :u RETURNING id",
-        {"t": task_id, "u": user_id, "now": now, "exp": expires},
+        "INSERT INTO leases (workspace_id, project_id, task_id, user_id, state, created_at, expires_at) "
+        "VALUES (:w, :p, :t, :u, 'active', :now, :exp) "
+        "ON CONFLICT (task_id, user_id) DO UPDATE SET state = 'active', created_at = excluded.created_at, "
+        "expires_at = excluded.expires_at, ended_at = NULL RETURNING id",
+        {"w": workspace_id, "p": project_id, "t": task_id, "u": user_id, "now": now, "exp": expires},
     )
-    if row is None:
-        row = db.first(
-            "INSERT INTO leases (workspace_id, project_id, task_id, user_id, state, created_at, expires_at) "
-            "VALUES (:w, :p, :t, :u, 'active', :now, :exp) RETURNING id",
-            {"w": workspace_id, "p": project_id, "t": task_id, "u": user_id, "now": now, "exp": expires},
-        )
     assert row is not None
     return ClaimedLease(id=row[0], task_id=task_id, expires_at=expires, created=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -42,6 +42,23 @@ class Handout:
     draft: Any
 
 
+_sweeps: dict[int, datetime] = {}
+SWEEP_EVERY = timedelta(seconds=1)
+
+
+def _sweep_due(project_id: int, now: datetime) -> bool:
+    """Whether this ``next`` should end the project's expired leases: at most once a second per
+    project and process, which saves a statement on almost every call. Expiry is lazy anyway; the
+    cost is that a slot may come back up to a second late."""
+    last = _sweeps.get(project_id)
+    if last is not None and last <= now < last + SWEEP_EVERY:
+        return False
+    if len(_sweeps) > 10000:
+        _sweeps.clear()
+    _sweeps[project_id] = now
+    return True
+
+
 def _random() -> random.Random:
     with _rng_lock:
         return random.Random(_rng.getrandbits(64))
@@ -70,7 +87,8 @@ def next_task(
     require(actor, "task.next", ProjectId(project_id))
     db = Raw.of(s)
     project = queue_project(db, actor, project_id, "task.next")
-    lease_sql.expire_stale(db, project.id, now)
+    if _sweep_due(project.id, now):
+        lease_sql.expire_stale(db, project.id, now)
     live = lease_sql.live_leases(db, project.id, actor.user_id, now)
     reuse = policy.reusable([row[0] for row in live], prefetch)
     if reuse is not None:
