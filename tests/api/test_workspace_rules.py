@@ -213,3 +213,17 @@ def test_token_revocation(client: TestClient, owner: Person) -> None:
     assert all("token" not in t for t in listed)  # shown once, never again
     assert client.delete(f"/api/v1/tokens/{tok['id']}", headers=owner.headers).status_code == 204
     assert client.get("/api/v1/me", headers=h).status_code == 401
+
+
+def test_security_headers_on_every_response(client: TestClient, owner: Person) -> None:
+    pid = _project(client, owner)
+    for r in (
+        client.get("/api/v1/health"),
+        client.get(f"/api/v1/projects/{pid}", headers=owner.headers),
+        client.post(f"/api/v1/projects/{pid}/next", headers=owner.headers),  # the fast lane
+        client.get("/api/v1/projects/999", headers=owner.headers),  # an error
+    ):
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert "default-src 'none'" in r.headers["content-security-policy"]
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["cache-control"] == "no-store"
