@@ -9,8 +9,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
+import orjson
 
-from labelhouse.cli.context import exits_cleanly
+from labelhouse.cli.context import exits_cleanly, runtime_from, state_options
 from labelhouse.core.errors import Invalid
 from labelhouse.quality import DEFAULT_METHOD, Answers, get_method, method_names
 
@@ -21,9 +22,62 @@ HEADER_WORDS = (
 )
 
 
-@click.group()
+class _QualityGroup(click.Group):
+    """``labelhouse quality PROJECT`` reports on a project; ``quality infer|methods|report`` as usual."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0].isdigit():
+            return "report", self.commands["report"], args
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=_QualityGroup)
 def quality() -> None:
-    """Truth inference: consensus labels and confidence from several answers per item."""
+    """Truth inference: consensus labels and confidence from several answers per item.
+
+    `labelhouse quality PROJECT` prints a project's report (the same as `quality report PROJECT`).
+    """
+
+
+@quality.command("report")
+@click.argument("project", type=int)
+@click.option(
+    "--method", default=None, help="see `labelhouse quality methods` (default: the documented default)"
+)
+@click.option("--json", "as_json", is_flag=True, help="print the whole report as JSON")
+@state_options
+@exits_cleanly
+def report_cmd(
+    project: int, method: str | None, as_json: bool, data_dir: Path | None, database_url: str | None
+) -> None:
+    """Consensus confidence, annotator reliability and gold scores of PROJECT, on local state."""
+    from labelhouse.services.operator import operator_for_project
+    from labelhouse.services.quality import project_quality
+
+    rt = runtime_from(data_dir, database_url)
+    with rt.db.session(write=False) as s:
+        report = project_quality(s, operator_for_project(s, project), project, method=method)
+    if as_json:
+        click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+        return
+    for name, control in report["controls"].items():
+        mean = control["mean_confidence"]
+        alpha = control["krippendorff_alpha"]
+        click.echo(
+            f"{name} ({control['method']}): {control['tasks']} tasks, {control['answers']} answers, "
+            f"mean confidence {'-' if mean is None else f'{mean:.3f}'}, "
+            f"{control['low_confidence_tasks']} below 0.8, alpha {'-' if alpha is None else f'{alpha:.3f}'}"
+        )
+        click.echo(f"  {'annotator':<32} {'answers':>7} {'reliability':>11} {'gold':>12}")
+        for a in control["annotators"]:
+            g = a["gold"]
+            gold = f"{g['correct']}/{g['answered']}" if g["answered"] else "-"
+            rel = "-" if a["reliability"] is None else f"{a['reliability']:.3f}"
+            click.echo(f"  {a['annotator']:<32} {a['answers']:>7} {rel:>11} {gold:>12}")
+    if not report["controls"]:
+        click.echo("this project has no single-choice control to report on")
 
 
 @quality.command("methods")

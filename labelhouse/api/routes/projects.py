@@ -8,7 +8,7 @@ from starlette.responses import Response, StreamingResponse
 from labelhouse.api import views
 from labelhouse.api.deps import RT, CurrentActor, json_response
 from labelhouse.api.models import ProjectIn, ProjectOut, ProjectPatch
-from labelhouse.services import exports
+from labelhouse.services import exports, quality
 from labelhouse.services import projects as svc
 from labelhouse.services.clock import utcnow
 
@@ -89,3 +89,16 @@ def export(
         media_type=plan.writer.media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.get("/projects/{project_id}/quality", tags=["quality"])
+def project_quality(
+    project_id: int,
+    actor: CurrentActor,
+    rt: RT,
+    method: str | None = Query(None, description="truth-inference method (default: the documented default)"),
+) -> Response:
+    """Consensus with confidence per task, annotator reliability (estimated and from gold, with 95%
+    intervals) and Krippendorff's alpha, for each single-choice control."""
+    with rt.db.session(write=False) as s:
+        return json_response(quality.project_quality(s, actor, project_id, method=method))

@@ -1,0 +1,88 @@
+"""A project's quality report through the API and `labelhouse quality PROJECT`: consensus with
+confidence, reliability that ranks a careless annotator last, gold scores with intervals."""
+
+from __future__ import annotations
+
+import random
+
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from labelhouse.cli.main import main
+from labelhouse.runtime import Runtime
+from labelhouse.services.quality import wilson
+from tests.conftest import CHOICES_SCHEMA, Person, make_person
+
+
+def _label(c: TestClient, who: Person, pid: int, pick) -> None:  # type: ignore[no-untyped-def]
+    while (r := c.post(f"/api/v1/projects/{pid}/next", headers=who.headers)).status_code == 200:
+        h = r.json()
+        c.post(
+            f"/api/v1/tasks/{h['task']['id']}/annotations",
+            json={
+                "answer": {"label": pick(h["task"]["item"])},
+                "lease_id": h["lease"]["id"],
+                "idempotency_key": f"{who.email}{h['task']['id']}",
+            },
+            headers=who.headers,
+        )
+
+
+def test_report_ranks_annotators_and_scores_gold(client: TestClient, owner: Person, rt: Runtime) -> None:
+    pid = client.post(
+        "/api/v1/projects",
+        json={"name": "q", "schema": CHOICES_SCHEMA, "overlap": 3, "gold_rate": 1.0},
+        headers=owner.headers,
+    ).json()["id"]
+    items = [{"text": f"t{i}", "truth": "pos" if i % 3 else "neg"} for i in range(30)]
+    items.append({"data": {"text": "gold one", "truth": "pos"}, "gold": {"label": "pos"}})
+    assert (
+        client.post(f"/api/v1/projects/{pid}/items", json=items, headers=owner.headers).json()["created"]
+        == 31
+    )
+    rng = random.Random(3)
+    good1, good2, careless = (
+        make_person(rt, f"{n}@acme.test", role="annotator") for n in ("good1", "good2", "careless")
+    )
+    _label(client, good1, pid, lambda item: item["truth"])
+    _label(client, good2, pid, lambda item: item["truth"])
+    _label(
+        client,
+        careless,
+        pid,
+        lambda item: rng.choice(["pos", "neg"]) if item["text"] != "gold one" else "neg",
+    )
+
+    report = client.get(f"/api/v1/projects/{pid}/quality", headers=owner.headers).json()["controls"]["label"]
+    assert report["tasks"] == 30 and report["answers"] == 90
+    assert report["mean_confidence"] > 0.8
+    by = {a["annotator"]: a for a in report["annotators"]}
+    assert by["careless@acme.test"]["reliability"] < min(
+        by["good1@acme.test"]["reliability"], by["good2@acme.test"]["reliability"]
+    )
+    assert by["careless@acme.test"]["gold"] == {
+        "answered": 1,
+        "correct": 0,
+        "accuracy": 0.0,
+        "ci95": [0.0, round(wilson(0, 1)[1], 4)],
+    }
+    assert by["good1@acme.test"]["gold"]["correct"] == 1
+    truth = {i + 1: it["truth"] for i, it in enumerate(items[:30])}  # task ids follow import order
+    assert len(report["consensus"]) == 30
+    assert all(
+        row["label"] == truth[row["task_id"]] and 0.5 <= row["confidence"] <= 1 for row in report["consensus"]
+    )
+    assert client.get(f"/api/v1/projects/{pid}/quality", headers=good1.headers).status_code == 403
+
+    args = ["quality", str(pid), "--data", str(rt.settings.data_dir)]
+    if rt.settings.database_url:
+        args += ["--database-url", rt.settings.database_url]
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code == 0, out.output
+    assert "careless@acme.test" in out.output and "30 tasks" in out.output
+
+
+def test_wilson_interval() -> None:
+    lo, hi = wilson(8, 10)
+    assert 0.49 < lo < 0.5 and 0.94 < hi < 0.95
+    assert wilson(0, 0) == (0.0, 1.0)
