@@ -78,6 +78,11 @@ class Projects:
         """Progress of a project: tasks, complete, left, annotations per annotator."""
         return self._s.obj("GET", f"/projects/{project_id}/stats")
 
+    def quality(self, project_id: int, method: str | None = None) -> Json:
+        """Consensus with confidence, annotator reliability and gold scores per single-choice control."""
+        params = {"method": method} if method else None
+        return self._s.obj("GET", f"/projects/{project_id}/quality", params=params)
+
 
 class Jobs:
     """Background jobs (large imports): read one, wait for one."""

@@ -45,6 +45,9 @@ def test_create_import_label_export(lh: Client, server: str, rt: Runtime, tmp_pa
     assert len(csv_lines) == 8 and "answer.label" in csv_lines[0]
     stats = lh.projects.stats(pid)
     assert (stats["tasks"], stats["complete"], stats["left"]) == (7, 7, 0)
+    report = lh.projects.quality(pid, method="mv")["controls"]["label"]
+    assert (report["method"], report["tasks"], report["answers"]) == ("mv", 7, 7)
+    assert {row["label"] for row in report["consensus"]} == set(labels.values())
 
 
 def test_drafts_release_skip_and_versions(lh: Client, server: str, rt: Runtime, owner: Person) -> None:
