@@ -44,6 +44,8 @@ class ExportRecord:
     item_id: int
     item: dict[str, Any]
     annotations: tuple[ExportAnnotation, ...]
+    # control name -> {"value", "confidence", "n"}: the inferred answer of the task (None: not computed)
+    consensus: dict[str, dict[str, Any]] | None = None
 
 
 class Reader(Protocol):

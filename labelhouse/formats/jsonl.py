@@ -11,7 +11,11 @@ file is parsed at once, so it is limited to ``MAX_JSON_BYTES``; use JSON Lines a
 Export, ``jsonl``: one line per task (see ``examples/export.jsonl``)::
 
     {"task_id", "item_id", "item", "annotations": [{"id", "annotator", "answer", "version",
-     "created_at" (ISO 8601, UTC, "Z"), "lead_time_s"}]}
+     "created_at" (ISO 8601, UTC, "Z"), "lead_time_s"}],
+     "consensus": {control name: {"value", "confidence", "n"}}}
+
+``consensus`` is present when the exporter computed it (the server always does): the inferred
+answer of each control with its confidence in [0, 1] and the number of annotations behind it.
 
 Values are written as they are (no spreadsheet escaping: that is the CSV writer's job).
 
@@ -58,6 +62,13 @@ def iso_utc(moment: datetime) -> str:
 
 
 def record_dict(record: ExportRecord) -> dict[str, Any]:
+    out = _plain_record(record)
+    if record.consensus is not None:
+        out["consensus"] = record.consensus
+    return out
+
+
+def _plain_record(record: ExportRecord) -> dict[str, Any]:
     return {
         "task_id": record.task_id,
         "item_id": record.item_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+import orjson
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
@@ -73,6 +74,16 @@ def test_report_ranks_annotators_and_scores_gold(client: TestClient, owner: Pers
         row["label"] == truth[row["task_id"]] and 0.5 <= row["confidence"] <= 1 for row in report["consensus"]
     )
     assert client.get(f"/api/v1/projects/{pid}/quality", headers=good1.headers).status_code == 403
+
+    # exports carry each task's consensus, its confidence and how many annotations it rests on
+    lines = [
+        orjson.loads(x)
+        for x in client.get(f"/api/v1/projects/{pid}/export", headers=owner.headers).content.splitlines()
+    ]
+    assert len(lines) == 30
+    for line in lines:
+        agreed = line["consensus"]["label"]
+        assert agreed["n"] == 3 and agreed["value"] == truth[line["task_id"]] and agreed["confidence"] >= 0.6
 
     args = ["quality", str(pid), "--data", str(rt.settings.data_dir)]
     if rt.settings.database_url:
