@@ -67,4 +67,6 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such endpoint; see /api/v1/openapi.json"
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = "the body is not valid JSON (or is nested too deep): send one JSON value"
         return error_response(exc.status_code, code, detail)

@@ -143,6 +143,9 @@ def _prepare_batch(rows: list[ImportRow], schema: Schema, blobs: BlobStore, work
     errors: list[tuple[int, str]] = []
     duplicates = 0
     for row in rows:
+        if row.error is not None:  # the reader's own message already names the line
+            errors.append((row.line, row.error))
+            continue
         try:
             p = _prepare(row, schema, blobs, workspace_id, new_blobs)
         except LabelhouseError as exc:

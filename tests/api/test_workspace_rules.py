@@ -227,3 +227,21 @@ def test_security_headers_on_every_response(client: TestClient, owner: Person) -
         assert "default-src 'none'" in r.headers["content-security-policy"]
         assert r.headers["x-frame-options"] == "DENY"
         assert r.headers["cache-control"] == "no-store"
+
+
+def test_hostile_json_gets_a_clear_4xx(client: TestClient, owner: Person) -> None:
+    deep = ("[" * 100_000 + "]" * 100_000).encode()
+    h = {**owner.headers, "content-type": "application/json"}
+    r = client.post("/api/v1/projects", content=deep, headers=h)
+    assert r.status_code == 400 and "not valid JSON" in r.json()["error"]["message"]
+    r = client.post("/api/v1/tasks/1/annotations", content=deep, headers=h)  # the fast lane
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid"
+    pid = _project(client, owner)
+    r = client.post(
+        f"/api/v1/projects/{pid}/items",
+        content=b'{"text": ' + b"[" * 5000 + b"]" * 5000 + b"}\n{oops\n",
+        headers=owner.headers,
+    )
+    errors = r.json()["errors"]
+    assert [e["line"] for e in errors] == [1, 2]
+    assert all(e["message"].startswith(f"line {e['line']}: not valid JSON") for e in errors)  # said once
