@@ -65,6 +65,7 @@ def create_app(rt: Runtime, *, run_jobs: bool | None = None) -> FastAPI:
     )
     app.state.runtime = rt
     app.state.jobs = None
+    app.state.login_limits = accounts.LoginLimits()
     errors.install(app)
     for module in (accounts, members, projects, items, queue, admin):
         app.include_router(module.router, prefix=PREFIX)

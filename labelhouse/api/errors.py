@@ -45,7 +45,10 @@ _STATUS_CODES = {
 def install(app: FastAPI) -> None:
     @app.exception_handler(LabelhouseError)
     async def _domain(_request: Request, exc: LabelhouseError) -> Response:
-        return error_response(HTTP_STATUS.get(exc.code, 400), exc.code, exc.message, exc.field)
+        response = error_response(HTTP_STATUS.get(exc.code, 400), exc.code, exc.message, exc.field)
+        if isinstance(exc.details, dict) and "retry_after" in exc.details:
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> Response:

@@ -9,6 +9,7 @@ Every failure a user can cause is one of these, named by meaning, each with a st
     ├── Forbidden        (forbidden)        you are known but your role may not do this
     ├── Unauthenticated  (unauthenticated)  no or bad credentials
     ├── TooLarge         (too_large)        the payload exceeds a limit
+    ├── TooMany          (too_many)         too many attempts; retry after a pause
     └── Unavailable      (unavailable)      a dependency is down; retry later
 
 The API maps them to HTTP statuses, the CLI to exit codes, and the SDK raises the same classes
@@ -74,6 +75,12 @@ class TooLarge(LabelhouseError):
     code = "too_large"
 
 
+class TooMany(LabelhouseError):
+    """Too many attempts (failed logins); wait and retry."""
+
+    code = "too_many"
+
+
 class Unavailable(LabelhouseError):
     """A dependency is down; retry later."""
 
@@ -81,7 +88,8 @@ class Unavailable(LabelhouseError):
 
 
 ERRORS: dict[str, type[LabelhouseError]] = {
-    cls.code: cls for cls in (NotFound, Conflict, Invalid, Forbidden, Unauthenticated, TooLarge, Unavailable)
+    cls.code: cls
+    for cls in (NotFound, Conflict, Invalid, Forbidden, Unauthenticated, TooLarge, TooMany, Unavailable)
 }
 
 HTTP_STATUS: dict[str, int] = {
@@ -91,6 +99,7 @@ HTTP_STATUS: dict[str, int] = {
     "forbidden": 403,
     "unauthenticated": 401,
     "too_large": 413,
+    "too_many": 429,
     "unavailable": 503,
 }
 
@@ -101,5 +110,6 @@ EXIT_CODE: dict[str, int] = {
     "forbidden": 6,
     "unauthenticated": 7,
     "too_large": 8,
+    "too_many": 11,
     "unavailable": 9,
 }

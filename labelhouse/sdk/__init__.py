@@ -23,6 +23,7 @@ from labelhouse.sdk.errors import (
     LabelhouseError,
     NotFound,
     TooLarge,
+    TooMany,
     Unauthenticated,
     Unavailable,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "NotFound",
     "Task",
     "TooLarge",
+    "TooMany",
     "Unauthenticated",
     "Unavailable",
 ]

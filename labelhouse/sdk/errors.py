@@ -66,6 +66,10 @@ class TooLarge(LabelhouseError):
     code = "too_large"
 
 
+class TooMany(LabelhouseError):
+    code = "too_many"
+
+
 class Unavailable(LabelhouseError):
     code = "unavailable"
 
@@ -83,7 +87,8 @@ class JobFailed(LabelhouseError):
 
 
 ERRORS: dict[str, type[LabelhouseError]] = {
-    cls.code: cls for cls in (NotFound, Conflict, Invalid, Forbidden, Unauthenticated, TooLarge, Unavailable)
+    cls.code: cls
+    for cls in (NotFound, Conflict, Invalid, Forbidden, Unauthenticated, TooLarge, TooMany, Unavailable)
 }
 
 # When the body is not ours (a proxy's HTML page, say), the status alone decides.
@@ -96,6 +101,7 @@ _BY_STATUS: dict[int, type[LabelhouseError]] = {
     409: Conflict,
     413: TooLarge,
     422: Invalid,
+    429: TooMany,
     502: Unavailable,
     503: Unavailable,
     504: Unavailable,

@@ -245,3 +245,21 @@ def test_hostile_json_gets_a_clear_4xx(client: TestClient, owner: Person) -> Non
     errors = r.json()["errors"]
     assert [e["line"] for e in errors] == [1, 2]
     assert all(e["message"].startswith(f"line {e['line']}: not valid JSON") for e in errors)  # said once
+
+
+def test_login_is_rate_limited_uniformly(client: TestClient, rt) -> None:  # type: ignore[no-untyped-def]
+    from labelhouse.services import accounts
+    from labelhouse.services.clock import utcnow
+
+    with rt.db.session() as s:
+        accounts.create_user_cli(
+            s, "limit@acme.test", workspace="acme", role="annotator", password="the right password", with_token=False, now=utcnow()
+        )
+    wrong = {"email": "limit@acme.test", "password": "not the password"}
+    assert all(client.post("/api/v1/auth/login", json=wrong).status_code == 401 for _ in range(10))
+    blocked = client.post("/api/v1/auth/login", json={"email": "limit@acme.test", "password": "the right password"})
+    assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "too_many"
+    assert int(blocked.headers["retry-after"]) > 0
+    # an account that does not exist is limited the same way (no hint that it is missing)
+    ghost = {"email": "ghost@acme.test", "password": "whatever it is"}
+    assert [client.post("/api/v1/auth/login", json=ghost).status_code for _ in range(11)][-1] == 429

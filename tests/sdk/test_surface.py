@@ -23,6 +23,7 @@ def test_all_is_pinned() -> None:
         "NotFound",
         "Task",
         "TooLarge",
+        "TooMany",
         "Unauthenticated",
         "Unavailable",
     ]

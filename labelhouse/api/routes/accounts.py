@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import math
+import time
+
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from labelhouse.api.deps import RT, CurrentActor, json_response
 from labelhouse.api.models import BootstrapIn, LoginIn, TokenIn, TokenOut
-from labelhouse.core.errors import Unauthenticated
+from labelhouse.core.errors import TooMany, Unauthenticated
+from labelhouse.security.ratelimit import FailureLimiter
 from labelhouse.services import accounts
 from labelhouse.services.clock import aware, utcnow
 
@@ -31,15 +35,47 @@ def bootstrap(body: BootstrapIn, rt: RT) -> Response:
     return json_response({"id": issued.id, "token": issued.token, "expires_at": issued.expires_at}, 201)
 
 
-@router.post("/auth/login", tags=["accounts"], response_model=TokenOut)
-def login(body: LoginIn, rt: RT) -> Response:
+class LoginLimits:
+    """Failed logins per account and per client address, kept by each app (so per process)."""
+
+    def __init__(self) -> None:
+        self.by_email = FailureLimiter(limit=10, window=600)
+        self.by_address = FailureLimiter(limit=50, window=600)
+
+
+@router.post(
+    "/auth/login",
+    tags=["accounts"],
+    response_model=TokenOut,
+    responses={429: {"description": "too many failed logins; see Retry-After"}},
+)
+def login(body: LoginIn, request: Request, rt: RT) -> Response:
+    """Exchange an e-mail and password for a token. After 10 failures for one account (or 50 from
+    one address) in 10 minutes, logins are refused with 429 until the window moves on, whether or
+    not the password is right; the answer is the same for accounts that do not exist."""
+    limits: LoginLimits = request.app.state.login_limits
+    email_key = body.email.strip().lower()
+    address = request.client.host if request.client else "?"
+    clock = time.monotonic()
+    wait = max(
+        limits.by_email.retry_after(email_key, clock) or 0.0,
+        limits.by_address.retry_after(address, clock) or 0.0,
+    )
+    if wait > 0:
+        raise TooMany(
+            f"too many failed logins; try again in {math.ceil(wait)} seconds",
+            details={"retry_after": math.ceil(wait)},
+        )
     try:
         with rt.db.session() as s:
             issued = accounts.login(s, body.email, body.password, workspace=body.workspace, now=utcnow())
     except Unauthenticated:
+        limits.by_email.fail(email_key, clock)
+        limits.by_address.fail(address, clock)
         with rt.db.session() as s:
             accounts.record_failed_login(s, body.email, now=utcnow())
         raise
+    limits.by_email.reset(email_key)
     return json_response({"id": issued.id, "token": issued.token, "expires_at": issued.expires_at})
 
 
