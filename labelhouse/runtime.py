@@ -18,6 +18,7 @@ class Runtime:
     settings: Settings
     db: Database
     blobs: BlobStore
+    secret: bytes = b""  # signs file URLs; made once per install, kept in the database
 
     @property
     def skip_locked(self) -> bool:
@@ -30,4 +31,8 @@ def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     db = Database(settings.db_url, synchronous=settings.sqlite_synchronous)
     if migrate:
         upgrade(db)
-    return Runtime(settings=settings, db=db, blobs=LocalBlobStore(settings.blob_dir))
+    from labelhouse.services.accounts import install_secret
+
+    with db.session() as s:
+        secret = install_secret(s)
+    return Runtime(settings=settings, db=db, blobs=LocalBlobStore(settings.blob_dir), secret=secret)

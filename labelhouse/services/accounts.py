@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -159,6 +160,16 @@ def create_user_cli(
 # --- bootstrap: the first owner, with no default account -------------------------------------
 
 _BOOTSTRAP_KEY = "bootstrap_token_hash"
+
+
+def install_secret(s: Session) -> bytes:
+    """This install's random secret (made on first use), for signing file URLs."""
+    row = s.get(InstallState, "url_signing_secret")
+    if row is None:
+        row = InstallState(key="url_signing_secret", value=secrets.token_hex(32))
+        s.add(row)
+        s.flush()
+    return bytes.fromhex(row.value)
 
 
 def has_users(s: Session) -> bool:

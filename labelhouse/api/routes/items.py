@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import io
+import time
 import uuid
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from labelhouse.api import views
-from labelhouse.api.deps import RT, CurrentActor, json_response
+from labelhouse.api.deps import RT, CurrentActor, actor_for_header, json_response
 from labelhouse.api.models import DeleteItemsIn, ImportOut, JobOut
-from labelhouse.core.errors import Invalid, NotFound, TooLarge
+from labelhouse.core.actor import Actor
+from labelhouse.core.errors import Invalid, NotFound, TooLarge, Unauthenticated
 from labelhouse.formats.registry import get_reader
 from labelhouse.runtime import Runtime
+from labelhouse.security import signing
 from labelhouse.security.permissions import allowed
 from labelhouse.services import audit
 from labelhouse.services import items as svc
 from labelhouse.services import jobs as job_svc
+from labelhouse.services.accounts import actor_for
 from labelhouse.services.clock import utcnow
 from labelhouse.storage.tables import Blob
 
@@ -150,11 +155,35 @@ def delete_items(body: DeleteItemsIn, actor: CurrentActor, rt: RT) -> Response:
     return json_response({"trashed": count})
 
 
+def _file_actor(
+    request: Request,
+    rt: RT,
+    item_id: int,
+    field: str,
+    u: int | None = Query(None, description="signed URL: user id"),
+    w: int | None = Query(None, description="signed URL: workspace id"),
+    exp: int | None = Query(None, description="signed URL: expiry (Unix seconds, the lease's end)"),
+    sig: str | None = Query(None, description="signed URL: signature, as `next` handed it out"),
+) -> Actor:
+    """Who fetches a file: the bearer of a token, or the user a signed URL was made for (a browser
+    <img> cannot send a token). A signed URL is checked for its signature and expiry, and its user
+    must still be a member; the lease itself is checked again below."""
+    if sig is None:
+        return actor_for_header(rt, request.headers.get("authorization", ""))
+    if u is None or w is None or exp is None or not signing.valid(rt.secret, sig, u, w, item_id, field, exp):
+        raise Unauthenticated("this file link is not valid; take the task again to get a fresh one")
+    if exp <= time.time():
+        raise Unauthenticated("this file link has expired with its lease; take the task again")
+    with rt.db.session(write=False) as s:
+        return actor_for(s, w, u)
+
+
 @router.get("/items/{item_id}/files/{field}", responses={200: {"content": {"application/octet-stream": {}}}})
-def item_file(item_id: int, field: str, actor: CurrentActor, rt: RT) -> Response:
+def item_file(item_id: int, field: str, actor: Annotated[Actor, Depends(_file_actor)], rt: RT) -> Response:
     """A binary part of an item: for reviewers and managers, or an annotator holding a live lease on it.
 
-    Every view is recorded in the audit log (who saw which file of which item)."""
+    Authenticate with a token, or use the signed URL that `next` hands out (valid for that user
+    until the lease ends). Every view is recorded in the audit log (who saw which file)."""
     with rt.db.session() as s:
         if allowed(actor.role, "items.read"):
             item, _project = svc.get_item(s, actor, item_id)
