@@ -64,14 +64,19 @@ class _Prepared:
     skills: list[str] | None
 
 
+# The first 128 bits of SHA-256 identify an item within its project (a collision is about
+# 2**-64 likely among billions of items); half the hex keeps the unique index small and fast.
+HASH_HEX = 32
+
+
 def content_hash(data: Mapping[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()[:HASH_HEX]
 
 
 def _canonical(data: Mapping[str, Any]) -> tuple[str, str]:
     """The stored JSON of an item and its content hash, from one encoding."""
     encoded = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
-    return encoded.decode(), hashlib.sha256(encoded).hexdigest()
+    return encoded.decode(), hashlib.sha256(encoded).hexdigest()[:HASH_HEX]
 
 
 def _unwrap(raw: dict[str, Any]) -> tuple[dict[str, Any], int, Any, list[str] | None]:
