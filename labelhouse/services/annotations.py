@@ -20,7 +20,7 @@ from labelhouse.services import audit
 from labelhouse.services.clock import aware
 from labelhouse.services.projects import schemas
 from labelhouse.services.queue import _json
-from labelhouse.storage.rawsql import Raw
+from labelhouse.storage.rawsql import Duplicate, Raw
 from labelhouse.storage.tables import Annotation, Project
 
 MAX_KEY = 200
@@ -96,15 +96,15 @@ def submit(
     )
     if lease is None or lease[1] != actor.workspace_id or not actor.may_see_project(ProjectId(lease[2])):
         raise NotFound(f"lease {lease_id} not found")
-    # After the lease row is locked, a concurrent retry of the same submit sees the first one.
-    first = _by_key(db, actor, key)
-    if first is not None:
-        if first.task_id != task_id:
-            raise Conflict(
-                "this idempotency_key was already used for another task; make a new key per submit"
-            )
-        return Submitted(first, created=False)
     _, _, project_id, lease_task, holder, state, expires = lease
+    if not (state == "active" and holder == actor.user_id and lease_task == task_id):
+        # Not a first submit under a live lease: maybe a retry of one that already went through.
+        # (The lease row is locked first, so a concurrent retry sees the first one's outcome.)
+        first = _by_key(db, actor, key)
+        if first is not None:
+            if first.task_id != task_id:
+                raise Conflict(_KEY_REUSED)
+            return Submitted(first, created=False)
     if holder != actor.user_id:
         raise Forbidden("only the annotator holding the lease may submit to it")
     if lease_task != task_id:
@@ -142,7 +142,8 @@ def submit(
     values = f":w, :p, :t, :u, :l, 1, :yes, {_json_param(db)}, :k, :lt, :now"
     if db.is_postgres:
         # The first version is its own root: take the id from the sequence in the same statement.
-        row = db.first(
+        row = _insert(
+            db,
             columns
             + f"SELECT n, n, {values} FROM (SELECT nextval(pg_get_serial_sequence('annotations', 'id')) AS n) s "
             "RETURNING id",
@@ -150,7 +151,8 @@ def submit(
         )
     else:
         # One writer at a time on SQLite: the next rowid is free, and local statements are cheap.
-        row = db.first(
+        row = _insert(
+            db,
             columns + f"VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM annotations), "
             f"(SELECT COALESCE(MAX(id), 0) + 1 FROM annotations), {values}) RETURNING id",
             params,
@@ -174,6 +176,17 @@ def submit(
         created_at=now,
     )
     return Submitted(created, created=True)
+
+
+_KEY_REUSED = "this idempotency_key was already used for another task; make a new key per submit"
+
+
+def _insert(db: Raw, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    try:
+        return db.insert(sql, params)
+    except Duplicate:
+        # The unique (workspace, user, key) index: the key went with an earlier, other submit.
+        raise Conflict(_KEY_REUSED) from None
 
 
 def _json_param(db: Raw) -> str:

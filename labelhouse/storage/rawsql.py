@@ -31,6 +31,20 @@ def sqlite_datetime(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+class Duplicate(Exception):
+    """A unique constraint refused a row (the driver's IntegrityError, whichever driver)."""
+
+
+def _integrity_errors(postgres: bool) -> tuple[type[BaseException], ...]:
+    if postgres:
+        import psycopg
+
+        return (psycopg.IntegrityError,)
+    import sqlite3
+
+    return (sqlite3.IntegrityError,)
+
+
 class Raw:
     """A driver connection inside a transaction: a session's, or one from ``Database.raw()``."""
 
@@ -66,6 +80,14 @@ class Raw:
         rows = cursor.fetchall()
         cursor.close()
         return [tuple(r) for r in rows]
+
+    def insert(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """``first`` for an INSERT ... RETURNING; a unique-constraint refusal becomes ``Duplicate``
+        (the transaction is then unusable: let the unit of work roll back)."""
+        try:
+            return self.first(sql, params)
+        except _integrity_errors(self._pg) as exc:
+            raise Duplicate(str(exc)) from exc
 
     def first(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         cursor = self._run(sql, params)
