@@ -131,6 +131,12 @@ def _record(
     return ClaimedLease(id=row[0], task_id=task_id, expires_at=expires, created=True)
 
 
+_TASK_DONE = (
+    "UPDATE tasks SET leased = CASE WHEN leased > 0 THEN leased - 1 ELSE 0 END, done = done + 1, "
+    "state = CASE WHEN NOT is_gold AND done + 1 >= overlap THEN 'complete' ELSE state END WHERE id = :t"
+)
+
+
 def end(db: Raw, lease_id: int, task_id: int, state: str, now: datetime) -> None:
     """End an active lease as released, skipped or submitted, freeing or filling its slot."""
     db.execute(
@@ -138,12 +144,25 @@ def end(db: Raw, lease_id: int, task_id: int, state: str, now: datetime) -> None
         {"st": state, "now": now, "l": lease_id},
     )
     if state == "submitted":
-        db.execute(
-            "UPDATE tasks SET leased = CASE WHEN leased > 0 THEN leased - 1 ELSE 0 END, "
-            "done = done + 1, "
-            "state = CASE WHEN NOT is_gold AND done + 1 >= overlap THEN 'complete' ELSE state END "
-            "WHERE id = :t",
-            {"t": task_id},
-        )
+        db.execute(_TASK_DONE, {"t": task_id})
     else:
         give_back(db, task_id)
+
+
+def finish_submit(db: Raw, lease_id: int, task_id: int, user_id: int, now: datetime) -> None:
+    """After a submit: the lease ends as submitted, the task counts one more answer, the draft goes.
+
+    On PostgreSQL in one statement (each statement is a round trip to the server); on SQLite, where
+    statements are local calls, as three.
+    """
+    params = {"l": lease_id, "t": task_id, "u": user_id, "now": now}
+    if db.is_postgres:
+        db.execute(
+            "WITH l AS (UPDATE leases SET state = 'submitted', ended_at = :now WHERE id = :l), "
+            "d AS (DELETE FROM drafts WHERE task_id = :t AND user_id = :u) " + _TASK_DONE,
+            params,
+        )
+        return
+    db.execute("UPDATE leases SET state = 'submitted', ended_at = :now WHERE id = :l", params)
+    db.execute(_TASK_DONE, params)
+    db.execute("DELETE FROM drafts WHERE task_id = :t AND user_id = :u", params)

@@ -158,8 +158,7 @@ def submit(
             params,
         )
     assert row is not None
-    lease_sql.end(db, lease_id, task_id, "submitted", now)
-    db.execute("DELETE FROM drafts WHERE task_id = :t AND user_id = :u", {"t": task_id, "u": actor.user_id})
+    lease_sql.finish_submit(db, lease_id, task_id, actor.user_id, now)
     created = Annotation(
         id=row[0],
         workspace_id=actor.workspace_id,
