@@ -232,7 +232,7 @@ class Boxes:
             if shape == "keypoint":
                 scores = _keypoint_scores(left, right, tolerance)
             else:
-                scores = _iou(_boxes(left), _boxes(right))
+                scores = iou_matrix(_boxes(left), _boxes(right))
             # scipy is imported here: loading it costs ~30 MB, and only agreement needs it.
             from scipy.optimize import linear_sum_assignment
 
@@ -254,7 +254,8 @@ def _boxes(objects: list[Mapping[str, Any]]) -> NDArray[np.float64]:
     return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
 
 
-def _iou(left: NDArray[np.float64], right: NDArray[np.float64]) -> NDArray[np.float64]:
+def iou_matrix(left: NDArray[np.float64], right: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Pairwise intersection over union of two sets of (x0, y0, x1, y1) boxes."""
     lo = np.maximum(left[:, None, :2], right[None, :, :2])
     hi = np.minimum(left[:, None, 2:], right[None, :, 2:])
     inter = np.prod(np.clip(hi - lo, 0, None), axis=2)

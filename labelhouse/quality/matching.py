@@ -10,6 +10,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
+from labelhouse.controls.boxes import iou_matrix
+
 FloatArray = NDArray[np.float64]
 
 MIN_IOU = 0.5
@@ -99,14 +101,8 @@ def corners(objects: Sequence[Mapping[str, Any]]) -> FloatArray:
 
 
 def iou(left: FloatArray, right: FloatArray) -> FloatArray:
-    """Pairwise intersection over union of two sets of (x0, y0, x1, y1) boxes."""
-    lo = np.maximum(left[:, None, :2], right[None, :, :2])
-    hi = np.minimum(left[:, None, 2:], right[None, :, 2:])
-    inter = np.prod(np.clip(hi - lo, 0, None), axis=2)
-    area_l = np.prod(left[:, 2:] - left[:, :2], axis=1)
-    area_r = np.prod(right[:, 2:] - right[:, :2], axis=1)
-    union = area_l[:, None] + area_r[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    """Pairwise intersection over union of two sets of (x0, y0, x1, y1) boxes (the boxes control's)."""
+    return iou_matrix(left, right)
 
 
 def merge(members: Sequence[tuple[Mapping[str, Any], float]]) -> dict[str, Any]:
