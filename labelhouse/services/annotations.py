@@ -19,8 +19,7 @@ from labelhouse.security.permissions import allowed, require
 from labelhouse.services import audit
 from labelhouse.services.clock import aware
 from labelhouse.services.projects import schemas
-from labelhouse.services.queue import _json
-from labelhouse.storage.rawsql import Duplicate, Raw
+from labelhouse.storage.rawsql import Duplicate, Raw, json_value
 from labelhouse.storage.tables import Annotation, Project
 
 MAX_KEY = 200
@@ -59,7 +58,7 @@ def _row_to_annotation(row: tuple[Any, ...]) -> Annotation:
         root_id=row[6],
         version=row[7],
         is_latest=bool(row[8]),
-        answer=_json(row[9]),
+        answer=json_value(row[9]),
         idempotency_key=row[10],
         lead_time_s=row[11],
         created_at=aware(row[12]),
@@ -120,7 +119,7 @@ def submit(
     if task_row is None or task_row[0] == "trashed":
         raise NotFound(f"task {task_id} not found")
     schema = schemas.parsed(project_id, str(task_row[2]), task_row[3])
-    clean = schema.validate_answer(answer, _json(task_row[1]))
+    clean = schema.validate_answer(answer, json_value(task_row[1]))
     if lead_time_s is not None and not (0 <= lead_time_s <= 86400 * 7):
         raise Invalid("lead_time_s is the seconds spent, 0 to 7 days", field="lead_time_s")
     params = {
@@ -251,7 +250,7 @@ def edit(
         text("SELECT i.data FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t"),
         {"t": old.task_id},
     ).scalar_one()
-    clean = schemas.get(project).validate_answer(answer, _json(data))
+    clean = schemas.get(project).validate_answer(answer, json_value(data))
     old.is_latest = False
     new = Annotation(
         workspace_id=old.workspace_id,

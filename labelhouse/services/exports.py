@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,7 @@ from labelhouse.formats.base import Writer
 from labelhouse.services import audit
 from labelhouse.services.clock import aware
 from labelhouse.services.projects import get_project, schemas
+from labelhouse.storage.rawsql import json_value
 
 PAGE = 2000
 
@@ -52,10 +52,6 @@ def plan_export(s: Session, actor: Actor, project_id: int, fmt: str, *, now: dat
         {"p": project.id},
     ).scalar_one()
     return ExportPlan(project.id, project.name, writer, schemas.get(project), int(total))
-
-
-def _loads(value: object) -> dict:  # type: ignore[type-arg]
-    return orjson.loads(value) if isinstance(value, str | bytes) else value  # type: ignore[return-value]
 
 
 def iter_records(
@@ -109,7 +105,7 @@ def iter_records(
                 ExportAnnotation(
                     id=ann_id,
                     annotator=emails.get(user_id, str(user_id)),
-                    answer=_loads(answer),
+                    answer=json_value(answer),
                     version=version,
                     created_at=aware(created),
                     lead_time_s=lead,
@@ -119,7 +115,11 @@ def iter_records(
             annotations = by_task.get(task_id)
             if annotations:
                 yield ExportRecord(
-                    task_id, item_id, _loads(data), tuple(annotations), consensus_of(plan.schema, annotations)
+                    task_id,
+                    item_id,
+                    json_value(data),
+                    tuple(annotations),
+                    consensus_of(plan.schema, annotations),
                 )
         after = last
         sent += len(tasks)

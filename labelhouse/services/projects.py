@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -17,7 +16,7 @@ from labelhouse.core.errors import Invalid, NotFound
 from labelhouse.core.ids import ProjectId
 from labelhouse.security.permissions import require
 from labelhouse.services import audit
-from labelhouse.storage.rawsql import Raw
+from labelhouse.storage.rawsql import Raw, json_value
 from labelhouse.storage.tables import Project
 
 MAX_OVERLAP = 100
@@ -223,7 +222,7 @@ class _SchemaCache:
         with self._lock:
             hit = self._cache.get(key)
         if hit is None:
-            hit = parse_schema(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
+            hit = parse_schema(json_value(raw))
             with self._lock:
                 if len(self._cache) > 1000:
                     self._cache.clear()

@@ -7,20 +7,16 @@ import math
 from collections import defaultdict
 from typing import Any
 
-import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import TooLarge
 from labelhouse.services.projects import get_project, schemas
+from labelhouse.storage.rawsql import json_value
 
 MAX_ANSWERS = 2_000_000
 LOW_CONFIDENCE = 0.8
-
-
-def _loads(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def wilson(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -62,11 +58,11 @@ def project_quality(
         triples: list[tuple[str, str, str]] = []
         gold: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for task_id, email, answer, is_gold, gold_answer in rows:
-            value = _loads(answer).get(config.name)
+            value = json_value(answer).get(config.name)
             if value is None:
                 continue
             if is_gold:
-                expected = (_loads(gold_answer) or {}).get(config.name)
+                expected = (json_value(gold_answer) or {}).get(config.name)
                 if expected is not None:
                     gold[email][0] += int(value == expected)
                     gold[email][1] += 1

@@ -20,7 +20,7 @@ from labelhouse.dispatch import policy
 from labelhouse.security.permissions import require
 from labelhouse.services.clock import aware
 from labelhouse.services.projects import queue_project
-from labelhouse.storage.rawsql import Raw
+from labelhouse.storage.rawsql import Raw, json_value
 from labelhouse.storage.tables import Draft, Lease
 
 _rng_lock = threading.Lock()
@@ -120,18 +120,11 @@ def next_task(
         task_id=task_id,
         item_id=item_id,
         project_id=project.id,
-        item=with_file_urls(item_id, _json(data)),
+        item=with_file_urls(item_id, json_value(data)),
         lease_id=lease_id,
         expires_at=aware(expires),
-        draft=_json(draft) if draft is not None else None,
+        draft=json_value(draft) if draft is not None else None,
     )
-
-
-def _json(value: Any) -> Any:
-    # Raw text() queries on SQLite return JSON columns as strings.
-    if isinstance(value, str | bytes):
-        return orjson.loads(value)
-    return value
 
 
 def _own_lease(s: Session, actor: Actor, lease_id: int) -> Lease:

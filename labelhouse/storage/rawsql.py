@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
@@ -29,6 +30,13 @@ def sqlite_datetime(value: datetime) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column as read: SQLite's driver hands raw SQL its text, psycopg the decoded value."""
+    if isinstance(value, str | bytes):
+        return orjson.loads(value)
+    return value
 
 
 class Duplicate(Exception):
