@@ -138,15 +138,13 @@ _TASK_DONE = (
 
 
 def end(db: Raw, lease_id: int, task_id: int, state: str, now: datetime) -> None:
-    """End an active lease as released, skipped or submitted, freeing or filling its slot."""
+    """End an active lease as released or skipped, giving its slot back (submits end theirs in
+    ``finish_submit``)."""
     db.execute(
         "UPDATE leases SET state = :st, ended_at = :now WHERE id = :l",
         {"st": state, "now": now, "l": lease_id},
     )
-    if state == "submitted":
-        db.execute(_TASK_DONE, {"t": task_id})
-    else:
-        give_back(db, task_id)
+    give_back(db, task_id)
 
 
 def finish_submit(db: Raw, lease_id: int, task_id: int, user_id: int, now: datetime) -> None:

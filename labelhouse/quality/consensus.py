@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from labelhouse.controls import get_control
+from labelhouse.controls.boxes import iou_matrix
 from labelhouse.core.errors import Invalid, NotFound
 from labelhouse.quality import matching
 
@@ -184,7 +185,7 @@ def boxes(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> 
         objects = [obj for _, obj in cluster.members]
         if merged["type"] == "polygon":
             # the bounding box, as in matching; the merged polygon is one of the members
-            scores = matching.iou(matching.corners([merged]), matching.corners(objects))
+            scores = iou_matrix(matching.corners([merged]), matching.corners(objects))
         else:
             scores = matching.overlap([merged], objects)
         value.append(merged)

@@ -81,7 +81,7 @@ def overlap(left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str, Any]
         rp = np.asarray([(o["x"], o["y"]) for o in right], dtype=np.float64)
         distance = np.linalg.norm(lp[:, None, :] - rp[None, :, :], axis=2)
         return (distance <= KEYPOINT_PX).astype(np.float64)
-    return iou(corners(left), corners(right))
+    return iou_matrix(corners(left), corners(right))
 
 
 def corners(objects: Sequence[Mapping[str, Any]]) -> FloatArray:
@@ -98,11 +98,6 @@ def corners(objects: Sequence[Mapping[str, Any]]) -> FloatArray:
         else:
             rows.append((obj["x"], obj["y"], obj["x"] + obj["w"], obj["y"] + obj["h"]))
     return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
-
-
-def iou(left: FloatArray, right: FloatArray) -> FloatArray:
-    """Pairwise intersection over union of two sets of (x0, y0, x1, y1) boxes (the boxes control's)."""
-    return iou_matrix(left, right)
 
 
 def merge(members: Sequence[tuple[Mapping[str, Any], float]]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from labelhouse.security import tokens
 from labelhouse.security.passwords import hash_password, verify_password
 from labelhouse.security.permissions import require
 from labelhouse.services import audit
+from labelhouse.services.clock import aware
 from labelhouse.storage.tables import InstallState, Membership, Token, User, Workspace
 
 LOGIN_TOKEN_HOURS = 24 * 7
@@ -283,8 +284,6 @@ def cached_actor(token: str, *, now: datetime) -> Actor | None:
 
 
 def authenticate(s: Session, token: str, *, now: datetime) -> Actor:
-    from labelhouse.services.clock import aware
-
     if not token:
         raise Unauthenticated("send 'Authorization: Bearer <token>'")
     digest = tokens.token_digest(token)

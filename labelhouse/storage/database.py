@@ -63,12 +63,18 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
+    def _turn(self, write: bool) -> Iterator[None]:
+        """SQLite writers take turns within the process (other processes wait on busy_timeout)."""
+        if not (write and self.is_sqlite):
+            yield
+            return
+        with self._write_lock:
+            yield
+
+    @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
         """One unit of work: commit when the block ends, roll back if it raises."""
-        lock = self._write_lock if (write and self.is_sqlite) else None
-        if lock is not None:
-            lock.acquire()
-        try:
+        with self._turn(write):
             bind: Engine = self._writer if write else self.engine
             with Session(bind=bind, expire_on_commit=False, autoflush=False) as session:
                 try:
@@ -77,9 +83,6 @@ class Database:
                 except BaseException:
                     session.rollback()
                     raise
-        finally:
-            if lock is not None:
-                lock.release()
 
     @contextmanager
     def raw(self, *, write: bool = True) -> Iterator[Raw]:
@@ -89,10 +92,7 @@ class Database:
         cost more than the dozen statements it runs. Commits when the block ends, rolls back if
         it raises, like ``session()``.
         """
-        lock = self._write_lock if (write and self.is_sqlite) else None
-        if lock is not None:
-            lock.acquire()
-        try:
+        with self._turn(write):
             conn = self.engine.raw_connection()
             try:
                 if self.is_sqlite:
@@ -104,9 +104,6 @@ class Database:
                 raise
             finally:
                 conn.close()
-        finally:
-            if lock is not None:
-                lock.release()
 
     @staticmethod
     def _commit_raw(conn: Any) -> None:

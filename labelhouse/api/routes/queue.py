@@ -34,7 +34,7 @@ def next_response(rt: Runtime, actor: Actor, project_id: int, prefetch: bool) ->
         )
     if handout is None:
         return Response(status_code=204)
-    sign_file_urls(rt, actor, handout.item, handout.expires_at)
+    sign_file_urls(rt, actor, handout.item_id, handout.item, handout.expires_at)
     return json_response(
         {
             "task": {
@@ -148,12 +148,13 @@ def delete_annotation(annotation_id: int, actor: CurrentActor, rt: RT) -> Respon
     return Response(status_code=204)
 
 
-def sign_file_urls(rt: Runtime, actor: Actor, item: dict[str, Any], expires_at: datetime) -> None:
+def sign_file_urls(
+    rt: Runtime, actor: Actor, item_id: int, item: dict[str, Any], expires_at: datetime
+) -> None:
     """Give each file URL of a handed-out item a signature for this user until the lease ends, so
     that a browser can load it without a token; it stops working with the lease (checked on use)."""
     exp = int(expires_at.timestamp())
     for field, value in item.items():
         if isinstance(value, dict) and isinstance(value.get("url"), str):
-            item_id = value["url"].split("/items/")[1].split("/")[0]
             sig = signing.sign(rt.secret, actor.user_id, actor.workspace_id, item_id, field, exp)
             value["url"] += f"?u={actor.user_id}&w={actor.workspace_id}&exp={exp}&sig={sig}"
