@@ -21,7 +21,7 @@ from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, LabelhouseError, NotFound
 from labelhouse.core.ids import ProjectId
 from labelhouse.formats.base import ImportRow
-from labelhouse.security.permissions import require
+from labelhouse.security.permissions import allowed, require
 from labelhouse.services import audit
 from labelhouse.services.projects import get_project, schemas
 from labelhouse.storage.rawsql import Raw
@@ -410,3 +410,28 @@ def get_item_for_holder(s: Session, actor: Actor, item_id: int, *, now: datetime
     if held is None:
         raise NotFound(f"item {item_id} not found")
     return get_item(s, actor, item_id, "project.read")
+
+
+def view_file(s: Session, actor: Actor, item_id: int, field: str, *, now: datetime) -> tuple[str, str]:
+    """The blob (SHA-256, media type) of an item's file, for reviewers and managers or an annotator
+    holding a live lease on the item; the view is recorded in the audit log."""
+    if allowed(actor.role, "items.read"):
+        item, _project = get_item(s, actor, item_id)
+    else:
+        item, _project = get_item_for_holder(s, actor, item_id, now=now)
+    ref = item.data.get(field) if isinstance(item.data, dict) else None
+    if not isinstance(ref, dict) or "blob" not in ref:
+        raise NotFound(f"item {item_id} has no file in field {field!r}")
+    blob = s.get(Blob, (actor.workspace_id, ref["blob"]))
+    if blob is None:
+        raise NotFound("file not found")
+    audit.record(
+        s,
+        actor.workspace_id,
+        "asset_viewed",
+        f"item:{item_id}",
+        actor=actor,
+        details={"field": field},
+        now=now,
+    )
+    return blob.sha256, blob.media_type

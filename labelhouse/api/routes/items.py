@@ -16,17 +16,14 @@ from labelhouse.api import views
 from labelhouse.api.deps import RT, CurrentActor, actor_for_header, json_response
 from labelhouse.api.models import DeleteItemsIn, ImportOut, JobOut
 from labelhouse.core.actor import Actor
-from labelhouse.core.errors import Invalid, NotFound, TooLarge, Unauthenticated
+from labelhouse.core.errors import Invalid, TooLarge, Unauthenticated
 from labelhouse.formats.registry import get_reader
 from labelhouse.runtime import Runtime
 from labelhouse.security import signing
-from labelhouse.security.permissions import allowed
-from labelhouse.services import audit
 from labelhouse.services import items as svc
 from labelhouse.services import jobs as job_svc
 from labelhouse.services.accounts import actor_for
 from labelhouse.services.clock import utcnow
-from labelhouse.storage.tables import Blob
 
 router = APIRouter(tags=["items"])
 
@@ -185,27 +182,8 @@ def item_file(item_id: int, field: str, actor: Annotated[Actor, Depends(_file_ac
     Authenticate with a token, or use the signed URL that `next` hands out (valid for that user
     until the lease ends). Every view is recorded in the audit log (who saw which file)."""
     with rt.db.session() as s:
-        if allowed(actor.role, "items.read"):
-            item, _project = svc.get_item(s, actor, item_id)
-        else:
-            item, _project = svc.get_item_for_holder(s, actor, item_id, now=utcnow())
-        ref = item.data.get(field) if isinstance(item.data, dict) else None
-        if not isinstance(ref, dict) or "blob" not in ref:
-            raise NotFound(f"item {item_id} has no file in field {field!r}")
-        blob = s.get(Blob, (actor.workspace_id, ref["blob"]))
-        if blob is None:
-            raise NotFound("file not found")
-        media = blob.media_type
-        audit.record(
-            s,
-            actor.workspace_id,
-            "asset_viewed",
-            f"item:{item_id}",
-            actor=actor,
-            details={"field": field},
-            now=utcnow(),
-        )
-    data = rt.blobs.get(actor.workspace_id, ref["blob"])
+        sha, media = svc.view_file(s, actor, item_id, field, now=utcnow())
+    data = rt.blobs.get(actor.workspace_id, sha)
     return Response(
         data,
         media_type=media
