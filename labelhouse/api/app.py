@@ -9,10 +9,10 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from labelhouse import __version__
-from labelhouse.api import errors
+from labelhouse.api import errors, web
 from labelhouse.api.fastlane import FastLane
 from labelhouse.api.headers import SecurityHeaders
-from labelhouse.api.routes import accounts, admin, items, members, projects, queue
+from labelhouse.api.routes import accounts, admin, items, members, projects, queue, sessions
 from labelhouse.runtime import Runtime
 from labelhouse.worker import JobThread
 
@@ -67,8 +67,9 @@ def create_app(rt: Runtime, *, run_jobs: bool | None = None) -> FastAPI:
     app.state.jobs = None
     app.state.login_limits = accounts.LoginLimits()
     errors.install(app)
-    for module in (accounts, members, projects, items, queue, admin):
+    for module in (accounts, sessions, members, projects, items, queue, admin):
         app.include_router(module.router, prefix=PREFIX)
+    app.include_router(web.router)
     app.add_middleware(FastLane, runtime=rt)
     app.add_middleware(SecurityHeaders, docs_path=f"{PREFIX}/docs")
     app.add_middleware(BodyLimit, max_bytes=rt.settings.max_body_mb * 1024 * 1024)

@@ -8,10 +8,13 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
 from starlette.responses import Response
 
 from labelhouse.core.actor import Actor
+from labelhouse.core.errors import Forbidden
 from labelhouse.runtime import Runtime
+from labelhouse.security import csrf
 from labelhouse.services.accounts import authenticate, cached_actor
 from labelhouse.services.clock import utcnow
 
@@ -30,14 +33,45 @@ def _bearer(header: str) -> str:
     return value.strip()
 
 
+SESSION_COOKIE = "lh_session"
+
+
+def session_token(cookie_header: str) -> str:
+    """The browser session's token from a ``Cookie`` header ('' when there is none)."""
+    return cookie_parser(cookie_header).get(SESSION_COOKIE, "") if cookie_header else ""
+
+
 async def current_actor(request: Request, rt: Annotated[Runtime, Depends(runtime)]) -> Actor:
-    return actor_for_header(rt, request.headers.get("authorization", ""))
+    h = request.headers
+    return actor_for_request(
+        rt, request.method, h.get("authorization", ""), h.get("cookie", ""), h.get(csrf.HEADER, "")
+    )
+
+
+def actor_for_request(rt: Runtime, method: str, authorization: str, cookie: str, csrf_sent: str) -> Actor:
+    """The acting user of a request: a bearer token if one is sent, else the session cookie.
+
+    With the cookie, an unsafe method must also carry the session's CSRF token (security/csrf.py).
+    """
+    if not authorization:
+        session = session_token(cookie)
+        if session:
+            if method not in csrf.SAFE_METHODS and not csrf.valid(rt.secret, session, csrf_sent):
+                raise Forbidden(
+                    "this request lacks the session's X-CSRF-Token header; reload the page and try again"
+                )
+            return actor_for_token(rt, session)
+    return actor_for_header(rt, authorization)
 
 
 def actor_for_header(rt: Runtime, header: str) -> Actor:
-    """The acting user of an ``Authorization`` header. A token seen in the last seconds costs
-    no I/O, and a miss is one indexed read, so this runs on the event loop."""
-    token = _bearer(header)
+    """The acting user of an ``Authorization`` header."""
+    return actor_for_token(rt, _bearer(header))
+
+
+def actor_for_token(rt: Runtime, token: str) -> Actor:
+    """A token seen in the last seconds costs no I/O, and a miss is one indexed read, so this
+    runs on the event loop."""
     now = utcnow()
     hit = cached_actor(token, now=now)
     if hit is not None:

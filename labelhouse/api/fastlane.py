@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from labelhouse.api.deps import actor_for_header, hot_call
+from labelhouse.api.deps import actor_for_request, hot_call
 from labelhouse.api.errors import error_response, validation_response
 from labelhouse.api.models import NextIn, SubmitIn
 from labelhouse.api.routes.queue import next_response, submit_response
@@ -53,12 +53,13 @@ class FastLane:
     async def _serve(
         self, scope: Scope, receive: Receive, nxt: re.Match[str] | None, sub: re.Match[str] | None
     ) -> Response:
-        header = ""
+        wanted = {b"authorization": "", b"cookie": "", b"x-csrf-token": ""}
         for name, value in scope["headers"]:
-            if name == b"authorization":
-                header = value.decode("latin-1")
-                break
-        actor = actor_for_header(self.rt, header)
+            if name in wanted:
+                wanted[name] = value.decode("latin-1")
+        actor = actor_for_request(
+            self.rt, "POST", wanted[b"authorization"], wanted[b"cookie"], wanted[b"x-csrf-token"]
+        )
         body = await _body(receive)
         if nxt is not None:
             prefetch = NextIn.model_validate_json(body).prefetch if body.strip() else False

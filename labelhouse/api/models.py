@@ -18,6 +18,26 @@ class LoginIn(_Body):
     workspace: str | None = None
 
 
+class SwitchIn(_Body):
+    workspace_id: int
+
+
+class WorkspaceOut(BaseModel):
+    id: int
+    name: str
+    role: str
+
+
+class SessionOut(BaseModel):
+    user_id: int
+    email: str
+    workspace_id: int
+    role: str
+    projects: list[int] | None
+    csrf_token: str = Field(description="send as X-CSRF-Token on every unsafe request of this session")
+    workspaces: list[WorkspaceOut]
+
+
 class BootstrapIn(_Body):
     token: str
     email: str

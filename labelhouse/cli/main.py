@@ -76,7 +76,7 @@ def demo(data_dir: Path | None, database_url: str | None, host: str | None, port
     rt = runtime_from(data_dir or Path("./labelhouse-demo"), database_url, host=host, port=port)
     logins = seed_demo(rt)
     url = f"http://{rt.settings.host}:{rt.settings.port}"
-    click.echo(f"demo workspace ready at {url}/api/v1 (API docs: {url}/api/v1/docs)")
+    click.echo(f"demo workspace ready: open {url}/ in a browser (API: {url}/api/v1, docs: {url}/api/v1/docs)")
     for email, password, token, role in logins:
         click.echo(f"  {role:<9} {email}  password: {password}  token: {token}")
     click.echo(

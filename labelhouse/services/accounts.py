@@ -202,7 +202,17 @@ def bootstrap(
 # --- login and authentication -----------------------------------------------------------------
 
 
-def login(s: Session, email: str, password: str, *, workspace: str | None, now: datetime) -> IssuedToken:
+def login(
+    s: Session,
+    email: str,
+    password: str,
+    *,
+    workspace: str | None,
+    now: datetime,
+    name: str = "login",
+    hours: int = LOGIN_TOKEN_HOURS,
+) -> IssuedToken:
+    """A new token for a password login (``name`` says which kind: API login or browser session)."""
     message = "wrong email or password"
     try:
         email = normalize_email(email)
@@ -219,8 +229,17 @@ def login(s: Session, email: str, password: str, *, workspace: str | None, now: 
     row = s.execute(query.order_by(Membership.id)).first()
     if row is None:
         raise Unauthenticated(message)
-    issued = issue_token(s, row[1].id, user.id, "login", now=now, hours=LOGIN_TOKEN_HOURS)
-    audit.record(s, row[1].id, "login", f"user:{user.id}", actor_id=user.id, actor_name=user.email, now=now)
+    issued = issue_token(s, row[1].id, user.id, name, now=now, hours=hours)
+    audit.record(
+        s,
+        row[1].id,
+        "login",
+        f"user:{user.id}",
+        actor_id=user.id,
+        actor_name=user.email,
+        details={"via": name},
+        now=now,
+    )
     return issued
 
 

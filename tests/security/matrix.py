@@ -67,6 +67,19 @@ MATRIX: dict[tuple[str, str], Row] = {
         body={"email": "owner@acme.test", "password": "wrong-password"},
         public=True,
     ),
+    # Another e-mail than the row above: each row's failures count against its own account limit.
+    ("POST", "/api/v1/auth/session"): _row(
+        "A-02",
+        "401 401 401 401 401 401 401 401",
+        body={"email": "browser@acme.test", "password": "wrong-password"},
+        public=True,
+    ),
+    ("GET", "/api/v1/auth/session"): _row("A-04", "401 200 200 200 200 200 200 200"),
+    # Switching is for cookie sessions; a bearer token is told to log in again instead.
+    ("POST", "/api/v1/auth/session/workspace"): _row(
+        "A-04", "401 422 422 422 422 422 422 422", body={"workspace_id": 1}
+    ),
+    ("DELETE", "/api/v1/auth/session"): _row("A-04", "401 204 204 204 204 204 204 204"),
     ("GET", "/api/v1/me"): _row("A-01", "401 200 200 200 200 200 200 200"),
     ("POST", "/api/v1/tokens"): _row("A-07", "401 201 201 201 201 201 201 201", body={"name": "matrix"}),
     ("GET", "/api/v1/tokens"): _row("A-07", "401 200 200 200 200 200 200 200"),

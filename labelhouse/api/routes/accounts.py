@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from labelhouse.api.deps import RT, CurrentActor, json_response
 from labelhouse.api.models import BootstrapIn, LoginIn, TokenIn, TokenOut
 from labelhouse.core.errors import TooMany, Unauthenticated
+from labelhouse.runtime import Runtime
 from labelhouse.security.ratelimit import FailureLimiter
 from labelhouse.services import accounts
 from labelhouse.services.clock import aware, utcnow
@@ -53,8 +56,21 @@ def login(body: LoginIn, request: Request, rt: RT) -> Response:
     """Exchange an e-mail and password for a token. After 10 failures for one account (or 50 from
     one address) in 10 minutes, logins are refused with 429 until the window moves on, whether or
     not the password is right; the answer is the same for accounts that do not exist."""
+    issued = limited_login(
+        request,
+        rt,
+        body.email,
+        lambda s: accounts.login(s, body.email, body.password, workspace=body.workspace, now=utcnow()),
+    )
+    return json_response({"id": issued.id, "token": issued.token, "expires_at": issued.expires_at})
+
+
+def limited_login(
+    request: Request, rt: Runtime, email: str, attempt: Callable[[Session], accounts.IssuedToken]
+) -> accounts.IssuedToken:
+    """Run a password check under the login rate limits (shared by token and session logins)."""
     limits: LoginLimits = request.app.state.login_limits
-    email_key = body.email.strip().lower()
+    email_key = email.strip().lower()
     address = request.client.host if request.client else "?"
     clock = time.monotonic()
     wait = max(
@@ -68,15 +84,15 @@ def login(body: LoginIn, request: Request, rt: RT) -> Response:
         )
     try:
         with rt.db.session() as s:
-            issued = accounts.login(s, body.email, body.password, workspace=body.workspace, now=utcnow())
+            issued = attempt(s)
     except Unauthenticated:
         limits.by_email.fail(email_key, clock)
         limits.by_address.fail(address, clock)
         with rt.db.session() as s:
-            accounts.record_failed_login(s, body.email, now=utcnow())
+            accounts.record_failed_login(s, email, now=utcnow())
         raise
     limits.by_email.reset(email_key)
-    return json_response({"id": issued.id, "token": issued.token, "expires_at": issued.expires_at})
+    return issued
 
 
 @router.get("/me", tags=["accounts"])

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from labelhouse.api import views
-from labelhouse.api.deps import RT, CurrentActor, actor_for_header, json_response
+from labelhouse.api.deps import RT, CurrentActor, actor_for_request, json_response
 from labelhouse.api.models import DeleteItemsIn, ImportOut, JobOut
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, TooLarge, Unauthenticated
@@ -166,7 +166,8 @@ def _file_actor(
     <img> cannot send a token). A signed URL is checked for its signature and expiry, and its user
     must still be a member; the lease itself is checked again below."""
     if sig is None:
-        return actor_for_header(rt, request.headers.get("authorization", ""))
+        h = request.headers
+        return actor_for_request(rt, request.method, h.get("authorization", ""), h.get("cookie", ""), "")
     if u is None or w is None or exp is None or not signing.valid(rt.secret, sig, u, w, item_id, field, exp):
         raise Unauthenticated("this file link is not valid; take the task again to get a fresh one")
     if exp <= time.time():

@@ -1,0 +1,78 @@
+"""Serving the browser UI: plain ES modules from ``labelhouse/web``, no build step.
+
+Every asset URL carries a hash of the whole UI (``/ui/static/<hash>/app.js``), so browsers cache
+assets forever and a new version is a new URL; modules import each other by relative paths, which
+keep the hash. The page and assets get a Content-Security-Policy that allows scripts and styles
+from this origin only: no inline script, no eval, no third-party origin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from fastapi import APIRouter
+from starlette.responses import RedirectResponse, Response
+
+from labelhouse.core.errors import NotFound
+
+WEB_DIR = Path(str(resources.files("labelhouse") / "web"))
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".html": "text/html"}
+
+router = APIRouter(include_in_schema=False)
+
+
+@lru_cache(maxsize=1)
+def ui_hash() -> str:
+    """A digest of every UI file: part of each asset URL, so a changed file is a new URL."""
+    digest = hashlib.sha256()
+    for path in sorted(WEB_DIR.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(WEB_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def _index() -> bytes:
+    html = (WEB_DIR / "index.html").read_text(encoding="utf-8")
+    return html.replace("{{static}}", f"/ui/static/{ui_hash()}").encode()
+
+
+@router.get("/")
+def root() -> Response:
+    return RedirectResponse("/ui/", status_code=302)
+
+
+@router.get("/ui/static/{version}/{path:path}")
+def asset(version: str, path: str) -> Response:
+    """One UI file. Only known suffixes, and only files inside the UI folder (no traversal)."""
+    target = (WEB_DIR / path).resolve()
+    media = _TYPES.get(target.suffix)
+    if media is None or not target.is_file() or not target.is_relative_to(WEB_DIR.resolve()):
+        raise NotFound(f"no UI file {path!r}")
+    # An old hash still serves the current file (a page open across an upgrade keeps working),
+    # but only the current hash may be cached for good.
+    cache = "public, max-age=31536000, immutable" if version == ui_hash() else "no-cache"
+    return Response(
+        target.read_bytes(),
+        media_type=media or mimetypes.guess_type(target.name)[0],
+        headers={"Cache-Control": cache, "Content-Security-Policy": CSP},
+    )
+
+
+@router.get("/ui/{path:path}")
+def page(path: str) -> Response:
+    """The single page: every UI route answers with it, and the router in app.js takes over."""
+    return Response(
+        _index(),
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"},
+    )

@@ -1,0 +1,54 @@
+// Members and roles of this workspace: add, change role, limit to projects, remove.
+import { api } from "../api.js";
+import { h, clear, toast } from "../dom.js";
+
+const ROLES = ["annotator", "reviewer", "manager", "owner"];
+
+export async function show(main) {
+  const body = h("tbody");
+  const email = h("input", { type: "email", name: "email", required: true, placeholder: "name@example.com" });
+  const password = h("input", { type: "password", name: "password", placeholder: "initial password (new accounts)" });
+  const role = h("select", { name: "role" }, ROLES.map((r) => h("option", { value: r }, r)));
+  main.append(h("h1", null, "Members"),
+    h("form.card.row.wrap", {
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          const m = { email: email.value, role: role.value };
+          if (password.value) m.password = password.value;
+          await api.post("/members", m);
+          toast(`${email.value} added as ${role.value}`, "ok");
+          email.value = ""; password.value = "";
+          load();
+        } catch (err) { toast(err.message, "error"); }
+      },
+    }, email, password, role, h("button.primary", { type: "submit" }, "Add member")),
+    h("table.card", null, h("thead", null, h("tr", null, h("th", null, "E-mail"), h("th", null, "Role"), h("th", null, "Projects"), h("th"))), body));
+
+  async function load() {
+    let members = [];
+    try { members = await api.get("/members"); } catch (err) { toast(err.message, "error"); }
+    clear(body);
+    for (const m of members) {
+      const pick = h("select", {
+        "aria-label": `role of ${m.email}`,
+        onchange: async () => {
+          try { await api.patch(`/members/${m.user_id}`, { role: pick.value }); toast(`${m.email} is now ${pick.value}`, "ok"); }
+          catch (err) { toast(err.message, "error"); pick.value = m.role; }
+        },
+      }, ROLES.map((r) => h("option", { value: r, selected: r === m.role }, r)));
+      body.append(h("tr", { dataset: { member: m.email } },
+        h("td", null, m.email), h("td", null, pick),
+        h("td.muted", null, m.projects === null ? "all" : m.projects.join(", ")),
+        h("td", null, h("button.link.danger", {
+          type: "button",
+          onclick: async () => {
+            if (!confirm(`Remove ${m.email} from this workspace?`)) return;
+            try { await api.del(`/members/${m.user_id}`); load(); } catch (err) { toast(err.message, "error"); }
+          },
+        }, "Remove"))));
+    }
+  }
+  load();
+  return {};
+}

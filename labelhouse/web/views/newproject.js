@@ -1,0 +1,105 @@
+// Create a project: a form for the basics, the schema as JSON with a live preview of the
+// labeling view (rendered by the same widgets annotators use, over a sample item).
+import { api } from "../api.js";
+import { h, clear, toast } from "../dom.js";
+import { go } from "../app.js";
+import { buildTask } from "./task.js";
+
+const TEMPLATES = {
+  "Text classification": { controls: [{ name: "label", type: "choices", over: "text", options: ["positive", "negative", "neutral"] }] },
+  "Named entities": { controls: [{ name: "entities", type: "spans", over: "text", labels: ["PER", "ORG", "LOC"] }] },
+  "Image boxes": { controls: [{ name: "objects", type: "boxes", over: "image", labels: ["car", "person"], shapes: ["rectangle", "polygon"] }] },
+  "Preference (A vs B)": { controls: [{ name: "preference", type: "preference", over: "responses", prompt: "prompt", strength_scale: 3 }] },
+  "Ranking": { controls: [{ name: "rank", type: "ranking", over: "responses", prompt: "prompt" }] },
+  "SFT response": { controls: [{ name: "response", type: "text", min_length: 20, placeholder: "Write the ideal answer" }] },
+  "Rubric grading": { controls: [{ name: "grade", type: "rating", min: 1, max: 5, criteria: [{ name: "helpful", description: "answers the question" }, { name: "correct", description: "no factual errors" }] }] },
+};
+const SAMPLE = {
+  text: "Ada Lovelace met Charles Babbage in London in 1833.",
+  prompt: "Explain recursion in one sentence.",
+  responses: ["Recursion is when a function calls itself on a smaller input until a base case.", "It is recursion.", "A loop."],
+};
+
+export function show(main) {
+  const name = h("input", { name: "name", required: true, placeholder: "e.g. Support tickets, batch 3" });
+  const description = h("input", { name: "description", placeholder: "what annotators should know" });
+  const overlap = h("input", { name: "overlap", type: "number", min: 1, max: 50, value: 1 });
+  const lease = h("input", { name: "lease_seconds", type: "number", min: 30, value: 900 });
+  const gold = h("input", { name: "gold_rate", type: "number", min: 0, max: 1, step: 0.01, value: 0 });
+  const template = h("select", { name: "template", onchange: () => { schema.value = JSON.stringify(TEMPLATES[template.value], null, 2); preview(); } },
+    Object.keys(TEMPLATES).map((t) => h("option", { value: t }, t)));
+  const schema = h("textarea.schema-editor", { name: "schema", spellcheck: false, "aria-label": "schema (JSON)" });
+  schema.value = JSON.stringify(TEMPLATES["Text classification"], null, 2);
+  const problem = h("p.error", { role: "alert" });
+  const previewBox = h("div.preview");
+  let timer = null;
+  schema.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(preview, 250); });
+
+  async function preview() {
+    problem.textContent = "";
+    let parsed;
+    try { parsed = JSON.parse(schema.value); } catch (err) { problem.textContent = `The schema is not valid JSON: ${err.message}`; return; }
+    if (!parsed || !Array.isArray(parsed.controls)) { problem.textContent = 'The schema needs a "controls" list'; return; }
+    try {
+      const item = { ...SAMPLE };
+      const files = {};
+      for (const c of parsed.controls) {
+        if (c.type === "boxes") { const f = await sampleImage(); files[c.over] = f; item[c.over] = { width: f.img.naturalWidth, height: f.img.naturalHeight }; }
+        if (c.type === "preference" && c.over) item[c.over] = SAMPLE.responses.slice(0, 2);
+        else if ((c.type === "ranking") && c.over) item[c.over] = SAMPLE.responses;
+        else if (c.over && !(c.over in item)) item[c.over] = SAMPLE.text;
+      }
+      const { root } = await buildTask({ schema: parsed, item, answer: null, files, onChange: () => {} });
+      clear(previewBox).append(root);
+    } catch (err) { problem.textContent = `Cannot preview: ${err.message}`; }
+  }
+
+  const form = h("form.card", {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      problem.textContent = "";
+      let parsed;
+      try { parsed = JSON.parse(schema.value); } catch (err) { problem.textContent = `The schema is not valid JSON: ${err.message}`; return; }
+      try {
+        const p = await api.post("/projects", {
+          name: name.value, description: description.value, schema: parsed,
+          overlap: Number(overlap.value), lease_seconds: Number(lease.value), gold_rate: Number(gold.value),
+        });
+        toast(`Project "${p.name}" created`, "ok");
+        go(`#/manage/${p.id}`);
+      } catch (err) { problem.textContent = err.field ? `${err.field}: ${err.message}` : err.message; }
+    },
+  },
+  h("h1", null, "New project"),
+  h("div.two", null,
+    h("div", null,
+      h("label", null, "Name", name),
+      h("label", null, "Description", description),
+      h("div.row", null, h("label", null, "Annotators per task", overlap), h("label", null, "Lease (seconds)", lease), h("label", null, "Gold rate", gold)),
+      h("label", null, "Start from", template),
+      h("label", null, "Schema (JSON)", schema),
+      problem,
+      h("button.primary", { type: "submit" }, "Create project")),
+    h("div", null, h("div.label-small", null, "Preview of the labeling view"), previewBox)));
+  main.append(form);
+  preview();
+  name.focus();
+  return {};
+}
+
+let sample = null;
+function sampleImage() {
+  if (sample) return sample;
+  const c = document.createElement("canvas");
+  c.width = 480; c.height = 320;
+  const g = c.getContext("2d");
+  g.fillStyle = "#dbeafe"; g.fillRect(0, 0, 480, 320);
+  g.fillStyle = "#1d4ed8"; g.fillRect(60, 80, 120, 90);
+  g.fillStyle = "#dc2626"; g.beginPath(); g.arc(330, 180, 60, 0, 2 * Math.PI); g.fill();
+  sample = new Promise((resolve) => c.toBlob(async (blob) => {
+    const url = URL.createObjectURL(blob);
+    const img = new Image(); img.src = url; await img.decode();
+    resolve({ url, blob, img });
+  }));
+  return sample;
+}
