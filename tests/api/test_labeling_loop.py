@@ -122,11 +122,21 @@ def test_key_reused_for_another_task_is_a_conflict(client: TestClient, owner: Pe
     a = make_person(rt, "a@acme.test", role="annotator")
     first = client.post(f"/api/v1/projects/{pid}/next", headers=a.headers).json()
     body = {"answer": {"label": "pos"}, "lease_id": first["lease"]["id"], "idempotency_key": "same-key"}
-    assert client.post(f"/api/v1/tasks/{first['task']['id']}/annotations", json=body, headers=a.headers).status_code == 201
+    assert (
+        client.post(
+            f"/api/v1/tasks/{first['task']['id']}/annotations", json=body, headers=a.headers
+        ).status_code
+        == 201
+    )
     second = client.post(f"/api/v1/projects/{pid}/next", headers=a.headers).json()
     reuse = dict(body, lease_id=second["lease"]["id"])
     r = client.post(f"/api/v1/tasks/{second['task']['id']}/annotations", json=reuse, headers=a.headers)
     assert r.status_code == 409 and "idempotency_key" in r.json()["error"]["message"]
     assert client.get(f"/api/v1/tasks/{second['task']['id']}/annotations", headers=owner.headers).json() == []
     fresh = dict(reuse, idempotency_key="another-key")
-    assert client.post(f"/api/v1/tasks/{second['task']['id']}/annotations", json=fresh, headers=a.headers).status_code == 201
+    assert (
+        client.post(
+            f"/api/v1/tasks/{second['task']['id']}/annotations", json=fresh, headers=a.headers
+        ).status_code
+        == 201
+    )

@@ -25,8 +25,13 @@ def _zip() -> bytes:
 
 
 def test_signed_file_urls(client: TestClient, owner: Person, rt) -> None:  # type: ignore[no-untyped-def]
-    pid = client.post("/api/v1/projects", json={"name": "b", "schema": BOX_SCHEMA}, headers=owner.headers).json()["id"]
-    assert client.post(f"/api/v1/projects/{pid}/items", content=_zip(), headers=owner.headers).json()["created"] == 2
+    pid = client.post(
+        "/api/v1/projects", json={"name": "b", "schema": BOX_SCHEMA}, headers=owner.headers
+    ).json()["id"]
+    assert (
+        client.post(f"/api/v1/projects/{pid}/items", content=_zip(), headers=owner.headers).json()["created"]
+        == 2
+    )
     ann = make_person(rt, "ann@acme.test", role="annotator")
     handout = client.post(f"/api/v1/projects/{pid}/next", headers=ann.headers).json()
     url = handout["task"]["item"]["image"]["url"]
@@ -38,7 +43,9 @@ def test_signed_file_urls(client: TestClient, owner: Person, rt) -> None:  # typ
     assert client.get(other).status_code == 401
     client.post(f"/api/v1/leases/{handout['lease']['id']}/release", headers=ann.headers)
     assert client.get(url).status_code == 404  # the lease ended: the link is dead
-    again = client.post(f"/api/v1/projects/{pid}/next", headers=ann.headers).json()["task"]["item"]["image"]["url"]
+    again = client.post(f"/api/v1/projects/{pid}/next", headers=ann.headers).json()["task"]["item"]["image"][
+        "url"
+    ]
     assert client.get(again).status_code == 200
     assert client.delete(f"/api/v1/members/{ann.user_id}", headers=owner.headers).status_code == 204
     assert client.get(again).status_code == 401  # removed from the workspace

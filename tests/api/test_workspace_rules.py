@@ -253,11 +253,19 @@ def test_login_is_rate_limited_uniformly(client: TestClient, rt) -> None:  # typ
 
     with rt.db.session() as s:
         accounts.create_user_cli(
-            s, "limit@acme.test", workspace="acme", role="annotator", password="the right password", with_token=False, now=utcnow()
+            s,
+            "limit@acme.test",
+            workspace="acme",
+            role="annotator",
+            password="the right password",
+            with_token=False,
+            now=utcnow(),
         )
     wrong = {"email": "limit@acme.test", "password": "not the password"}
     assert all(client.post("/api/v1/auth/login", json=wrong).status_code == 401 for _ in range(10))
-    blocked = client.post("/api/v1/auth/login", json={"email": "limit@acme.test", "password": "the right password"})
+    blocked = client.post(
+        "/api/v1/auth/login", json={"email": "limit@acme.test", "password": "the right password"}
+    )
     assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "too_many"
     assert int(blocked.headers["retry-after"]) > 0
     # an account that does not exist is limited the same way (no hint that it is missing)
