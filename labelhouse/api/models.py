@@ -62,6 +62,9 @@ class ProjectIn(_Body):
     description: str = ""
     lease_seconds: int = 900
     gold_rate: float = 0.0
+    quality: dict[str, Any] | None = Field(
+        default=None, description="the quality policy: review routing, auto-pause, adaptive overlap"
+    )
 
 
 class ProjectPatch(_Body):
@@ -71,6 +74,7 @@ class ProjectPatch(_Body):
     description: str | None = None
     lease_seconds: int | None = None
     gold_rate: float | None = None
+    quality: dict[str, Any] | None = Field(default=None, description="the quality policy; {} resets it")
 
 
 class ProjectOut(BaseModel):
@@ -81,6 +85,7 @@ class ProjectOut(BaseModel):
     overlap: int
     lease_seconds: int
     gold_rate: float
+    quality: dict[str, Any] = Field(description="the quality policy in effect, every setting filled in")
     created_at: datetime
     updated_at: datetime
 
@@ -134,6 +139,74 @@ class AnnotationOut(BaseModel):
     answer: dict[str, Any]
     lead_time_s: float | None
     created_at: datetime
+
+
+class ReviewIn(_Body):
+    decision: str = Field(description="accept, reject or correct")
+    reason: str | None = Field(default=None, description="why (required to reject); the annotator sees it")
+    answer: dict[str, Any] | None = Field(default=None, description="the right answer (correct only)")
+
+
+class ReviewOut(BaseModel):
+    id: int
+    task_id: int
+    annotation_id: int
+    reviewer_id: int | None
+    decision: str = Field(description="accepted, rejected or corrected")
+    reason: str | None
+    correction_id: int | None = Field(description="the reviewer's new version (corrected)")
+    created_at: datetime
+
+
+class ReviewAnnotationOut(BaseModel):
+    id: int
+    task_id: int
+    annotator_id: int
+    annotator: str
+    version: int
+    answer: dict[str, Any]
+    lead_time_s: float | None
+    created_at: datetime
+    review: str | None = Field(description="null (undecided), accepted, rejected or corrected")
+
+
+class ReviewTaskOut(BaseModel):
+    id: int
+    item_id: int
+    project_id: int
+    item: dict[str, Any]
+    consensus: dict[str, Any] | None
+    confidence: float | None
+    labels: int
+
+
+class ReviewClaimOut(BaseModel):
+    expires_at: datetime
+
+
+class ReviewNextOut(BaseModel):
+    task: ReviewTaskOut
+    annotations: list[ReviewAnnotationOut]
+    reviews: list[ReviewOut]
+    route: str = Field(description="failed_gold, low_confidence or routine: why the task came now")
+    claim: ReviewClaimOut
+
+
+class PauseIn(_Body):
+    user_id: int
+    reason: str
+
+
+class PauseOut(BaseModel):
+    id: int
+    project_id: int
+    user_id: int
+    annotator: str
+    reason: str
+    details: dict[str, Any] | None
+    automatic: bool
+    paused_at: datetime
+    lifted_at: datetime | None
 
 
 class MemberIn(_Body):

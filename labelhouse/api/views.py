@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from labelhouse.services.clock import aware
+from labelhouse.services.projects import policy_of
 from labelhouse.storage.tables import Annotation, Job, Project
 
 
@@ -17,6 +18,7 @@ def project(p: Project) -> dict[str, Any]:
         "overlap": p.overlap,
         "lease_seconds": p.lease_seconds,
         "gold_rate": p.gold_rate,
+        "quality": policy_of(p).to_dict(),
         "created_at": aware(p.created_at),
         "updated_at": aware(p.updated_at),
     }

@@ -147,20 +147,48 @@ def end(db: Raw, lease_id: int, task_id: int, state: str, now: datetime) -> None
     give_back(db, task_id)
 
 
-def finish_submit(db: Raw, lease_id: int, task_id: int, user_id: int, now: datetime) -> None:
-    """After a submit: the lease ends as submitted, the task counts one more answer, the draft goes.
+# The answer that completes a task also stores its consensus, and may raise its overlap (adaptive
+# overlap asking for one more label), which decides whether it is complete.
+_TASK_DONE_CONSENSUS = (
+    "UPDATE tasks SET leased = CASE WHEN leased > 0 THEN leased - 1 ELSE 0 END, done = done + 1, "
+    "consensus = {json}, confidence = :cf, overlap = :ov, "
+    # a reviewed task that took a new answer (after a rejection or a deletion) is up for review again
+    "review_state = CASE WHEN review_state = 'reviewed' THEN NULL ELSE review_state END, "
+    "state = CASE WHEN NOT is_gold AND done + 1 >= :ov THEN 'complete' ELSE state END WHERE id = :t"
+)
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """What a completing submit stores on its task: the consensus (JSON text), the task's
+    confidence, and its overlap (raised by one when adaptive overlap wants another label)."""
+
+    consensus: str
+    confidence: float | None
+    overlap: int
+
+
+def finish_submit(
+    db: Raw, lease_id: int, task_id: int, user_id: int, now: datetime, outcome: TaskOutcome | None = None
+) -> None:
+    """After a submit: the lease ends as submitted, the task counts one more answer (and takes
+    the outcome, when given), the draft goes.
 
     On PostgreSQL in one statement (each statement is a round trip to the server); on SQLite, where
     statements are local calls, as three.
     """
-    params = {"l": lease_id, "t": task_id, "u": user_id, "now": now}
+    params: dict[str, Any] = {"l": lease_id, "t": task_id, "u": user_id, "now": now}
+    task_sql = _TASK_DONE
+    if outcome is not None:
+        task_sql = _TASK_DONE_CONSENSUS.format(json="CAST(:c AS JSONB)" if db.is_postgres else ":c")
+        params.update(c=outcome.consensus, cf=outcome.confidence, ov=outcome.overlap)
     if db.is_postgres:
         db.execute(
             "WITH l AS (UPDATE leases SET state = 'submitted', ended_at = :now WHERE id = :l), "
-            "d AS (DELETE FROM drafts WHERE task_id = :t AND user_id = :u) " + _TASK_DONE,
+            "d AS (DELETE FROM drafts WHERE task_id = :t AND user_id = :u) " + task_sql,
             params,
         )
         return
     db.execute("UPDATE leases SET state = 'submitted', ended_at = :now WHERE id = :l", params)
-    db.execute(_TASK_DONE, params)
+    db.execute(task_sql, params)
     db.execute("DELETE FROM drafts WHERE task_id = :t AND user_id = :u", params)

@@ -1,30 +1,14 @@
-"""Quality: truth inference over categorical answers, and preference models. Pure numpy/scipy."""
+# ruff: noqa: F401  (_load's imports are returned through locals())
+"""Quality: truth inference over categorical answers, and preference models. Pure numpy/scipy.
 
-from labelhouse.quality.answers import Answers
-from labelhouse.quality.bradley_terry import (
-    BradleyTerryFit,
-    ScoreIntervals,
-    bootstrap_scores,
-    fit_bradley_terry,
-    fit_votes,
-)
-from labelhouse.quality.comparisons import Comparisons, PositionBias, pairs_from_ranking, position_bias
-from labelhouse.quality.dawid_skene import DawidSkene, DawidSkeneFit, fit_dawid_skene
-from labelhouse.quality.elo import elo_ratings
-from labelhouse.quality.glad import Glad, fit_glad
-from labelhouse.quality.inference import (
-    DEFAULT_METHOD,
-    Method,
-    Result,
-    get_method,
-    infer,
-    method_names,
-    register,
-)
-from labelhouse.quality.mace import Mace, fit_mace
-from labelhouse.quality.majority import MajorityVote
-from labelhouse.quality.one_coin import OneCoin, fit_one_coin
-from labelhouse.quality.wawa import Wawa
+The names below load on first use (PEP 562), with numpy and scipy: the policy decisions of the
+labeling loop (``quality.policy``, ``quality.task``) import this package and must stay light.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
 
 __all__ = [
     "DEFAULT_METHOD",
@@ -58,18 +42,59 @@ __all__ = [
     "register",
 ]
 
-# the built-in methods register exactly as an outside package would
-register(MajorityVote())
-register(Wawa())
-register(DawidSkene())
-register(
-    DawidSkene(
-        "ds_map",
-        smoothing=0.01,
-        diagonal=3.0,
-        summary="Dawid-Skene with a Dirichlet prior favouring right answers (MAP), by EM",
+
+def _load() -> dict[str, Any]:
+    from labelhouse.quality.answers import Answers
+    from labelhouse.quality.bradley_terry import (
+        BradleyTerryFit,
+        ScoreIntervals,
+        bootstrap_scores,
+        fit_bradley_terry,
+        fit_votes,
     )
-)
-register(OneCoin())
-register(Glad())
-register(Mace())
+    from labelhouse.quality.comparisons import Comparisons, PositionBias, pairs_from_ranking, position_bias
+    from labelhouse.quality.dawid_skene import DawidSkene, DawidSkeneFit, fit_dawid_skene
+    from labelhouse.quality.elo import elo_ratings
+    from labelhouse.quality.glad import Glad, fit_glad
+    from labelhouse.quality.inference import (
+        DEFAULT_METHOD,
+        Method,
+        Result,
+        get_method,
+        infer,
+        method_names,
+        register,
+    )
+    from labelhouse.quality.mace import Mace, fit_mace
+    from labelhouse.quality.majority import MajorityVote
+    from labelhouse.quality.one_coin import OneCoin, fit_one_coin
+    from labelhouse.quality.wawa import Wawa
+
+    # the built-in methods register exactly as an outside package would
+    register(MajorityVote())
+    register(Wawa())
+    register(DawidSkene())
+    register(
+        DawidSkene(
+            "ds_map",
+            smoothing=0.01,
+            diagonal=3.0,
+            summary="Dawid-Skene with a Dirichlet prior favouring right answers (MAP), by EM",
+        )
+    )
+    register(OneCoin())
+    register(Glad())
+    register(Mace())
+    return {name: value for name, value in locals().items() if name in __all__}
+
+
+_lock = threading.Lock()
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module 'labelhouse.quality' has no attribute {name!r}")
+    with _lock:  # load (and register) once, whichever thread asks first
+        if name not in globals():
+            globals().update(_load())
+    return globals()[name]

@@ -294,6 +294,69 @@ class Annotations:
         self._s.call("DELETE", f"/annotations/{annotation_id}")
 
 
+class Reviews:
+    """The review queue: take the next task to review, decide on its annotations."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def next(self, project_id: int) -> Json | None:
+        """Claim the next task to review (doubtful ones first; ``route`` says why), or None.
+        Asking again while holding one returns it, so a retry is harmless."""
+        body: Json | None = self._s.call("POST", f"/projects/{project_id}/review/next", idempotent=True)
+        return body
+
+    def accept(self, annotation_id: int, reason: str | None = None) -> Json:
+        """Accept an annotation."""
+        return self._decide(annotation_id, {"decision": "accept", "reason": reason})
+
+    def reject(self, annotation_id: int, reason: str) -> Json:
+        """Reject an annotation (the annotator sees the reason); its task takes another label."""
+        return self._decide(annotation_id, {"decision": "reject", "reason": reason})
+
+    def correct(self, annotation_id: int, answer: Json, reason: str | None = None) -> Json:
+        """Replace an annotation's answer with the right one (a new version, by you)."""
+        return self._decide(annotation_id, {"decision": "correct", "answer": answer, "reason": reason})
+
+    def _decide(self, annotation_id: int, body: Json) -> Json:
+        # A second identical call is refused (already decided), so a retry cannot double a decision.
+        return self._s.obj("POST", f"/annotations/{annotation_id}/review", json=body, idempotent=False)
+
+    def release(self, task_id: int) -> None:
+        """Give a task you are reviewing back to the review queue."""
+        self._s.call("POST", f"/tasks/{task_id}/review/release")
+
+    def list(self, task_id: int) -> list[Json]:
+        """The review decisions on a task (annotators: on their own annotations)."""
+        return self._s.rows("GET", f"/tasks/{task_id}/reviews")
+
+
+class Quality:
+    """A project's quality: the report, and annotators paused by gold or by a manager."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def report(self, project_id: int, method: str | None = None) -> Json:
+        """Consensus with confidence, annotator reliability and gold scores, adaptive overlap figures."""
+        params = {"method": method} if method else None
+        return self._s.obj("GET", f"/projects/{project_id}/quality", params=params)
+
+    def pauses(self, project_id: int, lifted: bool = False) -> list[Json]:
+        """Who is paused in a project and why (``lifted``: past pauses too)."""
+        params = {"lifted": "true" if lifted else "false"}
+        return self._s.rows("GET", f"/projects/{project_id}/pauses", params=params)
+
+    def pause(self, project_id: int, user_id: int, reason: str) -> Json:
+        """Pause an annotator in a project; they are shown the reason."""
+        body = {"user_id": user_id, "reason": reason}
+        return self._s.obj("POST", f"/projects/{project_id}/pauses", json=body)
+
+    def unpause(self, project_id: int, user_id: int) -> None:
+        """Unpause an annotator (a no-op when they are not paused)."""
+        self._s.call("DELETE", f"/projects/{project_id}/pauses/{user_id}", idempotent=True)
+
+
 class Members:
     """Members of the workspace and their roles."""
 

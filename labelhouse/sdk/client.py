@@ -19,7 +19,9 @@ from labelhouse.sdk._resources import (
     Json,
     Members,
     Projects,
+    Quality,
     Queue,
+    Reviews,
     Task,
     Tokens,
     Trash,
@@ -58,6 +60,8 @@ class Client:
         self.members = Members(self._session)
         self.tokens = Tokens(self._session)
         self.trash = Trash(self._session)
+        self.reviews = Reviews(self._session)
+        self.quality = Quality(self._session)
 
     @classmethod
     def login(

@@ -23,6 +23,8 @@ ACTIONS: dict[str, tuple[Role, str]] = {
     "annotation.read_all": (Role.reviewer, "read every annotator's answers"),
     "annotation.edit_any": (Role.reviewer, "make a new version of anybody's annotation"),
     "annotation.delete": (Role.manager, "move annotations to the trash"),
+    "review": (Role.reviewer, "take the review queue and accept, reject or correct annotations"),
+    "annotators.pause": (Role.manager, "pause and unpause annotators in a project"),
     "export": (Role.manager, "export a project"),
     "trash.manage": (Role.manager, "list, restore and purge the trash"),
     "members.read": (Role.manager, "list members"),

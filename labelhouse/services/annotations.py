@@ -16,9 +16,10 @@ from labelhouse.core.errors import Conflict, Forbidden, Invalid, NotFound
 from labelhouse.core.ids import ProjectId
 from labelhouse.dispatch import leases as lease_sql
 from labelhouse.security.permissions import allowed, require
-from labelhouse.services import audit
+from labelhouse.services import audit, pauses
+from labelhouse.services import consensus as task_consensus
 from labelhouse.services.clock import aware
-from labelhouse.services.projects import schemas
+from labelhouse.services.projects import policies, schemas
 from labelhouse.storage.rawsql import Duplicate, Raw, json_value
 from labelhouse.storage.tables import Annotation, Project
 
@@ -109,11 +110,14 @@ def submit(
     if lease_task != task_id:
         raise Invalid(f"lease {lease_id} is for task {lease_task}, not task {task_id}", field="lease_id")
     _check_live(db, lease_id, task_id, state, aware(expires), now)
-    # The task, its item and its project's schema in one round trip.
+    # The task, its item and its project's schema and quality policy in one round trip. On
+    # PostgreSQL the task row is locked, so that the submit completing it sees every earlier one.
     task_row = db.first(
-        "SELECT t.state, i.data, p.updated_at, p.schema FROM tasks t JOIN items i ON i.id = t.item_id "
+        "SELECT t.state, i.data, p.updated_at, p.schema, t.done, t.overlap, t.is_gold, p.quality, "
+        "p.extra_labels FROM tasks t JOIN items i ON i.id = t.item_id "
         "JOIN projects p ON p.id = t.project_id "
-        "WHERE t.id = :t AND p.workspace_id = :w AND p.deleted_at IS NULL",
+        "WHERE t.id = :t AND p.workspace_id = :w AND p.deleted_at IS NULL"
+        + (" FOR UPDATE OF t" if lock_rows else ""),
         {"t": task_id, "w": actor.workspace_id},
     )
     if task_row is None or task_row[0] == "trashed":
@@ -157,7 +161,25 @@ def submit(
             params,
         )
     assert row is not None
-    lease_sql.finish_submit(db, lease_id, task_id, actor.user_id, now)
+    _done, overlap, is_gold, raw_policy, extra_spent = task_row[4:9]
+    policy = policies.parsed(project_id, str(task_row[2]), raw_policy)
+    outcome = None
+    if not is_gold:
+        outcome = task_consensus.on_submit(
+            db,
+            project_id=project_id,
+            task_id=task_id,
+            schema=schema,
+            policy=policy,
+            done_before=int(_done),
+            overlap=int(overlap),
+            extra_spent=int(extra_spent),
+            user_id=actor.user_id,
+            answer=clean,
+        )
+    lease_sql.finish_submit(db, lease_id, task_id, actor.user_id, now, outcome)
+    if is_gold:
+        pauses.after_gold_answer(db, actor, project_id, schema, policy, now=now)
     created = Annotation(
         id=row[0],
         workspace_id=actor.workspace_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from labelhouse.controls import Schema, parse_schema
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, NotFound
 from labelhouse.core.ids import ProjectId
+from labelhouse.quality.policy import QualityPolicy
 from labelhouse.security.permissions import require
 from labelhouse.services import audit
 from labelhouse.storage.rawsql import Raw, json_value
@@ -32,6 +33,8 @@ class ProjectSettings:
     overlap: int | None = None
     lease_seconds: int | None = None
     gold_rate: float | None = None
+    # the quality policy (labelhouse.quality.policy.QualityPolicy's fields); {} resets it
+    quality: dict[str, Any] | None = None
 
 
 def _validate(settings: ProjectSettings) -> None:
@@ -61,12 +64,14 @@ def create_project(s: Session, actor: Actor, settings: ProjectSettings, *, now: 
         )
     _validate(settings)
     schema = parse_schema(settings.schema)
+    policy = QualityPolicy.parse(settings.quality)
     project = Project(
         workspace_id=actor.workspace_id,
         name=settings.name.strip(),
         description=settings.description or "",
         schema=schema.to_dict(),
-        overlap=settings.overlap or 1,
+        overlap=policy.min_labels if policy.adaptive else settings.overlap or 1,
+        quality=policy.to_dict() if settings.quality else None,
         lease_seconds=settings.lease_seconds or 900,
         gold_rate=settings.gold_rate or 0.0,
         created_by=actor.user_id,
@@ -110,6 +115,12 @@ def update_project(
         project.lease_seconds = settings.lease_seconds
     if settings.gold_rate is not None:
         project.gold_rate = settings.gold_rate
+    if settings.quality is not None:
+        policy = QualityPolicy.parse(settings.quality)
+        project.quality = policy.to_dict() if settings.quality else None
+        if policy.adaptive:
+            # adaptive overlap: every task starts at min_labels; submits add more where needed
+            settings = replace(settings, overlap=policy.min_labels)
     if settings.overlap is not None and settings.overlap != project.overlap:
         project.overlap = settings.overlap
         # Tasks follow the project's overlap; completion is re-derived from their counts.
@@ -123,6 +134,8 @@ def update_project(
     project.updated_at = now
     s.flush()
     changed = {k: v for k, v in vars(settings).items() if v is not None and k != "schema"}
+    if settings.quality is not None:
+        changed["quality"] = project.quality
     if settings.schema is not None:
         changed["schema"] = "changed"
     audit.record(
@@ -192,18 +205,29 @@ class QueueProject:
     gold_rate: float
     lease_seconds: int
     schema: Schema
+    # why the acting annotator is paused in this project (None: not paused)
+    paused: str | None = None
 
 
 def queue_project(db: Raw, actor: Actor, project_id: int, action: str) -> QueueProject:
     require(actor, action, ProjectId(project_id))
+    # whether the caller is paused here rides along in the same statement (the hot path)
     row = db.first(
-        "SELECT id, gold_rate, lease_seconds, updated_at, schema FROM projects "
+        "SELECT id, gold_rate, lease_seconds, updated_at, schema, "
+        "(SELECT reason FROM annotator_pauses ap WHERE ap.project_id = projects.id AND ap.user_id = :u "
+        "AND ap.lifted_at IS NULL LIMIT 1) FROM projects "
         "WHERE id = :p AND workspace_id = :w AND deleted_at IS NULL",
-        {"p": project_id, "w": actor.workspace_id},
+        {"p": project_id, "w": actor.workspace_id, "u": actor.user_id},
     )
     if row is None:
         raise NotFound(f"project {project_id} not found")
-    return QueueProject(row[0], float(row[1]), int(row[2]), schemas.parsed(row[0], str(row[3]), row[4]))
+    return QueueProject(
+        row[0], float(row[1]), int(row[2]), schemas.parsed(row[0], str(row[3]), row[4]), row[5]
+    )
+
+
+def policy_of(project: Project) -> QualityPolicy:
+    return policies.parsed(project.id, str(project.updated_at), project.quality)
 
 
 class _SchemaCache:
@@ -231,3 +255,26 @@ class _SchemaCache:
 
 
 schemas = _SchemaCache()
+
+
+class _PolicyCache:
+    """Parsed quality policies by (project, updated_at), like the schemas: submit reads them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[int, str], QualityPolicy] = {}
+
+    def parsed(self, project_id: int, version: str, raw: Any) -> QualityPolicy:
+        key = (project_id, version)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is None:
+            hit = QualityPolicy.parse(json_value(raw) if raw is not None else None)
+            with self._lock:
+                if len(self._cache) > 1000:
+                    self._cache.clear()
+                self._cache[key] = hit
+        return hit
+
+
+policies = _PolicyCache()

@@ -49,7 +49,8 @@ def project_quality(
         text(
             "SELECT a.task_id, u.email, a.answer, t.is_gold, t.gold_answer FROM annotations a "
             "JOIN tasks t ON t.id = a.task_id JOIN users u ON u.id = a.user_id "
-            "WHERE a.project_id = :p AND a.is_latest AND a.deleted_at IS NULL AND t.state != 'trashed'"
+            "WHERE a.project_id = :p AND a.is_latest AND a.deleted_at IS NULL AND t.state != 'trashed' "
+            "AND (a.review IS NULL OR a.review != 'rejected')"
         ),
         {"p": project.id},
     ).all()

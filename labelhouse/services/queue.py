@@ -87,6 +87,10 @@ def next_task(
     require(actor, "task.next", ProjectId(project_id))
     db = Raw.of(s)
     project = queue_project(db, actor, project_id, "task.next")
+    if project.paused is not None:
+        raise Forbidden(
+            f"you are paused in project {project.id}: {project.paused}; ask a manager to unpause you"
+        )
     if _sweep_due(project.id, now):
         lease_sql.expire_stale(db, project.id, now)
     live = lease_sql.live_leases(db, project.id, actor.user_id, now)

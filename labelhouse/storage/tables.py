@@ -96,6 +96,10 @@ class Project(Base):
     overlap: Mapped[int] = mapped_column(Integer, default=1)
     lease_seconds: Mapped[int] = mapped_column(Integer, default=900)
     gold_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    # the quality policy (quality/policy.py): review threshold, auto-pause, adaptive overlap
+    quality: Mapped[Any] = mapped_column(Json, nullable=True)
+    # labels adaptive overlap has added beyond min_labels (checked against its budget)
+    extra_labels: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -122,6 +126,8 @@ class Task(Base):
         Index("ix_tasks_item", "item_id"),
         # exports and listings page through a project's tasks in id order
         Index("ix_tasks_project", "project_id", "id"),
+        # the review queue: complete tasks not yet reviewed, least confident first
+        Index("ix_tasks_review", "project_id", "state", "review_state", "confidence", "id"),
     )
     id: Mapped[int] = mapped_column(Pk, primary_key=True)
     workspace_id: Mapped[int] = _ws()
@@ -138,6 +144,14 @@ class Task(Base):
     gold_answer: Mapped[Any] = mapped_column(Json, nullable=True)
     skills: Mapped[Any] = mapped_column(Json, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # {control: {value, confidence, n[, posterior]}}, stored when the task reaches its label count
+    consensus: Mapped[Any] = mapped_column(Json, nullable=True)
+    # the task's posterior confidence: the weakest control's (review routing, adaptive overlap)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    # null: not reviewed | claimed (by reviewer_id until review_expires_at) | reviewed
+    review_state: Mapped[str | None] = mapped_column(String(16))
+    reviewer_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    review_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Lease(Base):
@@ -185,6 +199,43 @@ class Annotation(Base):
     lead_time_s: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the review decision on this version: null | accepted | rejected | corrected (a reviewer's version)
+    review: Mapped[str | None] = mapped_column(String(16))
+
+
+class Review(Base):
+    """A reviewer's decision on one annotation version: accepted, rejected (with a reason), or
+    corrected (``correction_id`` is the reviewer's new version)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_task", "task_id", "id"),)
+    id: Mapped[int] = mapped_column(Pk, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    correction_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AnnotatorPause(Base):
+    """An annotator paused in a project (by gold scores or by a manager) until ``lifted_at``."""
+
+    __tablename__ = "annotator_pauses"
+    __table_args__ = (Index("ix_pauses_user", "project_id", "user_id", "lifted_at"),)
+    id: Mapped[int] = mapped_column(Pk, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(Text)
+    details: Mapped[Any] = mapped_column(Json, nullable=True)
+    paused_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    paused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lifted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Draft(Base):

@@ -148,6 +148,24 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     # The annotator's own annotation: found, but only managers trash annotations.
     ("DELETE", "/api/v1/annotations/{annotation_id}"): _row("Z-01", "401 204 204 403 403 404 404 404"),
+    # Review: reviewers and up; the owner reviews the annotator's submitted task.
+    ("POST", "/api/v1/projects/{project_id}/review/next"): _row("Z-01", "401 200 200 200 403 404 404 403"),
+    # The role is checked before the annotation is looked up (the vendor is a member of A).
+    ("POST", "/api/v1/annotations/{annotation_id}/review"): _row(
+        "Z-01", "401 201 201 201 403 403 404 403", body={"decision": "accept"}
+    ),
+    # Nobody holds a review claim in the world: a reviewer's release is a conflict, not a change.
+    ("POST", "/api/v1/tasks/{task_id}/review/release"): _row("Z-01", "401 409 409 409 403 403 404 403"),
+    ("GET", "/api/v1/tasks/{task_id}/reviews"): _row(
+        "Z-01", "401 200 200 200 200 404 404 404", params={"task_id": "$task_done"}
+    ),
+    ("GET", "/api/v1/projects/{project_id}/pauses"): _row("Z-01", "401 200 200 200 403 404 404 403"),
+    ("POST", "/api/v1/projects/{project_id}/pauses"): _row(
+        "Z-01", "401 201 201 403 403 404 404 403", body={"user_id": "$member", "reason": "matrix"}
+    ),
+    ("DELETE", "/api/v1/projects/{project_id}/pauses/{user_id}"): _row(
+        "Z-01", "401 204 204 403 403 404 404 403"
+    ),
     # A job is for the one who started it, and for managers (Z-06).
     ("GET", "/api/v1/jobs/{job_id}"): _row("Z-06", "401 200 200 404 404 404 404 404"),
     ("GET", "/api/v1/trash"): _row("Z-02", "401 200 200 403 403 403 200 403"),

@@ -23,6 +23,7 @@ def _settings(body: ProjectIn | ProjectPatch) -> svc.ProjectSettings:
         overlap=body.overlap,
         lease_seconds=body.lease_seconds,
         gold_rate=body.gold_rate,
+        quality=body.quality,
     )
 
 

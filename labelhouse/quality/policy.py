@@ -1,0 +1,190 @@
+"""A project's quality policy and the pure decisions made from it: which task a reviewer sees
+first, when an annotator is paused by gold, and whether a task needs another label.
+
+Plain Python (no numpy): these run inside the labeling loop's submit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from labelhouse.core.errors import Invalid
+
+# Why a task is in the review queue, in the order the queue serves them.
+ROUTES = ("failed_gold", "low_confidence", "routine")
+
+
+@dataclass(frozen=True)
+class QualityPolicy:
+    """What a manager sets in ``project.quality`` (every field optional)."""
+
+    # review routing: tasks whose confidence is below this come before the rest
+    review_below: float = 0.8
+    # an annotator whose gold accuracy in the project is below this "failed gold": their tasks
+    # come first in the review queue
+    gold_pass: float = 0.8
+    # the accuracy assumed of every annotator in the posterior of single-choice answers
+    assumed_accuracy: float = 0.7
+    # auto-pause: an annotator with at least pause_min_gold gold answers (since their last
+    # unpause) and a gold accuracy below pause_below is paused in the project; None: never
+    pause_below: float | None = None
+    pause_min_gold: int = 5
+    # adaptive overlap (on when target_confidence is set): every task gets min_labels, then one
+    # more at a time while its posterior confidence is below the target, up to max_labels, while
+    # the project's budget of extra labels lasts (None: no budget)
+    target_confidence: float | None = None
+    min_labels: int = 1
+    max_labels: int = 1
+    budget_labels: int | None = None
+    # money per label, only to report what was spent and saved
+    label_cost: float | None = None
+
+    @property
+    def adaptive(self) -> bool:
+        return self.target_confidence is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any] | None) -> QualityPolicy:
+        """Read and check a policy; unknown keys and out-of-range values raise ``Invalid``."""
+        if not raw:
+            return DEFAULT_POLICY
+        if not isinstance(raw, Mapping):
+            raise Invalid("quality is an object of policy settings", field="quality")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise Invalid(
+                f"unknown quality setting {unknown[0]!r}; known: {', '.join(sorted(known))}",
+                field=f"quality.{unknown[0]}",
+            )
+        values = dict(raw)
+        for name in ("review_below", "gold_pass", "assumed_accuracy", "pause_below", "target_confidence"):
+            _fraction(values, name)
+        for name in ("pause_min_gold", "min_labels", "max_labels", "budget_labels"):
+            _count(values, name)
+        cost = values.get("label_cost")
+        if cost is not None and (not isinstance(cost, int | float) or isinstance(cost, bool) or cost < 0):
+            raise Invalid("quality.label_cost is a number >= 0 (money per label)", field="quality.label_cost")
+        policy = cls(**values)
+        if policy.min_labels < 1 or policy.max_labels < policy.min_labels or policy.max_labels > 100:
+            raise Invalid("quality needs 1 <= min_labels <= max_labels <= 100", field="quality.max_labels")
+        if policy.pause_min_gold < 1:
+            raise Invalid("quality.pause_min_gold is at least 1", field="quality.pause_min_gold")
+        if not 0.0 < policy.assumed_accuracy < 1.0:
+            raise Invalid(
+                "quality.assumed_accuracy is strictly between 0 and 1", field="quality.assumed_accuracy"
+            )
+        return policy
+
+
+DEFAULT_POLICY = QualityPolicy()
+
+
+def _fraction(values: dict[str, Any], name: str) -> None:
+    value = values.get(name)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        raise Invalid(f"quality.{name} is a fraction from 0 to 1", field=f"quality.{name}")
+    values[name] = float(value)
+
+
+def _count(values: dict[str, Any], name: str) -> None:
+    value = values.get(name)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Invalid(f"quality.{name} is a whole number >= 0", field=f"quality.{name}")
+
+
+# -- the posterior of a single-choice task ------------------------------------------------------
+
+
+def choice_posterior(
+    answers: Sequence[str], options: Sequence[str], accuracy: float | Sequence[float]
+) -> tuple[str | None, float]:
+    """The most likely option and its posterior probability under the one-coin model.
+
+    Each answer is right with probability ``accuracy`` (one number, or one per answer) and
+    otherwise one of the other options uniformly; the prior over options is uniform. Ties go to
+    the option listed first. No answers: ``(None, 0.0)``.
+    """
+    if not answers:
+        return None, 0.0
+    k = max(len(options), 2)
+    accuracies = [accuracy] * len(answers) if isinstance(accuracy, int | float) else list(accuracy)
+    # log-likelihood of "the truth is c" = sum over answers of log(a) if the answer is c, else
+    # log((1 - a) / (k - 1)); everything but the first term is the same for all c.
+    base = 0.0
+    gain: dict[str, float] = {}
+    for answer, a in zip(answers, accuracies, strict=True):
+        a = min(max(float(a), 1e-6), 1 - 1e-6)
+        wrong = math.log((1 - a) / (k - 1))
+        base += wrong
+        gain[answer] = gain.get(answer, 0.0) + math.log(a) - wrong
+    order = list(options) + [a for a in gain if a not in options]
+    scores = [gain.get(option, 0.0) for option in order]
+    top = max(scores)
+    # options nobody chose share the zero gain; count them once each
+    total = sum(math.exp(s - top) for s in scores) + max(0, k - len(order)) * math.exp(-top)
+    best = scores.index(top)
+    return order[best], 1.0 / total
+
+
+# -- review routing -----------------------------------------------------------------------------
+
+
+def failed_gold(correct: int, answered: int, policy: QualityPolicy) -> bool:
+    """An annotator failed gold in a project when their gold accuracy there is below the pass mark."""
+    return answered > 0 and correct / answered < policy.gold_pass
+
+
+def review_route(confidence: float | None, any_failed_gold: bool, policy: QualityPolicy) -> str:
+    """Why a complete task is in the review queue: an annotator of it failed gold, its consensus
+    confidence is below the project's threshold, or routine. The queue serves them in ``ROUTES``
+    order, least confident first within each."""
+    if any_failed_gold:
+        return "failed_gold"
+    if confidence is not None and confidence < policy.review_below:
+        return "low_confidence"
+    return "routine"
+
+
+# -- auto-pause ----------------------------------------------------------------------------------
+
+
+def pause_reason(correct: int, answered: int, policy: QualityPolicy) -> str | None:
+    """Why an annotator should be paused by their gold answers (since their last unpause), or None."""
+    if policy.pause_below is None or answered < policy.pause_min_gold:
+        return None
+    accuracy = correct / answered
+    if accuracy >= policy.pause_below:
+        return None
+    return (
+        f"gold accuracy {correct}/{answered} ({accuracy:.0%}) is below the project's "
+        f"{policy.pause_below:.0%} (quality.pause_below)"
+    )
+
+
+# -- adaptive overlap ---------------------------------------------------------------------------
+
+
+def wants_more_labels(policy: QualityPolicy, labels: int, confidence: float | None, extra_spent: int) -> bool:
+    """Whether a task that has ``labels`` answers and this posterior ``confidence`` should be
+    handed out once more: adaptive overlap is on, the task is below the target, under its cap,
+    and the project has budget for one more extra label."""
+    if policy.target_confidence is None:
+        return False
+    if labels < policy.min_labels:
+        return True
+    if labels >= policy.max_labels:
+        return False
+    if confidence is not None and confidence >= policy.target_confidence:
+        return False
+    return policy.budget_labels is None or extra_spent < policy.budget_labels

@@ -1,0 +1,92 @@
+"""The quality policy's pure decisions: parsing, the one-coin posterior, routing, pausing and
+adaptive overlap, on hand-checked cases."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from labelhouse.core.errors import Invalid
+from labelhouse.quality.policy import (
+    DEFAULT_POLICY,
+    QualityPolicy,
+    choice_posterior,
+    failed_gold,
+    pause_reason,
+    review_route,
+    wants_more_labels,
+)
+from labelhouse.quality.task import gold_correct, task_consensus
+
+
+def test_parse_fills_defaults_and_names_the_bad_field() -> None:
+    assert QualityPolicy.parse(None) is DEFAULT_POLICY
+    p = QualityPolicy.parse({"target_confidence": 0.9, "min_labels": 2, "max_labels": 5})
+    assert p.adaptive and (p.min_labels, p.max_labels, p.review_below) == (2, 5, 0.8)
+    for bad, field in (
+        ({"nope": 1}, "quality.nope"),
+        ({"review_below": 1.5}, "quality.review_below"),
+        ({"min_labels": 3, "max_labels": 2}, "quality.max_labels"),
+        ({"budget_labels": -1}, "quality.budget_labels"),
+        ({"pause_min_gold": True}, "quality.pause_min_gold"),
+        ({"assumed_accuracy": 1}, "quality.assumed_accuracy"),
+    ):
+        with pytest.raises(Invalid) as err:
+            QualityPolicy.parse(bad)
+        assert err.value.field == field
+
+
+def test_choice_posterior_by_hand() -> None:
+    assert choice_posterior([], ["a", "b"], 0.7) == (None, 0.0)
+    assert choice_posterior(["a"], ["a", "b"], 0.7) == ("a", pytest.approx(0.7))
+    # two agreeing: .49 / (.49 + .09)
+    assert choice_posterior(["b", "b"], ["a", "b"], 0.7)[1] == pytest.approx(0.49 / 0.58)
+    # a tie goes to the option listed first, at 1/2
+    assert choice_posterior(["b", "a"], ["a", "b"], 0.7) == ("a", pytest.approx(0.5))
+    # three options: one answer "c" at 0.6 -> 0.6 / (0.6 + 0.2 + 0.2)
+    assert choice_posterior(["c"], ["a", "b", "c"], 0.6) == ("c", pytest.approx(0.6))
+    # per-answer accuracies: a confident "a" outweighs a weak "b"
+    value, p = choice_posterior(["a", "b"], ["a", "b"], [0.9, 0.6])
+    assert value == "a" and p == pytest.approx(0.9 * 0.4 / (0.9 * 0.4 + 0.1 * 0.6))
+    # relabelling the options does not change the confidence
+    assert choice_posterior(["x", "x", "y"], ["x", "y"], 0.8)[1] == pytest.approx(
+        choice_posterior(["y", "y", "x"], ["y", "x"], 0.8)[1]
+    )
+    assert math.isclose(choice_posterior(["a"] * 30, ["a", "b"], 0.7)[1], 1.0, abs_tol=1e-9)
+
+
+def test_routing_pausing_and_more_labels() -> None:
+    p = QualityPolicy.parse({"pause_below": 0.75, "pause_min_gold": 4})
+    assert review_route(0.95, True, p) == "failed_gold"
+    assert review_route(0.5, False, p) == "low_confidence"
+    assert review_route(0.95, False, p) == "routine" and review_route(None, False, p) == "routine"
+    assert failed_gold(3, 4, p) and not failed_gold(4, 5, p) and not failed_gold(0, 0, p)
+    assert pause_reason(0, 3, p) is None  # too few gold answers yet
+    assert "2/4 (50%)" in (pause_reason(2, 4, p) or "") and pause_reason(3, 4, p) is None
+    assert pause_reason(0, 10, DEFAULT_POLICY) is None  # auto-pause off
+    a = QualityPolicy.parse({"target_confidence": 0.9, "min_labels": 2, "max_labels": 4, "budget_labels": 1})
+    assert wants_more_labels(a, 1, 1.0, 99)  # below min: always, and free of the budget
+    assert wants_more_labels(a, 2, 0.7, 0) and not wants_more_labels(a, 2, 0.95, 0)
+    assert not wants_more_labels(a, 2, 0.7, 1)  # budget spent
+    assert not wants_more_labels(a, 4, 0.5, 0)  # at the cap
+    assert not wants_more_labels(DEFAULT_POLICY, 1, 0.1, 0)  # adaptive off
+
+
+class _Choice:
+    type = "choices"
+    name = "label"
+    options = ["pos", "neg"]
+    multiple = False
+
+
+def test_task_consensus_and_gold() -> None:
+    values, conf = task_consensus(
+        [_Choice()], [("1", {"label": "pos"}), ("2", {"label": "pos"})], DEFAULT_POLICY
+    )
+    assert values["label"]["value"] == "pos" and values["label"]["n"] == 2
+    assert conf == pytest.approx(0.49 / 0.58)
+    assert task_consensus([_Choice()], [], DEFAULT_POLICY) == ({}, None)
+    assert gold_correct([_Choice()], {"label": "pos"}, {"label": "pos"}) is True
+    assert gold_correct([_Choice()], {"label": "neg"}, {"label": "pos"}) is False
+    assert gold_correct([_Choice()], {"label": "neg"}, {}) is None
