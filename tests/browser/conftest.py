@@ -22,7 +22,9 @@ from labelhouse.settings import load_settings
 from tests.live_server import serving
 
 PASSWORD = "correct horse battery"
-CHROMIUM = os.environ.get("LABELHOUSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = (
+    os.environ.get("LABELHOUSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+)
 
 
 def _missing(reason: str) -> None:
@@ -70,7 +72,9 @@ class Site:
             r = c.post("/projects", json={"name": name, "schema": schema})
             r.raise_for_status()
             pid = int(r.json()["id"])
-            c.post(f"/projects/{pid}/items", content=zip_bytes, params={"format": "images"}).raise_for_status()
+            c.post(
+                f"/projects/{pid}/items", content=zip_bytes, params={"format": "images"}
+            ).raise_for_status()
         return pid
 
     def annotations(self, pid: int) -> list[dict[str, Any]]:
@@ -91,9 +95,11 @@ PEOPLE = (
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Site]:
+    """A server per test module; a module may set ``SITE_SETTINGS`` (settings overrides)."""
     data = tmp_path_factory.mktemp("site")
-    rt = open_runtime(load_settings(env={}, data_dir=data / "data"))
+    overrides = getattr(request.module, "SITE_SETTINGS", {})
+    rt = open_runtime(load_settings(env={}, data_dir=data / "data", **overrides))
     actor_cache.clear()
     tokens = {}
     with rt.db.session() as s:

@@ -41,7 +41,12 @@ def _project(site: Site, name: str, control: dict[str, Any], rows: list[dict[str
 
 @pytest.mark.parametrize("how", ["keyboard", "mouse"])
 def test_choices(page: Any, site: Site, how: str) -> None:
-    pid = _project(site, f"choices-{how}", {"name": "label", "type": "choices", "over": "text", "options": ["pos", "neg", "neutral"]}, [{"text": TEXT}])
+    pid = _project(
+        site,
+        f"choices-{how}",
+        {"name": "label", "type": "choices", "over": "text", "options": ["pos", "neg", "neutral"]},
+        [{"text": TEXT}],
+    )
     log_in(page)
     task = open_queue(page, pid)
     if how == "keyboard":
@@ -56,7 +61,12 @@ def test_choices(page: Any, site: Site, how: str) -> None:
 
 @pytest.mark.parametrize("how", ["keyboard", "mouse"])
 def test_spans(page: Any, site: Site, how: str) -> None:
-    pid = _project(site, f"spans-{how}", {"name": "ents", "type": "spans", "over": "text", "labels": ["PER", "LOC"]}, [{"text": TEXT}])
+    pid = _project(
+        site,
+        f"spans-{how}",
+        {"name": "ents", "type": "spans", "over": "text", "labels": ["PER", "LOC"]},
+        [{"text": TEXT}],
+    )
     log_in(page)
     task = open_queue(page, pid)
     if how == "keyboard":
@@ -88,7 +98,13 @@ def test_spans(page: Any, site: Site, how: str) -> None:
 
 @pytest.mark.parametrize("how", ["keyboard", "mouse"])
 def test_boxes(page: Any, site: Site, how: str) -> None:
-    control = {"name": "objects", "type": "boxes", "over": "image", "labels": ["square", "circle"], "shapes": ["rectangle", "polygon"]}
+    control = {
+        "name": "objects",
+        "type": "boxes",
+        "over": "image",
+        "labels": ["square", "circle"],
+        "shapes": ["rectangle", "polygon"],
+    }
     pid = site.project_with_files(f"boxes-{how}", {"controls": [control]}, image_zip(1))
     log_in(page)
     task = open_queue(page, pid)
@@ -101,11 +117,17 @@ def test_boxes(page: Any, site: Site, how: str) -> None:
         for _ in range(3):
             page.keyboard.press("Shift+ArrowDown")
         page.keyboard.press("Space")
-        page.wait_for_function("() => document.querySelector('.task:not(.staged) canvas.boxes').dataset.objects === '1'")
+        page.wait_for_function(
+            "() => document.querySelector('.task:not(.staged) canvas.boxes').dataset.objects === '1'"
+        )
         page.keyboard.press("Enter")
         page.wait_for_selector("text=No tasks for you right now.")
         [answer] = answers(site, pid)
-        assert answer == {"objects": [{"type": "rectangle", "label": "circle", "x": 500.0, "y": 500.0, "w": 50.0, "h": 30.0}]}
+        assert answer == {
+            "objects": [
+                {"type": "rectangle", "label": "circle", "x": 500.0, "y": 500.0, "w": 50.0, "h": 30.0}
+            ]
+        }
     else:
         box = canvas.bounding_box()
         scale = box["width"] / 1000 if box["width"] / 1000 < box["height"] / 1000 else box["height"] / 1000
@@ -115,7 +137,9 @@ def test_boxes(page: Any, site: Site, how: str) -> None:
         page.mouse.down()
         page.mouse.move(ox + 420 * scale, oy + 380 * scale, steps=8)
         page.mouse.up()
-        page.wait_for_function("() => document.querySelector('.task:not(.staged) canvas.boxes').dataset.objects === '1'")
+        page.wait_for_function(
+            "() => document.querySelector('.task:not(.staged) canvas.boxes').dataset.objects === '1'"
+        )
         task.locator("button.chip", has_text="circle").click()  # relabels the selected box
         # Undo and redo the relabel: the box keeps its place either way.
         canvas.focus()
@@ -126,12 +150,22 @@ def test_boxes(page: Any, site: Site, how: str) -> None:
         [answer] = answers(site, pid)
         [obj] = answer["objects"]
         assert obj["label"] == "circle" and obj["type"] == "rectangle"
-        assert abs(obj["x"] - 200) < 4 and abs(obj["y"] - 200) < 4 and abs(obj["w"] - 220) < 6 and abs(obj["h"] - 180) < 6
+        assert (
+            abs(obj["x"] - 200) < 4
+            and abs(obj["y"] - 200) < 4
+            and abs(obj["w"] - 220) < 6
+            and abs(obj["h"] - 180) < 6
+        )
 
 
 @pytest.mark.parametrize("how", ["keyboard", "mouse"])
 def test_text(page: Any, site: Site, how: str) -> None:
-    pid = _project(site, f"text-{how}", {"name": "reply", "type": "text", "min_length": 5}, [{"prompt": "Say hello **politely**.\n\n```\ncode block\n```"}])
+    pid = _project(
+        site,
+        f"text-{how}",
+        {"name": "reply", "type": "text", "min_length": 5},
+        [{"prompt": "Say hello **politely**.\n\n```\ncode block\n```"}],
+    )
     log_in(page)
     task = open_queue(page, pid)
     assert task.locator("strong", has_text="politely").count() == 1  # markdown rendered as elements
@@ -155,7 +189,13 @@ def test_text(page: Any, site: Site, how: str) -> None:
 
 @pytest.mark.parametrize("how", ["keyboard", "mouse"])
 def test_rating_rubric(page: Any, site: Site, how: str) -> None:
-    control = {"name": "grade", "type": "rating", "min": 1, "max": 5, "criteria": [{"name": "helpful", "description": "answers it"}, {"name": "correct"}]}
+    control = {
+        "name": "grade",
+        "type": "rating",
+        "min": 1,
+        "max": 5,
+        "criteria": [{"name": "helpful", "description": "answers it"}, {"name": "correct"}],
+    }
     pid = _project(site, f"rating-{how}", control, [{"text": TEXT}])
     log_in(page)
     task = open_queue(page, pid)
@@ -173,7 +213,12 @@ def test_rating_rubric(page: Any, site: Site, how: str) -> None:
 
 @pytest.mark.parametrize("how", ["keyboard", "mouse"])
 def test_ranking(page: Any, site: Site, how: str) -> None:
-    pid = _project(site, f"ranking-{how}", {"name": "rank", "type": "ranking", "over": "responses"}, [{"prompt": PROMPT, "responses": RESPONSES}])
+    pid = _project(
+        site,
+        f"ranking-{how}",
+        {"name": "rank", "type": "ranking", "over": "responses"},
+        [{"prompt": PROMPT, "responses": RESPONSES}],
+    )
     log_in(page)
     task = open_queue(page, pid)
     if how == "keyboard":
@@ -215,7 +260,12 @@ def test_preference(page: Any, site: Site, how: str) -> None:
 
 
 def test_help_overlay_lists_the_shortcuts(page: Any, site: Site) -> None:
-    pid = _project(site, "help", {"name": "label", "type": "choices", "over": "text", "options": ["a", "b"]}, [{"text": "x"}])
+    pid = _project(
+        site,
+        "help",
+        {"name": "label", "type": "choices", "over": "text", "options": ["a", "b"]},
+        [{"text": "x"}],
+    )
     log_in(page)
     open_queue(page, pid)
     page.keyboard.press("?")
@@ -229,7 +279,13 @@ def test_readme_screenshots(page: Any, site: Site) -> None:
     """The README's pictures of the labeling view, taken here so they follow the UI."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     log_in(page)
-    boxes = {"name": "objects", "type": "boxes", "over": "image", "labels": ["square", "circle"], "shapes": ["rectangle", "polygon"]}
+    boxes = {
+        "name": "objects",
+        "type": "boxes",
+        "over": "image",
+        "labels": ["square", "circle"],
+        "shapes": ["rectangle", "polygon"],
+    }
     pid = site.project_with_files("Shapes", {"controls": [boxes]}, image_zip(1, (1200, 800)))
     task = open_queue(page, pid)
     canvas = task.locator("canvas.boxes")

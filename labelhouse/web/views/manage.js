@@ -61,7 +61,7 @@ export async function show(main, [pid]) {
       job = await api.get(`/jobs/${job.id}`);
       if (job.total) { bar.max = job.total; bar.value = job.done; }
       label.textContent = `Importing: ${job.done.toLocaleString()}${job.total ? " of " + job.total.toLocaleString() : ""} rows (${job.state})`;
-      if (job.state === "done") return done(job.result, bar, label);
+      if (job.state === "succeeded") return done(job.result, bar, label);
       if (job.state === "failed") throw new Error(job.error || "the import job failed");
       await new Promise((r) => setTimeout(r, 500));
     }

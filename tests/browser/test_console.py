@@ -1,0 +1,145 @@
+"""The manager's console and the reviewer's view in the browser: create a project from a schema
+with a live preview, import a file as a job with a progress bar, export, members and roles,
+review decisions, and the quality page's charts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.browser.conftest import Site, log_in
+
+# Every import becomes a background job here, so the progress bar follows a real job.
+SITE_SETTINGS = {"inline_import_mb": 0}
+CHOICES = {"name": "label", "type": "choices", "over": "text", "options": ["pos", "neg"]}
+
+
+def _wait_items(site: Site, pid: int, n: int) -> None:
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with site.api() as c:
+            if c.get(f"/projects/{pid}/stats").json()["tasks"] >= n:
+                return
+        time.sleep(0.1)
+    raise AssertionError("the import job did not finish")
+
+
+def test_create_project_with_preview_import_and_export(page: Any, site: Site, tmp_path: Path) -> None:
+    log_in(page, "manager@acme.test")
+    page.click("text=New project")
+    page.fill("input[name=name]", "Entities from the console")
+    page.select_option("select[name=template]", "Named entities")
+    page.wait_for_selector(".preview .spans-text")  # the live preview uses the annotators' widget
+    schema = page.locator("textarea[name=schema]")
+    schema.fill('{"controls": [')
+    page.wait_for_selector("p.error:has-text('not valid JSON')")
+    spans = {"controls": [{"name": "ents", "type": "spans", "over": "text", "labels": ["PER", "ORG"]}]}
+    schema.fill(json.dumps(spans))
+    page.wait_for_selector(".preview button.chip[data-label=ORG]")
+    page.click("text=Create project")
+    page.wait_for_selector("h2:has-text('Import items')")
+    pid = int(page.url.rsplit("/", 1)[1])
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        "".join(json.dumps({"text": f"Row {i} by Ada at Acme"}) + "\n" for i in range(250)) + "not json\n"
+    )
+    page.set_input_files("input[name=file]", str(rows))
+    page.click("#import")
+    page.wait_for_selector(".import-state:has-text('Imported: 250 new')", timeout=20000)
+    assert "line 251" in page.locator(".import-state").inner_text()  # the bad row, by line number
+    assert page.locator(".import-state progress").get_attribute("value") == "1"
+    page.wait_for_selector("text=250 left")
+    with site.api("ann@acme.test") as c:  # exports hold annotated tasks: label one
+        h = c.post(f"/projects/{pid}/next").json()
+        answer = {"answer": {"ents": []}, "lease_id": h["lease"]["id"], "idempotency_key": "console-1"}
+        c.post(f"/tasks/{h['task']['id']}/annotations", json=answer).raise_for_status()
+    with page.expect_download() as download:
+        page.click("a[data-format=jsonl]")
+    assert download.value.suggested_filename == f"project-{pid}.jsonl"
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["item"]["text"].startswith("Row ")
+
+
+def test_members_and_roles(page: Any, site: Site) -> None:
+    log_in(page, "owner@acme.test")
+    page.click("#bar >> text=Members")
+    page.fill("input[name=email]", "newcomer@acme.test")
+    page.fill("input[name=password]", "a new long password")
+    page.select_option("select[name=role]", "annotator")
+    page.click("text=Add member")
+    row = page.locator("tr[data-member='newcomer@acme.test']")
+    row.wait_for()
+    row.locator("select").select_option("reviewer")
+    page.wait_for_selector(".toast.ok:has-text('is now reviewer')")
+    with site.api() as c:
+        roles = {m["email"]: m["role"] for m in c.get("/members").json()}
+    assert roles["newcomer@acme.test"] == "reviewer"
+
+
+def _annotate(site: Site, who: str, pid: int, label: str) -> int:
+    with site.api(who) as c:
+        h = c.post(f"/projects/{pid}/next").json()
+        r = c.post(
+            f"/tasks/{h['task']['id']}/annotations",
+            json={
+                "answer": {"label": label},
+                "lease_id": h["lease"]["id"],
+                "idempotency_key": f"{who}-{pid}",
+            },
+        )
+        r.raise_for_status()
+        return int(h["task"]["id"])
+
+
+def test_review_accept_reject_and_correct(page: Any, site: Site) -> None:
+    pid = site.project("to review", {"controls": [CHOICES]}, [{"text": "review me"}], overlap=2)
+    _wait_items(site, pid, 1)
+    task_id = _annotate(site, "ann@acme.test", pid, "pos")
+    assert _annotate(site, "ann2@acme.test", pid, "neg") == task_id
+    log_in(page, "reviewer@acme.test")
+    page.goto(f"/ui/#/review/{pid}")
+    page.wait_for_selector("#which:has-text('Annotation 1 of 2')")
+    page.keyboard.press("Alt+a")
+    page.wait_for_selector("#which:has-text('Annotation 2 of 2')")
+    page.click("#reject")
+    page.wait_for_selector(".toast.error:has-text('reason')")
+    page.fill("input[name=reason]", "the text is not negative")
+    page.click("#reject")
+    page.wait_for_selector("text=Nothing to review right now.")
+    with site.api() as c:
+        reviews = c.get(f"/tasks/{task_id}/reviews").json()
+    decisions = sorted((r["decision"], r["reason"]) for r in reviews)
+    assert decisions == [("accepted", None), ("rejected", "the text is not negative")]
+
+
+def test_quality_page_shows_charts(page: Any, site: Site) -> None:
+    pid = site.project("quality", {"controls": [CHOICES]}, [{"text": f"q{i}"} for i in range(3)], overlap=2)
+    _wait_items(site, pid, 3)
+    for _ in range(3):
+        _annotate_any(site, "ann@acme.test", pid, "pos")
+        _annotate_any(site, "ann2@acme.test", pid, "pos")
+    log_in(page, "manager@acme.test")
+    page.goto(f"/ui/#/quality/{pid}")
+    section = page.locator("section.quality[data-control=label]")
+    section.wait_for()
+    assert section.locator("svg.chart rect").count() >= 3
+    assert "ann2@acme.test" in section.inner_text()
+    assert "method" in section.inner_text()
+
+
+def _annotate_any(site: Site, who: str, pid: int, label: str) -> None:
+    import uuid
+
+    with site.api(who) as c:
+        h = c.post(f"/projects/{pid}/next").json()
+        c.post(
+            f"/tasks/{h['task']['id']}/annotations",
+            json={
+                "answer": {"label": label},
+                "lease_id": h["lease"]["id"],
+                "idempotency_key": uuid.uuid4().hex,
+            },
+        ).raise_for_status()
