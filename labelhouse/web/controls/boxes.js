@@ -192,7 +192,10 @@ export function create({ config, item, value, onChange, files }) {
     const r = canvas.getBoundingClientRect();
     zoom(ev.deltaY < 0 ? 1.15 : 1 / 1.15, { sx: ev.clientX - r.left, sy: ev.clientY - r.top });
   }, { passive: false });
-  new ResizeObserver(() => fit()).observe(el);
+  new ResizeObserver(() => {
+    const width = canvas.parentElement.getBoundingClientRect().width;
+    if (Math.abs(width - size.w) > 0.5) fit();
+  }).observe(el);
 
   function paint() {
     if (dirty) return;
@@ -207,7 +210,7 @@ export function create({ config, item, value, onChange, files }) {
     ctx.fillStyle = "#111";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     ctx.setTransform(dpr * view.scale, 0, 0, dpr * view.scale, dpr * view.tx, dpr * view.ty);
-    if (img) ctx.drawImage(img, 0, 0);
+    if (file.bitmap || img) ctx.drawImage(file.bitmap || img, 0, 0);
     const lw = 2 / view.scale;
     objects.forEach((o, i) => {
       const c = color(o.label);

@@ -9,6 +9,7 @@ import { h, clear, toast, showHelp, closeHelp, typing } from "../dom.js";
 import { buildTask, loadFiles, collect, partial } from "./task.js";
 
 const DRAFT = (taskId) => `lh.draft.${taskId}`;
+const afterPaint = (fn) => requestAnimationFrame(() => setTimeout(fn, 0));
 
 export async function show(main, [pid]) {
   const project = await api.get(`/projects/${pid}`);
@@ -139,7 +140,9 @@ export async function show(main, [pid]) {
       stagedTask = null;
       staged = null;
       display(next, pressedAt);
-      sent.finally(() => prefetch());
+      // The next prefetch waits for the server to have this answer, and for the new task to be
+      // painted, so building it never competes with showing this one.
+      sent.finally(() => afterPaint(prefetch));
       return;
     }
     if (current) { current.root.remove(); current = null; }

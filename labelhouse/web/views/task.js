@@ -18,7 +18,12 @@ export async function loadFiles(item) {
     if (blob.type.startsWith("image/") || blob.type === "application/octet-stream" || !blob.type) {
       const img = new Image();
       img.src = url;
-      try { await img.decode(); entry.img = img; } catch { /* not an image: offered as a download */ }
+      try {
+        await img.decode();
+        entry.img = img;
+        // A bitmap stays decoded in memory, so the canvas draws it at once when the task shows.
+        if (window.createImageBitmap) entry.bitmap = await createImageBitmap(blob);
+      } catch { /* not an image: offered as a download */ }
     }
     files[field] = entry;
   }));
