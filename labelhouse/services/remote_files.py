@@ -8,7 +8,8 @@ A plain string that happens to be a URL stays text (a project may label URLs). T
 fetched with ``security.outbound`` (only public hosts, or those the operator allows), its type is
 decided from its bytes (``formats.media``: images, audio, video, point clouds, PDF; HTML and SVG
 are refused), and it is stored like any uploaded file. The stored name is made by the server
-(``<sha256 prefix><extension>``), never taken from the URL. The field keeps the URL as ``url``.
+(``<sha256 prefix><extension>``), never taken from the URL. The field keeps the URL as
+``source_url`` (``url`` is where labelhouse itself serves the file).
 A URL that cannot be fetched or is not an allowed type makes its row an error row; the message
 is blind (it names the field and the kind of failure, never what the remote server said).
 """
@@ -63,18 +64,18 @@ def fetch_row(row: ImportRow, client: OutboundClient | None) -> ImportRow:
     files = dict(row.files)
     for name in names:
         ref = dict(fields[name])
-        url = ref.get("url")
+        url = ref.pop("url", None)
         try:
             if client is None:
                 raise Invalid("fetching files by URL is not available here")
-            if not isinstance(url, str) or set(ref) - {"url"}:
+            if not isinstance(url, str) or ref:
                 raise Invalid('a file by URL is {"url": "https://..."} and nothing else')
             fetched = client.fetch(url)
             kind = media.identify(fetched.data, what="the fetched file")
         except LabelhouseError as exc:
             return ImportRow(line=row.line, error=f"line {row.line}: field {name!r}: {exc.message}")
         stored_name = hashlib.sha256(fetched.data).hexdigest()[:16] + kind.extension
-        ref.update({"name": stored_name, "media_type": kind.media_type})
+        ref.update({"source_url": url, "name": stored_name, "media_type": kind.media_type})
         if kind.width is not None:
             ref.update({"width": kind.width, "height": kind.height})
         fields[name] = ref
