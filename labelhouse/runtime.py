@@ -50,8 +50,9 @@ class Runtime:
 
 
 def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.upload_dir.mkdir(parents=True, exist_ok=True)
+    # The data folder holds the database, the files and the install secret: its owner only (K-06).
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = Database(settings.db_url, synchronous=settings.sqlite_synchronous)
     if migrate:
         upgrade(db)

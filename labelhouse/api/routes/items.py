@@ -53,18 +53,20 @@ async def _spool(request: Request, rt: Runtime) -> tuple[Path, int, bytes]:
     path = rt.settings.upload_dir / f"{uuid.uuid4().hex}.upload"
     size = 0
     head = b""
-    with path.open("wb") as fh:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                fh.close()
-                path.unlink(missing_ok=True)
-                raise TooLarge(
-                    f"the body is over {rt.settings.max_body_mb} MiB; split the file or raise LABELHOUSE_MAX_BODY_MB"
-                )
-            if len(head) < 64:
-                head += chunk[: 64 - len(head)]
-            fh.write(chunk)
+    try:
+        with path.open("wb") as fh:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(
+                        f"the body is over {rt.settings.max_body_mb} MiB; split the file or raise LABELHOUSE_MAX_BODY_MB"
+                    )
+                if len(head) < 64:
+                    head += chunk[: 64 - len(head)]
+                fh.write(chunk)
+    except BaseException:  # over the limit, or the client went away: no spooled part is left behind
+        path.unlink(missing_ok=True)
+        raise
     return path, size, head
 
 

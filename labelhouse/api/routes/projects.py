@@ -83,7 +83,7 @@ def export(
     """Stream the project's tasks and their latest annotations in one format."""
     with rt.db.session() as s:
         plan = exports.plan_export(s, actor, project_id, format, now=utcnow())
-    filename = f"project-{plan.project_id}.{plan.writer.extension}"
+    filename = f"project-{plan.project_id}{plan.writer.extension}"
     return StreamingResponse(
         exports.stream(lambda: rt.db.session(write=False), plan),
         media_type=plan.writer.media_type,
