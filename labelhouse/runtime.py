@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import orjson  # noqa: F401  (imported early: the engine's JSON serializer uses it)
 
@@ -12,6 +13,9 @@ from labelhouse.settings import Settings
 from labelhouse.storage.database import Database
 from labelhouse.storage.migrate import upgrade
 
+if TYPE_CHECKING:
+    from labelhouse.security.outbound import OutboundPolicy
+
 
 @dataclass
 class Runtime:
@@ -19,6 +23,26 @@ class Runtime:
     db: Database
     blobs: BlobStore
     secret: bytes = b""  # signs file URLs; made once per install, kept in the database
+    _outbound: OutboundPolicy | None = field(default=None, repr=False)
+
+    @property
+    def outbound(self) -> OutboundPolicy:
+        """What URL fetches may reach (built on first use: httpx is imported only then)."""
+        if self._outbound is None:
+            from labelhouse.security.addresses import AllowList
+            from labelhouse.security.outbound import OutboundPolicy
+
+            self._outbound = OutboundPolicy(
+                allow=AllowList.parse(self.settings.outbound_allow),
+                max_bytes=self.settings.outbound_max_mb * 1024 * 1024,
+                timeout_s=self.settings.outbound_timeout_s,
+                https_only=self.settings.outbound_https_only,
+            )
+        return self._outbound
+
+    @outbound.setter
+    def outbound(self, policy: OutboundPolicy) -> None:
+        self._outbound = policy
 
     @property
     def skip_locked(self) -> bool:
@@ -26,8 +50,9 @@ class Runtime:
 
 
 def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.upload_dir.mkdir(parents=True, exist_ok=True)
+    # The data folder holds the database, the files and the install secret: its owner only (K-06).
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = Database(settings.db_url, synchronous=settings.sqlite_synchronous)
     if migrate:
         upgrade(db)

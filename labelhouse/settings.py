@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from labelhouse.core.errors import Invalid
+from labelhouse.security.addresses import AllowList
 
 # name -> (environment variable, default, description)
 SETTINGS: dict[str, tuple[str, str, str]] = {
@@ -55,7 +56,27 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
         "1",
         "HTTP worker processes for `serve` (PostgreSQL only; SQLite uses one process).",
     ),
-    "log_level": ("LABELHOUSE_LOG_LEVEL", "warning", "Server log level."),
+    "log_level": ("LABELHOUSE_LOG_LEVEL", "warning", "Server log level (production refuses `debug`)."),
+    "outbound_allow": (
+        "LABELHOUSE_OUTBOUND_ALLOW",
+        "",
+        "Internal hosts and networks the server may fetch from on purpose (URL imports), comma-separated host names and addresses/CIDRs, e.g. `cdn.corp, 10.0.5.0/24`. Everything not public (loopback, private, link-local, CGNAT, metadata) is refused unless listed here; production refuses ranges wider than /8 (IPv6: /32) or holding a cloud metadata address.",
+    ),
+    "outbound_max_mb": (
+        "LABELHOUSE_OUTBOUND_MAX_MB",
+        "50",
+        "Largest file fetched from a URL, in MiB; reading stops one byte past it.",
+    ),
+    "outbound_timeout_s": (
+        "LABELHOUSE_OUTBOUND_TIMEOUT_S",
+        "30",
+        "Most seconds one URL fetch may take, redirects included (a silent server is dropped after 10 s).",
+    ),
+    "outbound_https_only": (
+        "LABELHOUSE_OUTBOUND_HTTPS_ONLY",
+        "false",
+        "`true`: URL imports accept only https:// URLs (redirects included).",
+    ),
 }
 
 
@@ -72,6 +93,10 @@ class Settings:
     job_threads: int
     workers: int
     log_level: str
+    outbound_allow: str
+    outbound_max_mb: int
+    outbound_timeout_s: float
+    outbound_https_only: bool
 
     @property
     def db_url(self) -> str:
@@ -113,11 +138,26 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             job_threads=int(raw["job_threads"]),
             workers=int(raw["workers"]),
             log_level=str(raw["log_level"]),
+            outbound_allow=str(raw["outbound_allow"]),
+            outbound_max_mb=int(raw["outbound_max_mb"]),
+            outbound_timeout_s=float(raw["outbound_timeout_s"]),
+            outbound_https_only=_flag(raw["outbound_https_only"], "outbound_https_only"),
         )
     except ValueError as exc:
         raise Invalid(f"a setting is not a number: {exc}", field="settings") from None
     _check(settings)
     return settings
+
+
+def _flag(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise Invalid(f"{SETTINGS[name][0]} is true or false, not {value!r}", field=name)
 
 
 def _check(settings: Settings) -> None:
@@ -129,6 +169,20 @@ def _check(settings: Settings) -> None:
         raise Invalid(
             "production mode refuses LABELHOUSE_SQLITE_SYNCHRONOUS=OFF: a crash could lose acknowledged annotations",
             field="sqlite_synchronous",
+        )
+    allow = AllowList.parse(settings.outbound_allow)  # also checks the syntax in every mode
+    if settings.mode != "production":
+        return
+    if settings.log_level.lower() == "debug":
+        raise Invalid(
+            "production mode refuses LABELHOUSE_LOG_LEVEL=debug: debug logs may hold request data; use info",
+            field="log_level",
+        )
+    if allow.too_broad():
+        raise Invalid(
+            f"production mode refuses LABELHOUSE_OUTBOUND_ALLOW entries {', '.join(allow.too_broad())}: "
+            "they open the internal network or a cloud metadata service to URL fetches; list the hosts needed",
+            field="outbound_allow",
         )
 
 

@@ -32,7 +32,8 @@ def run_one(rt: Runtime) -> bool:
         _finish(rt, job.id, error=exc.message)
     except Exception as exc:  # a job must end as failed, never vanish
         log.error("job %s failed: %s", job.id, traceback.format_exc())
-        _finish(rt, job.id, error=f"internal error: {exc.__class__.__name__}: {exc}")
+        # The job's error is shown to users: the detail stays in the server log (I-16).
+        _finish(rt, job.id, error=f"internal error ({exc.__class__.__name__}); the server log has the detail")
     else:
         _finish(rt, job.id, result=result)
     return True
@@ -63,6 +64,7 @@ def _import(rt: Runtime, job: Job) -> dict[str, object]:
                 blobs=rt.blobs,
                 now=utcnow,
                 on_progress=progress,
+                outbound=rt.outbound,
             )
     finally:
         path.unlink(missing_ok=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,10 +12,18 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Bounds on what a caller may send (I-02): long enough for any real use, short enough that no
+# field costs the server more than a moment (a password is hashed with argon2).
+Email = Annotated[str, Field(max_length=320)]
+Password = Annotated[str, Field(max_length=1024)]
+Name = Annotated[str, Field(max_length=200)]
+Text = Annotated[str, Field(max_length=100_000)]
+
+
 class LoginIn(_Body):
-    email: str
-    password: str
-    workspace: str | None = None
+    email: Email
+    password: Password
+    workspace: Name | None = None
 
 
 class SwitchIn(_Body):
@@ -39,10 +47,10 @@ class SessionOut(BaseModel):
 
 
 class BootstrapIn(_Body):
-    token: str
-    email: str
-    password: str
-    workspace: str = "default"
+    token: Name
+    email: Email
+    password: Password
+    workspace: Name = "default"
 
 
 class TokenIn(_Body):
@@ -56,10 +64,10 @@ class TokenOut(BaseModel):
 
 
 class ProjectIn(_Body):
-    name: str
+    name: Name
     schema_: dict[str, Any] = Field(alias="schema")
     overlap: int = 1
-    description: str = ""
+    description: Text = ""
     lease_seconds: int = 900
     gold_rate: float = 0.0
     quality: dict[str, Any] | None = Field(
@@ -68,10 +76,10 @@ class ProjectIn(_Body):
 
 
 class ProjectPatch(_Body):
-    name: str | None = None
+    name: Name | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     overlap: int | None = None
-    description: str | None = None
+    description: Text | None = None
     lease_seconds: int | None = None
     gold_rate: float | None = None
     quality: dict[str, Any] | None = Field(default=None, description="the quality policy; {} resets it")
@@ -115,7 +123,7 @@ class NextOut(BaseModel):
 class SubmitIn(_Body):
     answer: dict[str, Any]
     lease_id: int
-    idempotency_key: str
+    idempotency_key: Name
     lead_time_s: float | None = Field(default=None, description="seconds the annotator spent")
 
 
@@ -210,18 +218,20 @@ class PauseOut(BaseModel):
 
 
 class MemberIn(_Body):
-    email: str
-    role: str
-    password: str | None = None
-    projects: list[int] | None = Field(default=None, description="limit to these projects (null: all)")
-    skills: list[str] | None = None
+    email: Email
+    role: Name
+    password: Password | None = None
+    projects: list[int] | None = Field(
+        default=None, description="limit to these projects (null: all)", max_length=10000
+    )
+    skills: list[Name] | None = Field(default=None, max_length=1000)
 
 
 class MemberPatch(_Body):
-    role: str | None = None
-    projects: list[int] | None = None
+    role: Name | None = None
+    projects: list[int] | None = Field(default=None, max_length=10000)
     all_projects: bool = False
-    skills: list[str] | None = None
+    skills: list[Name] | None = Field(default=None, max_length=1000)
 
 
 class MemberOut(BaseModel):

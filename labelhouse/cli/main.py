@@ -182,6 +182,7 @@ def import_cmd(
                 blobs=rt.blobs,
                 now=utcnow,
                 on_progress=lambda _n, _r: bar.update(raw.tell() - bar.n),
+                outbound=rt.outbound,
             )
             bar.update(size - bar.n)
     click.echo(f"created {result.created}, duplicates {result.duplicates}, failed {result.failed}")

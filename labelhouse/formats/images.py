@@ -62,11 +62,16 @@ def _formats() -> list[str]:
     return [f for f in ALLOWED_FORMATS if f in Image.OPEN]  # some depend on optional libraries
 
 
+MAX_NAME_CHARS = 255
+
+
 def clean_name(name: str) -> str:
-    """A relative ``a/b.png`` label: no drive, no leading ``/``, no ``.`` or ``..`` parts."""
+    """A relative ``a/b.png`` label: no drive, no leading ``/``, no ``.`` or ``..`` parts, no
+    control characters (they become ``_``), at most ``MAX_NAME_CHARS`` (the end is kept)."""
+    name = "".join("_" if ord(c) < 32 or ord(c) == 127 else c for c in name)
     parts = name.replace("\\", "/").split("/")
     kept = [p for p in parts if p not in ("", ".", "..") and not p.endswith(":")]
-    return "/".join(kept) or "image"
+    return "/".join(kept)[-MAX_NAME_CHARS:].lstrip("/") or "image"
 
 
 def image_row(line: int, name: str, data: bytes) -> ImportRow:

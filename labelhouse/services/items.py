@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import insert, select, text
@@ -22,10 +22,13 @@ from labelhouse.core.errors import Invalid, LabelhouseError, NotFound
 from labelhouse.core.ids import ProjectId
 from labelhouse.formats.base import ImportRow
 from labelhouse.security.permissions import allowed, require
-from labelhouse.services import audit
+from labelhouse.services import audit, remote_files
 from labelhouse.services.projects import get_project, schemas
 from labelhouse.storage.rawsql import Raw
 from labelhouse.storage.tables import Blob, Item, Project, Task
+
+if TYPE_CHECKING:  # httpx is imported only by an import that fetches
+    from labelhouse.security.outbound import OutboundClient, OutboundPolicy
 
 BATCH = 10000
 MAX_ERRORS_KEPT = 1000
@@ -141,21 +144,69 @@ class _Batch:
     blobs: dict[str, tuple[int, str]]
 
 
-def _prepare_batch(rows: list[ImportRow], schema: Schema, blobs: BlobStore, workspace_id: int) -> _Batch:
-    """Check and encode rows; no database. Runs ahead of the writer in the import's read thread."""
+class _Fetcher:
+    """The guarded client of one import, made on the first row that names a file by URL."""
+
+    def __init__(self, policy: OutboundPolicy | None) -> None:
+        self.policy = policy
+        self._client: OutboundClient | None = None
+
+    def client(self) -> OutboundClient | None:
+        if self._client is None and self.policy is not None:
+            from labelhouse.security.outbound import OutboundClient
+
+            self._client = OutboundClient(self.policy)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def __enter__(self) -> _Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+FETCH_THREADS = 4
+
+
+def _prepare_batch(
+    rows: list[ImportRow],
+    schema: Schema,
+    blobs: BlobStore,
+    workspace_id: int,
+    fetcher: _Fetcher | None = None,
+) -> _Batch:
+    """Check and encode rows; no database. Runs ahead of the writer in the import's read thread.
+
+    Rows that name files by URL are fetched and stored a few at a time (``FETCH_THREADS``), so
+    that memory holds only the files in flight."""
     prepared: dict[str, _Prepared] = {}
     new_blobs: dict[str, tuple[int, str]] = {}
     errors: list[tuple[int, str]] = []
     duplicates = 0
-    for row in rows:
+
+    def one(row: ImportRow) -> _Prepared | tuple[int, str]:
+        if remote_files.url_fields(row):
+            row = remote_files.fetch_row(row, fetcher.client() if fetcher else None)
         if row.error is not None:  # the reader's own message already names the line
-            errors.append((row.line, row.error))
-            continue
+            return (row.line, row.error)
         try:
-            p = _prepare(row, schema, blobs, workspace_id, new_blobs)
+            return _prepare(row, schema, blobs, workspace_id, new_blobs)
         except LabelhouseError as exc:
             where = f" (field {exc.field})" if exc.field else ""
-            errors.append((row.line, f"line {row.line}: {exc.message}{where}"))
+            return (row.line, f"line {row.line}: {exc.message}{where}")
+
+    if any(remote_files.url_fields(row) for row in rows):
+        with ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="import-fetch") as pool:
+            outcomes = list(pool.map(one, rows))
+    else:
+        outcomes = [one(row) for row in rows]
+    for p in outcomes:
+        if isinstance(p, tuple):
+            errors.append(p)
             continue
         if p.content_hash in prepared:
             duplicates += 1
@@ -190,10 +241,15 @@ def import_batch(
     blobs: BlobStore,
     now: datetime,
     result: ImportResult,
+    outbound: OutboundPolicy | None = None,
 ) -> None:
     """Write one batch of rows: every good row becomes an item and a task; bad rows are reported."""
     schema = schemas.get(get_project(s, actor, project_id, "items.import"))
-    batch = _prepare_batch(rows, schema, blobs, actor.workspace_id)
+    fetcher = _Fetcher(outbound)
+    try:
+        batch = _prepare_batch(rows, schema, blobs, actor.workspace_id, fetcher)
+    finally:
+        fetcher.close()
     _write_batch(s, actor, project_id, batch, now=now, result=result)
 
 
@@ -307,25 +363,28 @@ def import_stream(
     now: Callable[[], datetime],
     on_progress: Callable[[int, ImportResult], None] | None = None,
     batch_size: int = BATCH,
+    outbound: OutboundPolicy | None = None,
 ) -> ImportResult:
     """Import a stream of rows in batches, one unit of work each.
 
     Long work cannot be one transaction: a batch that commits is kept even if a later one fails,
     and re-running the import skips what is already there (content hash), so an interrupted import
     is finished by running it again. ``unit_of_work`` is the edge's: this function never commits.
+    Files named by URL are fetched under ``outbound`` (None: refused, see ``remote_files``).
     """
     result = ImportResult()
     seen = 0
     with unit_of_work() as s:
         schema = schemas.get(get_project(s, actor, project_id, "items.import"))
     iterator: Iterator[ImportRow] = iter(rows)
+    fetcher = _Fetcher(outbound)
 
     def read_ahead() -> _Batch:
-        return _prepare_batch(list(islice(iterator, batch_size)), schema, blobs, actor.workspace_id)
+        return _prepare_batch(list(islice(iterator, batch_size)), schema, blobs, actor.workspace_id, fetcher)
 
     # Reading, parsing and checking the next batch overlaps writing this one (the driver releases
     # the GIL while SQLite works): half of an import's time.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-read") as reader:
+    with fetcher, ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-read") as reader:
         pending = reader.submit(read_ahead)
         while (batch := pending.result()).rows:
             pending = reader.submit(read_ahead)

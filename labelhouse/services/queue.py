@@ -69,7 +69,7 @@ def with_file_urls(item_id: int, data: dict[str, Any]) -> dict[str, Any]:
     out = dict(data)
     for key, value in data.items():
         if isinstance(value, dict) and "blob" in value:
-            ref = {k: v for k, v in value.items() if k != "blob"}
+            ref = {k: v for k, v in value.items() if k not in ("blob", "source_url")}
             ref["url"] = f"/api/v1/items/{item_id}/files/{key}"
             out[key] = ref
     return out

@@ -17,11 +17,13 @@ from labelhouse.api.deps import RT, CurrentActor, actor_for_request, json_respon
 from labelhouse.api.models import DeleteItemsIn, ImportOut, JobOut
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, TooLarge, Unauthenticated
+from labelhouse.formats.base import Reader
 from labelhouse.formats.registry import get_reader
 from labelhouse.runtime import Runtime
 from labelhouse.security import signing
 from labelhouse.services import items as svc
 from labelhouse.services import jobs as job_svc
+from labelhouse.services import remote_files
 from labelhouse.services.accounts import actor_for
 from labelhouse.services.clock import utcnow
 
@@ -51,19 +53,29 @@ async def _spool(request: Request, rt: Runtime) -> tuple[Path, int, bytes]:
     path = rt.settings.upload_dir / f"{uuid.uuid4().hex}.upload"
     size = 0
     head = b""
-    with path.open("wb") as fh:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                fh.close()
-                path.unlink(missing_ok=True)
-                raise TooLarge(
-                    f"the body is over {rt.settings.max_body_mb} MiB; split the file or raise LABELHOUSE_MAX_BODY_MB"
-                )
-            if len(head) < 64:
-                head += chunk[: 64 - len(head)]
-            fh.write(chunk)
+    try:
+        with path.open("wb") as fh:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(
+                        f"the body is over {rt.settings.max_body_mb} MiB; split the file or raise LABELHOUSE_MAX_BODY_MB"
+                    )
+                if len(head) < 64:
+                    head += chunk[: 64 - len(head)]
+                fh.write(chunk)
+    except BaseException:  # over the limit, or the client went away: no spooled part is left behind
+        path.unlink(missing_ok=True)
+        raise
     return path, size, head
+
+
+def _many_fetches(reader: Reader, data: bytes) -> bool:
+    """Does a small body name more files by URL than one request should fetch?"""
+    if b"url" not in data:
+        return False
+    rows = reader.read(io.BytesIO(data))
+    return remote_files.count_url_refs(rows, remote_files.INLINE_FETCHES) > remote_files.INLINE_FETCHES
 
 
 @router.post(
@@ -93,6 +105,10 @@ async def import_items(
 
     Bodies up to LABELHOUSE_INLINE_IMPORT_MB are written before the response (201 with counts and
     the bad rows by line number); larger ones become a job (202) to follow at /jobs/{id}.
+
+    A field given as `{"url": "https://..."}` is a file to fetch: only from public hosts (or
+    those in LABELHOUSE_OUTBOUND_ALLOW), typed by its content (images, audio, video, point
+    clouds, PDF). A body naming more than 20 such files becomes a job.
     """
     path, size, head = await _spool(request, rt)
     try:
@@ -100,16 +116,18 @@ async def import_items(
         reader = get_reader(fmt)
         if size <= rt.settings.inline_import_mb * 1024 * 1024:
             data = path.read_bytes()
-            result = await run_in_threadpool(
-                svc.import_stream,
-                rt.db.session,
-                actor,
-                project_id,
-                reader.read(io.BytesIO(data)),
-                blobs=rt.blobs,
-                now=utcnow,
-            )
-            return json_response(result.to_dict(), 201)
+            if not _many_fetches(reader, data):
+                result = await run_in_threadpool(
+                    svc.import_stream,
+                    rt.db.session,
+                    actor,
+                    project_id,
+                    reader.read(io.BytesIO(data)),
+                    blobs=rt.blobs,
+                    now=utcnow,
+                    outbound=rt.outbound,
+                )
+                return json_response(result.to_dict(), 201)
         with rt.db.session() as s:
             job = job_svc.start_import(s, actor, project_id, path, fmt, now=utcnow(), size=size)
             out = views.job(job)
@@ -185,10 +203,24 @@ def item_file(item_id: int, field: str, actor: Annotated[Actor, Depends(_file_ac
     with rt.db.session() as s:
         sha, media = svc.view_file(s, actor, item_id, field, now=utcnow())
     data = rt.blobs.get(actor.workspace_id, sha)
-    return Response(
-        data,
-        media_type=media
-        if media.startswith(("image/", "audio/", "video/")) and media != "image/svg+xml"
-        else "application/octet-stream",
-        headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"},
-    )
+    return file_response(data, media, sha)
+
+
+# Files shown in the browser: what the content was identified as (formats.media), never SVG.
+_INLINE = ("image/", "audio/", "video/")
+
+
+def file_response(data: bytes, media: str, sha: str) -> Response:
+    """A stored file, as inert as a browser allows: typed as identified, never sniffed, sandboxed.
+
+    Images, audio and video are served inline with their own type; anything else (PDF, point
+    clouds, files of old imports) only as an attachment named by its hash, as octet-stream."""
+    inline = media.startswith(_INLINE) and not media.startswith("image/svg")
+    headers = {
+        "Cache-Control": "private, max-age=300",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+    if not inline:
+        headers["Content-Disposition"] = f'attachment; filename="{sha[:16]}"'
+    return Response(data, media_type=media if inline else "application/octet-stream", headers=headers)
