@@ -137,6 +137,19 @@ def choice_posterior(
     return order[best], 1.0 / total
 
 
+# Pseudo-answers of the prior in an annotator's estimated accuracy: with few answers the estimate
+# stays near assumed_accuracy, with many it is their agreement rate.
+PRIOR_ANSWERS = 4.0
+
+
+def annotator_accuracy(agreed: int, counted: int, policy: QualityPolicy) -> float:
+    """An annotator's estimated accuracy in a project: how often their answers agreed with their
+    tasks' final consensus (tasks with two or more labels), smoothed towards the assumed accuracy,
+    and kept in [0.5 / 0.99] so one bad start cannot silence or crown anybody."""
+    estimate = (agreed + PRIOR_ANSWERS * policy.assumed_accuracy) / (counted + PRIOR_ANSWERS)
+    return min(max(estimate, 0.5), 0.99)
+
+
 # -- review routing -----------------------------------------------------------------------------
 
 

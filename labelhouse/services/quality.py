@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import TooLarge
-from labelhouse.services.projects import get_project, schemas
+from labelhouse.services.projects import get_project, policy_of, schemas
 from labelhouse.storage.rawsql import json_value
+from labelhouse.storage.tables import Project
 
 MAX_ANSWERS = 2_000_000
 LOW_CONFIDENCE = 0.8
@@ -127,7 +128,39 @@ def project_quality(
             ],
             "annotators": sorted(annotators, key=lambda a: a["annotator"]),
         }
-    return {"project_id": project.id, "controls": controls}
+    return {"project_id": project.id, "controls": controls, "adaptive": adaptive_figures(s, project)}
+
+
+def adaptive_figures(s: Session, project: Project) -> dict[str, Any]:
+    """Labels spent and saved by adaptive overlap: saved is, over complete tasks, what a fixed
+    overlap of ``max_labels`` would have cost minus what they took."""
+    policy = policy_of(project)
+    row = s.execute(
+        text(
+            "SELECT COUNT(*), COALESCE(SUM(done), 0), "
+            "COALESCE(SUM(CASE WHEN state = 'complete' THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN state = 'complete' THEN done ELSE 0 END), 0) "
+            "FROM tasks WHERE project_id = :p AND is_gold = :no AND state != 'trashed'"
+        ),
+        {"p": project.id, "no": False},
+    ).one()
+    tasks, labels, complete, labels_complete = (int(v) for v in row)
+    saved = complete * policy.max_labels - labels_complete if policy.adaptive else 0
+    cost = policy.label_cost
+    return {
+        "enabled": policy.adaptive,
+        "target_confidence": policy.target_confidence,
+        "min_labels": policy.min_labels,
+        "max_labels": policy.max_labels,
+        "budget_labels": policy.budget_labels,
+        "extra_labels": int(project.extra_labels or 0),
+        "tasks": tasks,
+        "complete_tasks": complete,
+        "labels": labels,
+        "labels_saved": saved,
+        "spent": None if cost is None else round(labels * cost, 4),
+        "saved": None if cost is None else round(saved * cost, 4),
+    }
 
 
 def _finite(value: float) -> float | None:

@@ -1,0 +1,67 @@
+"""Adaptive overlap through the API: a task whose answers agree stops at min_labels, a disputed
+one gets more labels up to max_labels, the budget caps the extra labels, and the report counts
+the labels saved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from labelhouse.runtime import Runtime
+from tests.api.test_review import label
+from tests.conftest import CHOICES_SCHEMA, Person, make_person
+
+
+def _tasks(client: TestClient, owner: Person, pid: int) -> dict[int, int]:
+    """task id -> how many annotations it has."""
+    out = {}
+    for task_id in range(1, 4):
+        out[task_id] = len(client.get(f"/api/v1/tasks/{task_id}/annotations", headers=owner.headers).json())
+    return out
+
+
+def test_adaptive_overlap_asks_for_labels_only_where_needed(
+    client: TestClient, owner: Person, rt: Runtime
+) -> None:
+    policy = {
+        "target_confidence": 0.9,
+        "min_labels": 2,
+        "max_labels": 4,
+        "budget_labels": 2,
+        "label_cost": 0.5,
+    }
+    created = client.post(
+        "/api/v1/projects",
+        json={"name": "adaptive", "schema": CHOICES_SCHEMA, "quality": policy},
+        headers=owner.headers,
+    ).json()
+    assert created["overlap"] == 2 and created["quality"]["target_confidence"] == 0.9
+    pid = created["id"]
+    items: list[Any] = [{"text": "agree"}, {"text": "dispute"}, {"text": "dispute2"}]
+    client.post(f"/api/v1/projects/{pid}/items", json=items, headers=owner.headers)
+    people = [make_person(rt, f"a{i}@acme.test", role="annotator") for i in range(5)]
+
+    def pick(i: int) -> Any:
+        # everyone says pos on "agree"; on the disputes annotators alternate pos / neg
+        return lambda it: "pos" if it["text"] == "agree" or i % 2 == 0 else "neg"
+
+    for i, who in enumerate(people):
+        label(client, who, pid, pick(i))
+    counts = _tasks(client, owner, pid)
+    # "agree": 2 agreeing labels reach 0.84 < 0.9, so a third (0.93) -> done at 3.
+    # The disputes need more, but the budget holds 2 extra labels in all: 1 went to "agree".
+    assert counts[1] == 3
+    assert sum(counts.values()) == 3 * 2 + 2
+    report = client.get(f"/api/v1/projects/{pid}/quality", headers=owner.headers).json()["adaptive"]
+    assert report["enabled"] and report["extra_labels"] == 2 and report["labels"] == 8
+    assert report["complete_tasks"] == 3 and report["labels_saved"] == 3 * 4 - 8
+    assert report["spent"] == 4.0 and report["saved"] == 2.0
+
+    # more budget: the disputes take labels again, up to max_labels
+    client.patch(
+        f"/api/v1/projects/{pid}", json={"quality": {**policy, "budget_labels": 10}}, headers=owner.headers
+    )
+    assert client.get(f"/api/v1/projects/{pid}", headers=owner.headers).json()["overlap"] == 2
+    late = make_person(rt, "late@acme.test", role="annotator")
+    assert label(client, late, pid, lambda it: "pos") == []  # complete tasks stay complete
