@@ -47,7 +47,9 @@ def check_loopback(url: str) -> None:
         raise SystemExit(f"cannot resolve {host}") from None
     for a in addrs:
         if not ipaddress.ip_address(a).is_loopback:
-            raise SystemExit(f"refusing non-loopback target {url} ({a}): the benchmarks only talk to 127.0.0.1")
+            raise SystemExit(
+                f"refusing non-loopback target {url} ({a}): the benchmarks only talk to 127.0.0.1"
+            )
 
 
 def free_port() -> int:
@@ -99,7 +101,12 @@ class Conn:
         self._r = self._w = None
 
     async def request(
-        self, method: str, path: str, *, headers: dict[str, str] | None = None, body: bytes | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
         content_type: str = "application/json",
     ) -> tuple[int, bytes]:
         for attempt in (0, 1):
@@ -108,7 +115,9 @@ class Conn:
                 if attempt:
                     self.reconnects += 1
             try:
-                return await asyncio.wait_for(self._exchange(method, path, headers, body, content_type), self.timeout)
+                return await asyncio.wait_for(
+                    self._exchange(method, path, headers, body, content_type), self.timeout
+                )
             except (ConnectionError, asyncio.IncompleteReadError) as exc:
                 await self.close()
                 if attempt:
@@ -310,10 +319,18 @@ def code_version() -> dict[str, Any]:
         h.update(f.read_bytes())
     out: dict[str, Any] = {"labelhouse_py_sha256": h.hexdigest()[:12]}
     try:
-        out["git_head"] = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                         text=True, timeout=10).stdout.strip()
-        diff = subprocess.run(["git", "-C", str(repo), "diff", "--shortstat", "HEAD", "--", "labelhouse"],
-                              capture_output=True, text=True, timeout=30).stdout.strip()
+        out["git_head"] = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        diff = subprocess.run(
+            ["git", "-C", str(repo), "diff", "--shortstat", "HEAD", "--", "labelhouse"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
         out["labelhouse_uncommitted"] = diff or "none"
     except (OSError, subprocess.SubprocessError):
         pass
@@ -348,8 +365,14 @@ def lat_summary(vals: list[float]) -> dict[str, Any]:
     def ms(v: float | None) -> float | None:
         return None if v is None else round(v * 1000, 2)
 
-    return {"n": len(s), "p50_ms": ms(pct(s, 50)), "p95_ms": ms(pct(s, 95)), "p99_ms": ms(pct(s, 99)),
-            "max_ms": ms(s[-1]) if s else None, "mean_ms": ms(statistics.fmean(s)) if s else None}
+    return {
+        "n": len(s),
+        "p50_ms": ms(pct(s, 50)),
+        "p95_ms": ms(pct(s, 95)),
+        "p99_ms": ms(pct(s, 99)),
+        "max_ms": ms(s[-1]) if s else None,
+        "mean_ms": ms(statistics.fmean(s)) if s else None,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,8 +433,11 @@ def emit_json(kind: str, doc: dict[str, Any], out: str | None = None) -> None:
     start = (doc.get("host") or {}).get("code") or {}
     doc["code_end"] = end
     doc["code_changed_during_run"] = start.get("labelhouse_py_sha256") != end.get("labelhouse_py_sha256")
-    print(f"code measured: {start} -> at end {end}" + ("  ** labelhouse/ CHANGED DURING THE RUN **"
-                                                        if doc["code_changed_during_run"] else ""), file=sys.stderr)
+    print(
+        f"code measured: {start} -> at end {end}"
+        + ("  ** labelhouse/ CHANGED DURING THE RUN **" if doc["code_changed_during_run"] else ""),
+        file=sys.stderr,
+    )
     line = json.dumps({"bench": kind, **doc}, default=str, separators=(",", ":"))
     print(line, flush=True)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -454,8 +480,19 @@ def spy_start(pid: int | None, stem: str, gil: bool = True) -> subprocess.Popen[
     """``py-spy record`` on ``pid`` until ``spy_stop`` (or the process ends); None if py-spy is missing."""
     if not pid or shutil.which("py-spy") is None:
         return None
-    cmd = ["py-spy", "record", "--pid", str(pid), "--rate", "100", "--format", "raw", "--output",
-           f"{stem}.raw.txt", "--nonblocking"] + (["--gil"] if gil else [])
+    cmd = [
+        "py-spy",
+        "record",
+        "--pid",
+        str(pid),
+        "--rate",
+        "100",
+        "--format",
+        "raw",
+        "--output",
+        f"{stem}.raw.txt",
+        "--nonblocking",
+    ] + (["--gil"] if gil else [])
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -62,8 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-cli-export", action="store_true")
     p.add_argument("--keep", action="store_true")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--profile", action="store_true",
-                   help="py-spy (GIL samples) on the server during the HTTP import and the export (files in bench/results/)")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy (GIL samples) on the server during the HTTP import and the export (files in bench/results/)",
+    )
     p.add_argument("--out", default=None)
     a = p.parse_args(argv)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -71,14 +74,19 @@ def main(argv: list[str] | None = None) -> int:
     def stem(step: str) -> str:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         return str(RESULTS_DIR / f"profile-bulk-{step}-{stamp}")
+
     n = a.items or (20000 if a.quick else 1_000_000)
     doc: dict[str, Any] = {"host": host_info(), "args": vars(a), "items": n, "fsync_ms_start": fsync_probe()}
 
     t0 = time.perf_counter()
     cached = (WORK_DIR / f"items-{n}-s{a.seed}.jsonl").exists()
     path = items_file(n, a.seed)
-    doc["generate"] = {"seconds": round(time.perf_counter() - t0, 2), "file": str(path),
-                       "bytes": path.stat().st_size, "cached": cached}
+    doc["generate"] = {
+        "seconds": round(time.perf_counter() - t0, 2),
+        "file": str(path),
+        "bytes": path.stat().st_size,
+        "cached": cached,
+    }
     print(f"-- {n} items in {path} ({path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr, flush=True)
 
     system = LabelhouseSystem(a.database, keep=a.keep)
@@ -89,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
             # 2. CLI import
             pa = system.new_project(1, name=f"bulk-cli-{n}")
             print("-- labelhouse import (CLI)", file=sys.stderr, flush=True)
-            doc["import_cli"] = system.import_cli(pa, path, spy_stem=stem("import-cli") if a.profile else None)
+            doc["import_cli"] = system.import_cli(
+                pa, path, spy_stem=stem("import-cli") if a.profile else None
+            )
             if doc["import_cli"].get("profile"):
                 doc.setdefault("profiles", {})["import_cli"] = doc["import_cli"].pop("profile")
             doc["import_cli"]["items_per_s"] = round(n / doc["import_cli"]["seconds"])
@@ -118,9 +128,13 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 if spy is not None:
                     doc.setdefault("profiles", {})["export_http"] = spy_stop(spy, stem("export-http"))
-            doc["export_http"] = {"seconds": ex.seconds, "bytes": ex.bytes, "lines": ex.lines,
-                                  "annotations_per_s": round(ex.lines / ex.seconds) if ex.seconds else None,
-                                  "server_peak_rss_mib": ex.server_peak_rss_mib}
+            doc["export_http"] = {
+                "seconds": ex.seconds,
+                "bytes": ex.bytes,
+                "lines": ex.lines,
+                "annotations_per_s": round(ex.lines / ex.seconds) if ex.seconds else None,
+                "server_peak_rss_mib": ex.server_peak_rss_mib,
+            }
             if not a.no_cli_export:
                 print("-- labelhouse export (CLI)", file=sys.stderr, flush=True)
                 out = WORK_DIR / f"export-{n}.jsonl"
@@ -135,38 +149,100 @@ def main(argv: list[str] | None = None) -> int:
 
     ic, ih, ex = doc["import_cli"], doc.get("import_http") or {}, doc["export_http"]
     rows = [
-        ("generate JSONL (not a target)", f'{doc["generate"]["seconds"]} s' + (" (cached)" if cached else ""), f'{doc["generate"]["bytes"] / 1e6:.1f} MB', "", ""),
-        ("labelhouse import (CLI)", f'{ic["seconds"]} s', f'{ic["items_per_s"]} items/s; created {ic["created"]}',
-         f"< {TARGET_IMPORT_S:.0f} s", check(ic["seconds"] < TARGET_IMPORT_S)),
-        ("  import process / server peak RSS", f'{ic["import_process_peak_rss_mib"]} / {ic["server_peak_rss_mib"]} MiB', "", "", ""),
+        (
+            "generate JSONL (not a target)",
+            f"{doc['generate']['seconds']} s" + (" (cached)" if cached else ""),
+            f"{doc['generate']['bytes'] / 1e6:.1f} MB",
+            "",
+            "",
+        ),
+        (
+            "labelhouse import (CLI)",
+            f"{ic['seconds']} s",
+            f"{ic['items_per_s']} items/s; created {ic['created']}",
+            f"< {TARGET_IMPORT_S:.0f} s",
+            check(ic["seconds"] < TARGET_IMPORT_S),
+        ),
+        (
+            "  import process / server peak RSS",
+            f"{ic['import_process_peak_rss_mib']} / {ic['server_peak_rss_mib']} MiB",
+            "",
+            "",
+            "",
+        ),
     ]
     if ih:
-        rows.append(("HTTP import (POST JSONL -> job)", f'{ih.get("seconds")} s',
-                     f'{ih.get("items_per_s")} items/s; upload {ih.get("upload_s")} s; created {ih.get("created")}'
-                     if "error" not in ih else ih["error"][:200],
-                     f"< {TARGET_IMPORT_S:.0f} s", check(ih.get("seconds") is not None and ih["seconds"] < TARGET_IMPORT_S)))
-        rows.append(("  server peak RSS during HTTP import", f'{ih.get("server_peak_rss_mib")} MiB', "", "", ""))
+        rows.append(
+            (
+                "HTTP import (POST JSONL -> job)",
+                f"{ih.get('seconds')} s",
+                f"{ih.get('items_per_s')} items/s; upload {ih.get('upload_s')} s; created {ih.get('created')}"
+                if "error" not in ih
+                else ih["error"][:200],
+                f"< {TARGET_IMPORT_S:.0f} s",
+                check(ih.get("seconds") is not None and ih["seconds"] < TARGET_IMPORT_S),
+            )
+        )
+        rows.append(
+            ("  server peak RSS during HTTP import", f"{ih.get('server_peak_rss_mib')} MiB", "", "", "")
+        )
     rows += [
-        (f"annotate every task ({a.annotate}; setup)", f'{doc["annotate"]["seconds"]} s', f'{doc["annotate"]["annotated"]} annotations', "", ""),
-        ("HTTP export JSONL", f'{ex["seconds"]} s', f'{ex["lines"]} lines, {ex["bytes"] / 1e6:.1f} MB, {ex["annotations_per_s"]}/s',
-         f"< {TARGET_EXPORT_S:.0f} s", check(ex["seconds"] < TARGET_EXPORT_S)),
-        ("  server peak RSS during export", f'{ex["server_peak_rss_mib"]} MiB', "", "", ""),
+        (
+            f"annotate every task ({a.annotate}; setup)",
+            f"{doc['annotate']['seconds']} s",
+            f"{doc['annotate']['annotated']} annotations",
+            "",
+            "",
+        ),
+        (
+            "HTTP export JSONL",
+            f"{ex['seconds']} s",
+            f"{ex['lines']} lines, {ex['bytes'] / 1e6:.1f} MB, {ex['annotations_per_s']}/s",
+            f"< {TARGET_EXPORT_S:.0f} s",
+            check(ex["seconds"] < TARGET_EXPORT_S),
+        ),
+        ("  server peak RSS during export", f"{ex['server_peak_rss_mib']} MiB", "", "", ""),
     ]
     if "export_cli" in doc:
         ec = doc["export_cli"]
-        rows.append(("labelhouse export (CLI)", f'{ec["seconds"]} s', f'{ec["bytes"] / 1e6:.1f} MB; process peak RSS {ec["export_process_peak_rss_mib"]} MiB', "", ""))
-    rows.append(("server peak RSS throughout", f'{doc["server_peak_rss_mib_throughout"]} MiB', f'end {doc["server_rss_end_mib"]} MiB',
-                 f"< {TARGET_RSS_MIB:.0f} MB", check(doc["server_peak_rss_mib_throughout"] < TARGET_RSS_MIB)))
-    print_table(f"bulk, {n} items, labelhouse/{a.database}", rows, ("step", "time", "detail", "target", "check"))
+        rows.append(
+            (
+                "labelhouse export (CLI)",
+                f"{ec['seconds']} s",
+                f"{ec['bytes'] / 1e6:.1f} MB; process peak RSS {ec['export_process_peak_rss_mib']} MiB",
+                "",
+                "",
+            )
+        )
+    rows.append(
+        (
+            "server peak RSS throughout",
+            f"{doc['server_peak_rss_mib_throughout']} MiB",
+            f"end {doc['server_rss_end_mib']} MiB",
+            f"< {TARGET_RSS_MIB:.0f} MB",
+            check(doc["server_peak_rss_mib_throughout"] < TARGET_RSS_MIB),
+        )
+    )
+    print_table(
+        f"bulk, {n} items, labelhouse/{a.database}", rows, ("step", "time", "detail", "target", "check")
+    )
     for step, pr in (doc.get("profiles") or {}).items():
         if pr:
-            print_table(f"py-spy --gil during {step} ({pr['samples']} samples): % under each labelhouse function",
-                        [(f, str(v)) for f, v in pr["inclusive_labelhouse"][:20]], ("function", "%"))
-            print_table(f"py-spy during {step}: % by leaf frame", [(f, str(v)) for f, v in pr["leaf"][:15]],
-                        ("frame", "%"))
-    doc["targets"] = {"import_under_30s": ic["seconds"] < TARGET_IMPORT_S,
-                      "export_under_30s": ex["seconds"] < TARGET_EXPORT_S,
-                      "server_rss_under_300MB": doc["server_peak_rss_mib_throughout"] < TARGET_RSS_MIB}
+            print_table(
+                f"py-spy --gil during {step} ({pr['samples']} samples): % under each labelhouse function",
+                [(f, str(v)) for f, v in pr["inclusive_labelhouse"][:20]],
+                ("function", "%"),
+            )
+            print_table(
+                f"py-spy during {step}: % by leaf frame",
+                [(f, str(v)) for f, v in pr["leaf"][:15]],
+                ("frame", "%"),
+            )
+    doc["targets"] = {
+        "import_under_30s": ic["seconds"] < TARGET_IMPORT_S,
+        "export_under_30s": ex["seconds"] < TARGET_EXPORT_S,
+        "server_rss_under_300MB": doc["server_peak_rss_mib_throughout"] < TARGET_RSS_MIB,
+    }
     emit_json("bulk", doc, a.out)
     return 0
 

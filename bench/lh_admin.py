@@ -45,8 +45,13 @@ def cmd_users(args: argparse.Namespace) -> None:
     with rt.db.session() as s:
         for i in range(args.count):
             _u, _ws, issued = accounts.create_user_cli(
-                s, f"{args.prefix}{i:04d}@bench.example.com", workspace=args.workspace, role=args.role,
-                password=None, with_token=True, now=utcnow(),
+                s,
+                f"{args.prefix}{i:04d}@bench.example.com",
+                workspace=args.workspace,
+                role=args.role,
+                password=None,
+                with_token=True,
+                now=utcnow(),
             )
             assert issued is not None
             tokens.append(issued.token)
@@ -66,8 +71,13 @@ def cmd_annotate(args: argparse.Namespace) -> None:
         users = []
         for i in range(args.annotators):
             u, _ws, _ = accounts.create_user_cli(
-                s, f"bulk{i:03d}@bench.example.com", workspace=ws_name, role="annotator", password=None,
-                with_token=False, now=utcnow(),
+                s,
+                f"bulk{i:03d}@bench.example.com",
+                workspace=ws_name,
+                role="annotator",
+                password=None,
+                with_token=False,
+                now=utcnow(),
             )
             users.append(u.id)
     done = 0
@@ -78,41 +88,75 @@ def cmd_annotate(args: argparse.Namespace) -> None:
         while args.limit <= 0 or done < args.limit:
             n = 20000 if args.limit <= 0 else min(20000, args.limit - done)
             with rt.db.session() as s:
-                task_ids = s.execute(
-                    text("SELECT id FROM tasks WHERE project_id = :p AND state = 'open' AND id > :a "
-                         "AND NOT is_gold ORDER BY id LIMIT :n"),
-                    {"p": args.project, "a": after, "n": n},
-                ).scalars().all()
+                task_ids = (
+                    s.execute(
+                        text(
+                            "SELECT id FROM tasks WHERE project_id = :p AND state = 'open' AND id > :a "
+                            "AND NOT is_gold ORDER BY id LIMIT :n"
+                        ),
+                        {"p": args.project, "a": after, "n": n},
+                    )
+                    .scalars()
+                    .all()
+                )
                 if not task_ids:
                     break
                 now = utcnow()
                 lease_ids = s.scalars(
                     insert(Lease).returning(Lease.id, sort_by_parameter_order=True),
-                    [{"workspace_id": ws_id, "project_id": args.project, "task_id": t,
-                      "user_id": users[t % len(users)], "state": "submitted", "created_at": now,
-                      "expires_at": now + timedelta(seconds=900), "ended_at": now} for t in task_ids],
+                    [
+                        {
+                            "workspace_id": ws_id,
+                            "project_id": args.project,
+                            "task_id": t,
+                            "user_id": users[t % len(users)],
+                            "state": "submitted",
+                            "created_at": now,
+                            "expires_at": now + timedelta(seconds=900),
+                            "ended_at": now,
+                        }
+                        for t in task_ids
+                    ],
                 ).all()
                 s.execute(
                     insert(Annotation),
-                    [{"workspace_id": ws_id, "project_id": args.project, "task_id": t,
-                      "user_id": users[t % len(users)], "lease_id": lid, "version": 1, "is_latest": True,
-                      "answer": {"label": "pos" if t % 2 else "neg"}, "idempotency_key": f"bulk-{t}",
-                      "lead_time_s": 3.5, "created_at": now} for t, lid in zip(task_ids, lease_ids, strict=True)],
+                    [
+                        {
+                            "workspace_id": ws_id,
+                            "project_id": args.project,
+                            "task_id": t,
+                            "user_id": users[t % len(users)],
+                            "lease_id": lid,
+                            "version": 1,
+                            "is_latest": True,
+                            "answer": {"label": "pos" if t % 2 else "neg"},
+                            "idempotency_key": f"bulk-{t}",
+                            "lead_time_s": 3.5,
+                            "created_at": now,
+                        }
+                        for t, lid in zip(task_ids, lease_ids, strict=True)
+                    ],
                 )
                 s.execute(
-                    text("UPDATE annotations SET root_id = id WHERE project_id = :p AND task_id BETWEEN :a AND :b "
-                         "AND root_id IS NULL"),
+                    text(
+                        "UPDATE annotations SET root_id = id WHERE project_id = :p AND task_id BETWEEN :a AND :b "
+                        "AND root_id IS NULL"
+                    ),
                     {"p": args.project, "a": task_ids[0], "b": task_ids[-1]},
                 )
                 s.execute(
-                    text("UPDATE tasks SET done = done + 1, state = CASE WHEN done + 1 >= overlap THEN 'complete' "
-                         "ELSE state END WHERE project_id = :p AND id BETWEEN :a AND :b AND state = 'open' "
-                         "AND NOT is_gold"),
+                    text(
+                        "UPDATE tasks SET done = done + 1, state = CASE WHEN done + 1 >= overlap THEN 'complete' "
+                        "ELSE state END WHERE project_id = :p AND id BETWEEN :a AND :b AND state = 'open' "
+                        "AND NOT is_gold"
+                    ),
                     {"p": args.project, "a": task_ids[0], "b": task_ids[-1]},
                 )
             done += len(task_ids)
             after = task_ids[-1]
-            print(f"annotated {done} ({done / (time.perf_counter() - t0):.0f}/s)", file=sys.stderr, flush=True)
+            print(
+                f"annotated {done} ({done / (time.perf_counter() - t0):.0f}/s)", file=sys.stderr, flush=True
+            )
     else:
         from labelhouse.services import annotations, queue
         from labelhouse.services.accounts import actor_for
@@ -128,44 +172,78 @@ def cmd_annotate(args: argparse.Namespace) -> None:
             if h is None:
                 break
             with rt.db.session() as s:
-                annotations.submit(s, actor, h.task_id, {"label": "pos"}, lease_id=h.lease_id,
-                                   idempotency_key=f"svc-{h.task_id}-{actor.user_id}", now=utcnow(),
-                                   lock_rows=rt.skip_locked)
+                annotations.submit(
+                    s,
+                    actor,
+                    h.task_id,
+                    {"label": "pos"},
+                    lease_id=h.lease_id,
+                    idempotency_key=f"svc-{h.task_id}-{actor.user_id}",
+                    now=utcnow(),
+                    lock_rows=rt.skip_locked,
+                )
             done += 1
             if done % 5000 == 0:
-                print(f"annotated {done} ({done / (time.perf_counter() - t0):.0f}/s)", file=sys.stderr, flush=True)
+                print(
+                    f"annotated {done} ({done / (time.perf_counter() - t0):.0f}/s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     print(json.dumps({"annotated": done, "seconds": round(time.perf_counter() - t0, 2), "mode": args.mode}))
 
 
 def cmd_check(args: argparse.Namespace) -> None:
     rt = _rt(args)
     with rt.db.session(write=False) as s:
-        overlap = s.execute(text("SELECT overlap FROM projects WHERE id = :p"), {"p": args.project}).scalar_one()
+        overlap = s.execute(
+            text("SELECT overlap FROM projects WHERE id = :p"), {"p": args.project}
+        ).scalar_one()
         over = s.execute(
-            text("SELECT task_id, COUNT(*) FROM annotations WHERE project_id = :p AND is_latest "
-                 "AND deleted_at IS NULL GROUP BY task_id HAVING COUNT(*) > :o"),
+            text(
+                "SELECT task_id, COUNT(*) FROM annotations WHERE project_id = :p AND is_latest "
+                "AND deleted_at IS NULL GROUP BY task_id HAVING COUNT(*) > :o"
+            ),
             {"p": args.project, "o": overlap},
         ).all()
         total = s.execute(
-            text("SELECT COUNT(*), COUNT(DISTINCT task_id) FROM annotations WHERE project_id = :p AND is_latest "
-                 "AND deleted_at IS NULL"), {"p": args.project}).one()
+            text(
+                "SELECT COUNT(*), COUNT(DISTINCT task_id) FROM annotations WHERE project_id = :p AND is_latest "
+                "AND deleted_at IS NULL"
+            ),
+            {"p": args.project},
+        ).one()
         bad_counters = s.execute(
-            text("SELECT COUNT(*) FROM tasks WHERE project_id = :p AND (leased < 0 OR leased + done > overlap) "
-                 "AND NOT is_gold"), {"p": args.project}).scalar_one()
+            text(
+                "SELECT COUNT(*) FROM tasks WHERE project_id = :p AND (leased < 0 OR leased + done > overlap) "
+                "AND NOT is_gold"
+            ),
+            {"p": args.project},
+        ).scalar_one()
         active = s.execute(
-            text("SELECT COUNT(*) FROM leases WHERE project_id = :p AND state = 'active'"), {"p": args.project}
+            text("SELECT COUNT(*) FROM leases WHERE project_id = :p AND state = 'active'"),
+            {"p": args.project},
         ).scalar_one()
         multi_user_tasks = s.execute(
-            text("SELECT COUNT(*) FROM (SELECT task_id FROM leases WHERE project_id = :p AND state IN "
-                 "('active', 'submitted') GROUP BY task_id HAVING COUNT(*) > :o) x"),
+            text(
+                "SELECT COUNT(*) FROM (SELECT task_id FROM leases WHERE project_id = :p AND state IN "
+                "('active', 'submitted') GROUP BY task_id HAVING COUNT(*) > :o) x"
+            ),
             {"p": args.project, "o": overlap},
         ).scalar_one()
-    print(json.dumps({
-        "overlap": overlap, "annotations": total[0], "annotated_tasks": total[1],
-        "tasks_over_overlap": len(over), "examples": [list(r) for r in over[:5]],
-        "tasks_with_bad_counters": bad_counters, "active_leases": active,
-        "tasks_leased_to_more_than_overlap": multi_user_tasks,
-    }))
+    print(
+        json.dumps(
+            {
+                "overlap": overlap,
+                "annotations": total[0],
+                "annotated_tasks": total[1],
+                "tasks_over_overlap": len(over),
+                "examples": [list(r) for r in over[:5]],
+                "tasks_with_bad_counters": bad_counters,
+                "active_leases": active,
+                "tasks_leased_to_more_than_overlap": multi_user_tasks,
+            }
+        )
+    )
 
 
 def main() -> None:

@@ -40,9 +40,21 @@ TARGET_INSTALL_S = 60.0
 TARGET_FIRST_START_S = 5.0
 TARGET_IDLE_MIB = 150.0
 REPO = BENCH_DIR.parent
-IGNORE = shutil.ignore_patterns(".git", ".work", "results", "*.egg-info", "__pycache__", ".mypy_cache",
-                                ".ruff_cache", ".pytest_cache", "labelhouse-data", "labelhouse-demo", "build", "dist",
-                                ".benchmarks")
+IGNORE = shutil.ignore_patterns(
+    ".git",
+    ".work",
+    "results",
+    "*.egg-info",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "labelhouse-data",
+    "labelhouse-demo",
+    "build",
+    "dist",
+    ".benchmarks",
+)
 
 
 def dir_size(path: Path) -> int:
@@ -64,17 +76,28 @@ def install(tmp: Path) -> dict[str, Any]:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     venv_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    r = subprocess.run([str(venv / "bin" / "pip"), "install", "--no-cache-dir", str(src)], capture_output=True,
-                       text=True, timeout=900, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    r = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--no-cache-dir", str(src)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
     pip_s = time.perf_counter() - t0
     if r.returncode != 0:
         return {"error": r.stderr[-2000:], "pip_s": round(pip_s, 1)}
     out = r.stdout
-    pkgs = json.loads(subprocess.run([str(venv / "bin" / "pip"), "list", "--format=json"], capture_output=True,
-                                     text=True, timeout=120).stdout)
+    pkgs = json.loads(
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "list", "--format=json"], capture_output=True, text=True, timeout=120
+        ).stdout
+    )
     return {
-        "venv_s": round(venv_s, 2), "pip_install_s": round(pip_s, 2), "total_s": round(venv_s + pip_s, 2),
-        "packages": len(pkgs), "venv_mib": round(dir_size(venv) / 2**20, 1),
+        "venv_s": round(venv_s, 2),
+        "pip_install_s": round(pip_s, 2),
+        "total_s": round(venv_s + pip_s, 2),
+        "packages": len(pkgs),
+        "venv_mib": round(dir_size(venv) / 2**20, 1),
         "from_local_wheels_or_index": sum(1 for line in out.splitlines() if "/opt/" in line),
         "downloaded_from_network": sum(1 for line in out.splitlines() if "Downloading http" in line),
         "labelhouse": str(venv / "bin" / "labelhouse"),
@@ -86,8 +109,13 @@ def start_once(cmd: list[str], data: Path, idle_wait: float, timeout: float = 60
     env = {**os.environ, "HTTP_PROXY": "", "HTTPS_PROXY": "", "NO_PROXY": "127.0.0.1"}
     log = (data.parent / f"{data.name}.log").open("ab")
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd + ["serve", "--data", str(data), "--port", str(port), "--host", "127.0.0.1"],
-                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd + ["serve", "--data", str(data), "--port", str(port), "--host", "127.0.0.1"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
     res: dict[str, Any] = {}
     try:
         with httpx.Client(trust_env=False, timeout=2) as c:
@@ -166,22 +194,51 @@ def main(argv: list[str] | None = None) -> int:
         if "error" in ins:
             rows.append(("pip install", "FAILED", ins["error"][-200:], f"< {TARGET_INSTALL_S:.0f} s", "FAIL"))
         else:
-            rows.append(("venv + pip install --no-cache-dir", f'{ins["total_s"]} s',
-                         f'venv {ins["venv_s"]} s + pip {ins["pip_install_s"]} s; {ins["packages"]} packages, '
-                         f'{ins["venv_mib"]} MiB; local {ins["from_local_wheels_or_index"]} / network {ins["downloaded_from_network"]}',
-                         f"< {TARGET_INSTALL_S:.0f} s", check(ins["total_s"] < TARGET_INSTALL_S)))
+            rows.append(
+                (
+                    "venv + pip install --no-cache-dir",
+                    f"{ins['total_s']} s",
+                    f"venv {ins['venv_s']} s + pip {ins['pip_install_s']} s; {ins['packages']} packages, "
+                    f"{ins['venv_mib']} MiB; local {ins['from_local_wheels_or_index']} / network {ins['downloaded_from_network']}",
+                    f"< {TARGET_INSTALL_S:.0f} s",
+                    check(ins["total_s"] < TARGET_INSTALL_S),
+                )
+            )
     else:
         rows.append(("install", "skipped", "--quick / --skip-install", f"< {TARGET_INSTALL_S:.0f} s", "n/a"))
     fs = doc["first_start_median_s"]
     rows += [
-        ("first start -> health 200 (median)", f"{fs} s", " ".join(str(x.get("to_health_s", x.get("error"))) for x in firsts),
-         f"< {TARGET_FIRST_START_S:.0f} s", check(fs is not None and fs < TARGET_FIRST_START_S)),
-        ("warm start -> health 200 (median)", f'{doc["warm_start_median_s"]} s',
-         " ".join(str(x.get("to_health_s", x.get("error"))) for x in warms), "", ""),
-        (f"idle RSS {a.idle_wait:.0f} s after first start", f'{doc["idle_rss_after_first_start_mib"]} MiB',
-         f'at ready {firsts[0].get("rss_at_ready_mib")} MiB', f"< {TARGET_IDLE_MIB:.0f} MB",
-         check(doc["idle_rss_after_first_start_mib"] is not None and doc["idle_rss_after_first_start_mib"] < TARGET_IDLE_MIB)),
-        (f"idle RSS {a.idle_wait:.0f} s after warm start", f'{doc["idle_rss_after_warm_start_mib"]} MiB', "", "", ""),
+        (
+            "first start -> health 200 (median)",
+            f"{fs} s",
+            " ".join(str(x.get("to_health_s", x.get("error"))) for x in firsts),
+            f"< {TARGET_FIRST_START_S:.0f} s",
+            check(fs is not None and fs < TARGET_FIRST_START_S),
+        ),
+        (
+            "warm start -> health 200 (median)",
+            f"{doc['warm_start_median_s']} s",
+            " ".join(str(x.get("to_health_s", x.get("error"))) for x in warms),
+            "",
+            "",
+        ),
+        (
+            f"idle RSS {a.idle_wait:.0f} s after first start",
+            f"{doc['idle_rss_after_first_start_mib']} MiB",
+            f"at ready {firsts[0].get('rss_at_ready_mib')} MiB",
+            f"< {TARGET_IDLE_MIB:.0f} MB",
+            check(
+                doc["idle_rss_after_first_start_mib"] is not None
+                and doc["idle_rss_after_first_start_mib"] < TARGET_IDLE_MIB
+            ),
+        ),
+        (
+            f"idle RSS {a.idle_wait:.0f} s after warm start",
+            f"{doc['idle_rss_after_warm_start_mib']} MiB",
+            "",
+            "",
+            "",
+        ),
     ]
     print_table("install and start-up", rows, ("figure", "value", "detail", "target", "check"))
     doc["targets"] = {

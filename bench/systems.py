@@ -58,7 +58,13 @@ except ImportError:  # pragma: no cover
 
 
 LABELS = ["pos", "neg"]
-NO_PROXY_ENV = {"HTTP_PROXY": "", "HTTPS_PROXY": "", "http_proxy": "", "https_proxy": "", "NO_PROXY": "127.0.0.1,localhost"}
+NO_PROXY_ENV = {
+    "HTTP_PROXY": "",
+    "HTTPS_PROXY": "",
+    "http_proxy": "",
+    "https_proxy": "",
+    "NO_PROXY": "127.0.0.1,localhost",
+}
 
 
 @dataclass
@@ -105,7 +111,9 @@ class System(Protocol):
 
     def describe(self) -> dict[str, Any]: ...
 
-    def create_project(self, n_tasks: int, overlap: int = 1, *, seed: int = 1, via: str = "auto") -> ProjectRef: ...
+    def create_project(
+        self, n_tasks: int, overlap: int = 1, *, seed: int = 1, via: str = "auto"
+    ) -> ProjectRef: ...
 
     def make_annotators(self, n: int) -> list[str]: ...
 
@@ -113,7 +121,9 @@ class System(Protocol):
 
     async def submit(self, conn: Conn, token: str, task: Task, label: str) -> None: ...
 
-    def export(self, project: ProjectRef, *, parse: bool = True, sample_interval: float = 0.2) -> ExportStats: ...
+    def export(
+        self, project: ProjectRef, *, parse: bool = True, sample_interval: float = 0.2
+    ) -> ExportStats: ...
 
     def check_db(self, project: ProjectRef) -> dict[str, Any] | None:
         """Server-side consistency read after a loop (None if the system offers none)."""
@@ -134,8 +144,16 @@ class LabelhouseSystem:
     database="postgresql": the same, plus a fresh database on 127.0.0.1:5432, dropped in stop().
     """
 
-    def __init__(self, database: str = "sqlite", *, python: str = sys.executable, port: int | None = None,
-                 keep: bool = False, env: dict[str, str] | None = None, log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        database: str = "sqlite",
+        *,
+        python: str = sys.executable,
+        port: int | None = None,
+        keep: bool = False,
+        env: dict[str, str] | None = None,
+        log_level: str = "warning",
+    ) -> None:
         if database not in ("sqlite", "postgresql"):
             raise ValueError("database is sqlite or postgresql")
         self.database = database
@@ -176,8 +194,20 @@ class LabelhouseSystem:
         if self.db_name:
             subprocess.run(PG_ADMIN + [f'CREATE DATABASE "{self.db_name}"'], check=True, timeout=60)
         r = subprocess.run(
-            self._cli("users", "create", "owner@bench.example.com", "--workspace", "bench", "--role", "owner", "--token"),
-            capture_output=True, text=True, timeout=120, env=self._env(),
+            self._cli(
+                "users",
+                "create",
+                "owner@bench.example.com",
+                "--workspace",
+                "bench",
+                "--role",
+                "owner",
+                "--token",
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=self._env(),
         )
         if r.returncode != 0:
             raise RuntimeError(f"users create failed: {r.stderr}")
@@ -187,12 +217,17 @@ class LabelhouseSystem:
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
             self._cli("serve", "--port", str(self.port)) + ["--host", "127.0.0.1"],
-            stdout=log, stderr=subprocess.STDOUT, env=self._env(), start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self._env(),
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.data_dir / 'server.log'}")
+                raise RuntimeError(
+                    f"server exited with {self.proc.returncode}; see {self.data_dir / 'server.log'}"
+                )
             try:
                 if self._http.get("/api/v1/health", timeout=2).status_code == 200:
                     self.start_s = round(time.perf_counter() - t0, 3)
@@ -233,8 +268,13 @@ class LabelhouseSystem:
         return total
 
     def describe(self) -> dict[str, Any]:
-        return {"system": self.name, "url": self.base_url, "database": self.database,
-                "data_dir": str(self.data_dir), "start_to_health_s": self.start_s}
+        return {
+            "system": self.name,
+            "url": self.base_url,
+            "database": self.database,
+            "data_dir": str(self.data_dir),
+            "start_to_health_s": self.start_s,
+        }
 
     def __enter__(self) -> LabelhouseSystem:
         self.start()
@@ -250,7 +290,9 @@ class LabelhouseSystem:
             raise HttpError("POST", "/api/v1/projects", r.status_code, r.content)
         return int(r.json()["id"])
 
-    def create_project(self, n_tasks: int, overlap: int = 1, *, seed: int = 1, via: str = "auto") -> ProjectRef:
+    def create_project(
+        self, n_tasks: int, overlap: int = 1, *, seed: int = 1, via: str = "auto"
+    ) -> ProjectRef:
         """A project of ``n_tasks`` seeded text items. via: cli (the fast path), http, or auto
         (http up to 20,000 items, else cli)."""
         pid = self.new_project(overlap, name=f"bench-{n_tasks}")
@@ -270,8 +312,12 @@ class LabelhouseSystem:
         """``labelhouse import PROJECT FILE``: time it, sample its RSS and the server's
         (and py-spy it, from 1 s in, when ``spy_stem`` is given)."""
         t0 = time.perf_counter()
-        proc = subprocess.Popen(self._cli("import", str(project_id), str(path)), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=self._env())
+        proc = subprocess.Popen(
+            self._cli("import", str(project_id), str(path)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self._env(),
+        )
         spy: list[Any] = []
         timer = threading.Timer(1.0, lambda: spy.append(spy_start(proc.pid, spy_stem))) if spy_stem else None
         if timer:
@@ -286,19 +332,29 @@ class LabelhouseSystem:
         if proc.returncode != 0:
             raise RuntimeError(f"labelhouse import failed ({proc.returncode}): {err.decode()[-2000:]}")
         created = _parse_created(out.decode())
-        res = {"seconds": round(dt, 2), "created": created, "stdout": out.decode().strip()[-300:],
-               "import_process_peak_rss_mib": smp.peak_mib("import_process"),
-               "server_peak_rss_mib": smp.peak_mib("server")}
+        res = {
+            "seconds": round(dt, 2),
+            "created": created,
+            "stdout": out.decode().strip()[-300:],
+            "import_process_peak_rss_mib": smp.peak_mib("import_process"),
+            "server_peak_rss_mib": smp.peak_mib("server"),
+        }
         if profile:
             res["profile"] = profile
         return res
 
-    def import_http(self, project_id: int, path: Path, poll: float = 0.25, timeout: float = 3600) -> dict[str, Any]:
+    def import_http(
+        self, project_id: int, path: Path, poll: float = 0.25, timeout: float = 3600
+    ) -> dict[str, Any]:
         """POST the JSONL file to /items; follow the job when the server makes one (202)."""
         t0 = time.perf_counter()
         with Sampler({"server": self.server_pid}) as smp, path.open("rb") as fh:
-            r = self._http.post(f"/api/v1/projects/{project_id}/items", content=fh,
-                                headers={"content-type": "application/x-ndjson"}, timeout=timeout)
+            r = self._http.post(
+                f"/api/v1/projects/{project_id}/items",
+                content=fh,
+                headers={"content-type": "application/x-ndjson"},
+                timeout=timeout,
+            )
             upload_s = time.perf_counter() - t0
             if r.status_code == 201:
                 body = r.json()
@@ -318,22 +374,33 @@ class LabelhouseSystem:
             else:
                 raise HttpError("POST", f"/api/v1/projects/{project_id}/items", r.status_code, r.content)
         dt = time.perf_counter() - t0
-        return {"seconds": round(dt, 2), "upload_s": round(upload_s, 2), "created": body.get("created"),
-                "failed": body.get("failed"), "as_job": job is not None, "server_peak_rss_mib": smp.peak_mib("server")}
+        return {
+            "seconds": round(dt, 2),
+            "upload_s": round(upload_s, 2),
+            "created": body.get("created"),
+            "failed": body.get("failed"),
+            "as_job": job is not None,
+            "server_peak_rss_mib": smp.peak_mib("server"),
+        }
 
     def _admin(self, *args: str, timeout: float = 3600) -> dict[str, Any]:
         cmd = [self.python, str(BENCH_DIR / "lh_admin.py"), args[0], "--data", str(self.data_dir)]
         if self.database_url:
             cmd += ["--database-url", self.database_url]
-        r = subprocess.run(cmd + list(args[1:]), capture_output=True, text=True, timeout=timeout, env=self._env())
+        r = subprocess.run(
+            cmd + list(args[1:]), capture_output=True, text=True, timeout=timeout, env=self._env()
+        )
         if r.returncode != 0:
             raise RuntimeError(f"lh_admin {args[0]} failed: {r.stderr[-3000:]}")
         return json.loads(r.stdout.strip().splitlines()[-1])
 
     def make_annotators(self, n: int) -> list[str]:
         self._ann_batches += 1
-        return list(self._admin("users", "--workspace", "bench", "--count", str(n),
-                                "--prefix", f"ann{self._ann_batches}-")["tokens"])
+        return list(
+            self._admin(
+                "users", "--workspace", "bench", "--count", str(n), "--prefix", f"ann{self._ann_batches}-"
+            )["tokens"]
+        )
 
     def annotate_all(self, project: ProjectRef, mode: str = "sql", limit: int = 0) -> dict[str, Any]:
         return self._admin("annotate", "--project", str(project.id), "--mode", mode, "--limit", str(limit))
@@ -354,8 +421,12 @@ class LabelhouseSystem:
 
     async def submit(self, conn: Conn, token: str, task: Task, label: str) -> None:
         path = f"/api/v1/tasks/{task.id}/annotations"
-        payload = _dumps({"answer": {"label": label}, "lease_id": task.lease, "idempotency_key": uuid.uuid4().hex})
-        status, body = await conn.request("POST", path, headers={"Authorization": f"Bearer {token}"}, body=payload)
+        payload = _dumps(
+            {"answer": {"label": label}, "lease_id": task.lease, "idempotency_key": uuid.uuid4().hex}
+        )
+        status, body = await conn.request(
+            "POST", path, headers={"Authorization": f"Bearer {token}"}, body=payload
+        )
         if status not in (200, 201):
             raise HttpError("POST", path, status, body)
 
@@ -388,14 +459,21 @@ class LabelhouseSystem:
     def export_cli(self, project: ProjectRef, out: Path) -> dict[str, Any]:
         """``labelhouse export PROJECT --out FILE`` (no server involved): time and peak RSS."""
         t0 = time.perf_counter()
-        proc = subprocess.Popen(self._cli("export", str(project.id), "--out", str(out)),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=self._env())
+        proc = subprocess.Popen(
+            self._cli("export", str(project.id), "--out", str(out)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=self._env(),
+        )
         with Sampler({"export_process": proc.pid}) as smp:
             _o, err = proc.communicate(timeout=3600)
         if proc.returncode != 0:
             raise RuntimeError(f"labelhouse export failed: {err.decode()[-2000:]}")
-        return {"seconds": round(time.perf_counter() - t0, 2), "bytes": out.stat().st_size,
-                "export_process_peak_rss_mib": smp.peak_mib("export_process")}
+        return {
+            "seconds": round(time.perf_counter() - t0, 2),
+            "bytes": out.stat().st_size,
+            "export_process_peak_rss_mib": smp.peak_mib("export_process"),
+        }
 
 
 def _parse_created(stdout: str) -> int | None:
@@ -419,8 +497,11 @@ class LabelStudioSystem:
     """
 
     name = "labelstudio"
-    CONFIG = ('<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text" choice="single">'
-              + "".join(f'<Choice value="{v}"/>' for v in LABELS) + "</Choices></View>")
+    CONFIG = (
+        '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text" choice="single">'
+        + "".join(f'<Choice value="{v}"/>' for v in LABELS)
+        + "</Choices></View>"
+    )
 
     def __init__(self, url: str, token: str, pid: int | None = None, import_batch: int = 10000) -> None:
         check_loopback(url)
@@ -428,8 +509,9 @@ class LabelStudioSystem:
         self.token = token
         self._pid = pid
         self.import_batch = import_batch
-        self._http = httpx.Client(base_url=self.base_url, trust_env=False, timeout=3600,
-                                  headers={"Authorization": f"Token {token}"})
+        self._http = httpx.Client(
+            base_url=self.base_url, trust_env=False, timeout=3600, headers={"Authorization": f"Token {token}"}
+        )
         self._tag = time.strftime("%H%M%S")
         self._ann_batches = 0
 
@@ -451,9 +533,17 @@ class LabelStudioSystem:
     def describe(self) -> dict[str, Any]:
         return {"system": self.name, "url": self.base_url, "pid": self._pid}
 
-    def create_project(self, n_tasks: int, overlap: int = 1, *, seed: int = 1, via: str = "auto") -> ProjectRef:
-        r = self._http.post("/api/projects/", json={"title": f"bench-{self._tag}-{n_tasks}", "label_config": self.CONFIG,
-                                                    "maximum_annotations": overlap})
+    def create_project(
+        self, n_tasks: int, overlap: int = 1, *, seed: int = 1, via: str = "auto"
+    ) -> ProjectRef:
+        r = self._http.post(
+            "/api/projects/",
+            json={
+                "title": f"bench-{self._tag}-{n_tasks}",
+                "label_config": self.CONFIG,
+                "maximum_annotations": overlap,
+            },
+        )
         r.raise_for_status()
         pid = r.json()["id"]
         t0 = time.perf_counter()
@@ -477,8 +567,11 @@ class LabelStudioSystem:
             with httpx.Client(base_url=self.base_url, trust_env=False, timeout=60) as s:
                 s.get("/user/signup/")
                 csrf = s.cookies.get("csrftoken", "")
-                r = s.post("/user/signup/", data={"csrfmiddlewaretoken": csrf, "email": email, "password": password},
-                           headers={"X-CSRFToken": csrf, "Referer": self.base_url + "/user/signup/"})
+                r = s.post(
+                    "/user/signup/",
+                    data={"csrfmiddlewaretoken": csrf, "email": email, "password": password},
+                    headers={"X-CSRFToken": csrf, "Referer": self.base_url + "/user/signup/"},
+                )
                 if r.status_code not in (200, 302):
                     raise RuntimeError(f"signup {email}: HTTP {r.status_code}")
                 r = s.get("/api/current-user/token")
@@ -498,9 +591,22 @@ class LabelStudioSystem:
 
     async def submit(self, conn: Conn, token: str, task: Task, label: str) -> None:
         path = f"/api/tasks/{task.id}/annotations/"
-        payload = _dumps({"result": [{"from_name": "sentiment", "to_name": "text", "type": "choices",
-                                      "value": {"choices": [label]}}], "lead_time": 1.0})
-        status, body = await conn.request("POST", path, headers={"Authorization": f"Token {token}"}, body=payload)
+        payload = _dumps(
+            {
+                "result": [
+                    {
+                        "from_name": "sentiment",
+                        "to_name": "text",
+                        "type": "choices",
+                        "value": {"choices": [label]},
+                    }
+                ],
+                "lead_time": 1.0,
+            }
+        )
+        status, body = await conn.request(
+            "POST", path, headers={"Authorization": f"Token {token}"}, body=payload
+        )
         if status not in (200, 201):
             raise HttpError("POST", path, status, body)
 
@@ -509,8 +615,11 @@ class LabelStudioSystem:
         keep = bytearray()
         n = 0
         with Sampler({"server": self._pid}, sample_interval) as smp:
-            with self._http.stream("GET", f"/api/projects/{project.id}/export",
-                                   params={"exportType": "JSON", "download_all_tasks": "false"}) as r:
+            with self._http.stream(
+                "GET",
+                f"/api/projects/{project.id}/export",
+                params={"exportType": "JSON", "download_all_tasks": "false"},
+            ) as r:
                 r.raise_for_status()
                 for chunk in r.iter_bytes():
                     n += len(chunk)
@@ -518,10 +627,17 @@ class LabelStudioSystem:
                         keep += chunk
         per = None
         if parse:
-            per = {t["id"]: sum(1 for a in t.get("annotations", []) if not a.get("was_cancelled"))
-                   for t in json.loads(bytes(keep))}
-        return ExportStats(round(time.perf_counter() - t0, 2), n, len(per) if per is not None else 0,
-                           smp.peak_mib("server") if self._pid else None, per)
+            per = {
+                t["id"]: sum(1 for a in t.get("annotations", []) if not a.get("was_cancelled"))
+                for t in json.loads(bytes(keep))
+            }
+        return ExportStats(
+            round(time.perf_counter() - t0, 2),
+            n,
+            len(per) if per is not None else 0,
+            smp.peak_mib("server") if self._pid else None,
+            per,
+        )
 
     def check_db(self, project: ProjectRef) -> dict[str, Any] | None:
         return None
@@ -534,15 +650,28 @@ def make_peer(args: Any) -> System | None:
     if args.peer != "labelstudio":
         raise SystemExit(f"unknown peer {args.peer!r}; known: labelstudio")
     if not args.peer_url or not args.peer_token:
-        print("note: --peer labelstudio needs --peer-url and --peer-token; reporting labelhouse alone", file=sys.stderr)
+        print(
+            "note: --peer labelstudio needs --peer-url and --peer-token; reporting labelhouse alone",
+            file=sys.stderr,
+        )
         return None
     return LabelStudioSystem(args.peer_url, args.peer_token, int(args.peer_pid) if args.peer_pid else None)
 
 
 def add_peer_args(p: Any) -> None:
     g = p.add_argument_group("peer (same run, same workload)")
-    g.add_argument("--peer", choices=["labelstudio"], default=None,
-                   help="also run the peer; it must already be running (shared/bench/labelstudio/setup.sh start)")
-    g.add_argument("--peer-url", default=os.environ.get("PEER_URL", ""), help="e.g. http://127.0.0.1:8080 [PEER_URL]")
-    g.add_argument("--peer-token", default=os.environ.get("PEER_TOKEN", ""), help="admin API token [PEER_TOKEN]")
-    g.add_argument("--peer-pid", default=os.environ.get("PEER_PID", ""), help="server PID for RSS/CPU [PEER_PID]")
+    g.add_argument(
+        "--peer",
+        choices=["labelstudio"],
+        default=None,
+        help="also run the peer; it must already be running (shared/bench/labelstudio/setup.sh start)",
+    )
+    g.add_argument(
+        "--peer-url", default=os.environ.get("PEER_URL", ""), help="e.g. http://127.0.0.1:8080 [PEER_URL]"
+    )
+    g.add_argument(
+        "--peer-token", default=os.environ.get("PEER_TOKEN", ""), help="admin API token [PEER_TOKEN]"
+    )
+    g.add_argument(
+        "--peer-pid", default=os.environ.get("PEER_PID", ""), help="server PID for RSS/CPU [PEER_PID]"
+    )

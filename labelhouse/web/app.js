@@ -13,6 +13,7 @@ const views = {
   "new": () => import("./views/newproject.js"),
   quality: () => import("./views/quality.js"),
   members: () => import("./views/members.js"),
+  audit: () => import("./views/audit.js"),
 };
 
 let current = null;
@@ -69,7 +70,8 @@ function renderBar() {
   bar.append(
     h("nav", null,
       h("a", { href: "#/projects" }, "Projects"),
-      isManager() ? h("a", { href: "#/members" }, "Members") : null),
+      isManager() ? h("a", { href: "#/members" }, "Members") : null,
+      isManager() ? h("a", { href: "#/audit" }, "Audit log") : null),
     outbox,
     h("span.spacer"),
     pick,

@@ -143,3 +143,41 @@ def _annotate_any(site: Site, who: str, pid: int, label: str) -> None:
                 "idempotency_key": uuid.uuid4().hex,
             },
         ).raise_for_status()
+
+
+def test_review_correct_makes_a_new_version(page: Any, site: Site) -> None:
+    pid = site.project("to correct", {"controls": [CHOICES]}, [{"text": "fix me"}])
+    _wait_items(site, pid, 1)
+    task_id = _annotate(site, "ann@acme.test", pid, "pos")
+    log_in(page, "reviewer@acme.test")
+    page.goto(f"/ui/#/review/{pid}")
+    page.wait_for_selector("#which:has-text('Annotation 1 of 1')")
+    page.keyboard.press("2")  # the reviewer picks the right option in the same widget
+    page.keyboard.press("Alt+c")
+    page.wait_for_selector("text=Nothing to review right now.")
+    with site.api() as c:
+        [review] = c.get(f"/tasks/{task_id}/reviews").json()
+        latest = c.get(f"/tasks/{task_id}/annotations").json()
+    assert review["decision"] == "corrected" and review["correction_id"]
+    assert [a["answer"] for a in latest] == [{"label": "neg"}]
+
+
+def test_quality_policy_and_audit_log(page: Any, site: Site) -> None:
+    pid = site.project("policy", {"controls": [CHOICES]}, [{"text": "p"}])
+    log_in(page, "manager@acme.test")
+    page.goto(f"/ui/#/quality/{pid}")
+    page.fill("input[name=target_confidence]", "0.9")
+    page.fill("input[name=min_labels]", "1")
+    page.fill("input[name=max_labels]", "3")
+    page.fill("input[name=budget_labels]", "40")
+    page.click("text=Save policy")
+    page.wait_for_selector(".toast.ok:has-text('Quality policy saved')")
+    page.wait_for_selector("section.adaptive")
+    with site.api() as c:
+        quality = c.get(f"/projects/{pid}").json()["quality"]
+    assert (
+        quality["target_confidence"] == 0.9 and quality["max_labels"] == 3 and quality["budget_labels"] == 40
+    )
+    page.click("#bar >> text=Audit log")
+    page.wait_for_selector("td:has-text('login')")
+    assert page.locator("tbody tr").count() >= 2

@@ -11,17 +11,69 @@ export async function show(main, [pid]) {
   main.append(h("div.row", null, h("h1", null, `Quality · ${project.name}`), h("span.spacer"),
     h("a.button", { href: `#/manage/${pid}` }, "Manage"), h("a.button", { href: `#/review/${pid}` }, "Review")), body);
 
+  const FIELDS = [
+    ["target_confidence", "Target confidence (adaptive overlap; empty: off)", 0.01],
+    ["min_labels", "Min labels per task", 1],
+    ["max_labels", "Max labels per task", 1],
+    ["budget_labels", "Budget of extra labels (empty: none)", 1],
+    ["label_cost", "Cost per label (for the report)", 0.01],
+    ["review_below", "Review first below confidence", 0.01],
+    ["gold_pass", "Gold pass mark", 0.01],
+    ["pause_below", "Pause annotators below gold accuracy (empty: never)", 0.01],
+    ["pause_min_gold", "…after this many gold answers", 1],
+  ];
+
+  function policyForm(policy) {
+    const inputs = {};
+    const form = h("form.card.policy", {
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const quality = {};
+        for (const [name, , step] of FIELDS) {
+          const raw = inputs[name].value.trim();
+          quality[name] = raw === "" ? null : step === 1 ? parseInt(raw, 10) : Number(raw);
+        }
+        try {
+          await api.patch(`/projects/${pid}`, { quality });
+          toast("Quality policy saved", "ok");
+          load();
+        } catch (err) { toast(err.field ? `${err.field}: ${err.message}` : err.message, "error"); }
+      },
+    }, h("h2", null, "Quality policy"),
+    h("div.grid.small", null, FIELDS.map(([name, text, step]) => {
+      inputs[name] = h("input", { type: "number", name, step, min: 0, value: policy[name] ?? "" });
+      return h("label", null, text, inputs[name]);
+    })),
+    h("button.primary", { type: "submit" }, "Save policy"));
+    return form;
+  }
+
   async function load() {
     clear(body);
+    try { body.append(policyForm((await api.get(`/projects/${pid}`)).quality || {})); } catch { /* managers only */ }
     let report;
     try { report = await api.get(`/projects/${pid}/quality`); } catch (err) { body.append(h("p.error", null, err.message)); return; }
     const controls = Object.entries(report.controls || {});
     if (!controls.length) body.append(h("p.muted", null, "No control of this project has a quality model yet."));
+    if (report.adaptive && report.adaptive.enabled) body.append(adaptiveSection(report.adaptive));
     for (const [name, c] of controls) body.append(controlSection(name, c));
     try {
       const pauses = await api.get(`/projects/${pid}/pauses`);
       body.append(pauseSection(pauses));
     } catch { /* pauses are for managers */ }
+  }
+
+  function adaptiveSection(a) {
+    const fixed = a.labels + a.labels_saved;
+    return h("section.card.adaptive", null, h("h2", null, "Adaptive overlap"),
+      h("p.muted", null, `target confidence ${a.target_confidence} · ${a.min_labels}–${a.max_labels} labels per task · ` +
+        `${a.extra_labels} extra labels bought${a.budget_labels !== null ? ` of a budget of ${a.budget_labels}` : ""} · ` +
+        `${a.complete_tasks} of ${a.tasks} tasks complete`),
+      bars([
+        { label: "labels used", value: fixed ? a.labels / fixed : 0, note: `${a.labels}${a.spent !== null ? ` (${a.spent})` : ""}` },
+        { label: `fixed ${a.max_labels} per task`, value: fixed ? 1 : 0, color: "#9ca3af", note: String(fixed) },
+        { label: "labels saved", value: fixed ? a.labels_saved / fixed : 0, color: "#16a34a", note: `${a.labels_saved}${a.saved !== null ? ` (${a.saved})` : ""}` },
+      ], { label: "labels used and saved by adaptive overlap" }));
   }
 
   function controlSection(name, c) {
