@@ -8,6 +8,7 @@ payloads are shown literally."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -121,11 +122,10 @@ def test_I_08_stored_text_is_rendered_as_text_everywhere(page: Any, site: Site) 
         _assert_clean(page, dialogs)
     # the schema editor's live preview renders hostile config as text too
     page.goto("/ui/#/new")
-    page.fill(
-        "textarea[name=schema]",
-        '{"controls": [{"name": "x", "type": "choices", "over": "text", "options": ["%s"]}]}'
-        % PAYLOADS[0].replace('"', '\\"'),
-    )
+    hostile_schema = {
+        "controls": [{"name": "x", "type": "choices", "over": "text", "options": [PAYLOADS[0]]}]
+    }
+    page.fill("textarea[name=schema]", json.dumps(hostile_schema))
     page.wait_for_function("() => document.querySelectorAll('.preview button.choice').length === 1")
     assert page.locator(".preview button.choice").inner_text().endswith(PAYLOADS[0])
     _assert_clean(page, dialogs)
