@@ -20,6 +20,7 @@ export async function show(main, [pid]) {
     null,
     h("button", { type: "button", id: "back", title: "Alt+B", onclick: () => back() }, "← Previous"),
     h("button", { type: "button", id: "skip", title: "Alt+S", onclick: () => skip() }, "Skip"),
+    h("button", { type: "button", id: "release", title: "Alt+R", onclick: () => skip("release") }, "Release"),
     h("button", { type: "button", onclick: () => help(), title: "?" }, "Shortcuts (?)"),
     h("span.spacer"),
     h("button.primary", { type: "button", id: "submit", title: "Enter or Ctrl+Enter", onclick: () => submit() }, "Submit ⏎"));
@@ -184,11 +185,13 @@ export async function show(main, [pid]) {
     advance(sent, pressedAt ?? performance.now());
   }
 
-  async function skip() {
+  /** Skip: never show this task to me again. Release: give it back to the queue (it may come
+   * back to me later, its draft with it). */
+  async function skip(how = "skip") {
     if (!current || editing) return;
     const lease = current.handout.lease.id;
-    localStorage.removeItem(DRAFT(current.handout.task.id));
-    advance(api.post(`/leases/${lease}/skip`).catch((err) => toast(err.message, "error")));
+    if (how === "skip") localStorage.removeItem(DRAFT(current.handout.task.id));
+    advance(api.post(`/leases/${lease}/${how}`).catch((err) => toast(err.message, "error")));
   }
 
   async function back() {
@@ -227,7 +230,7 @@ export async function show(main, [pid]) {
 
   function help() {
     const view = editing || current;
-    const groups = [["Task", [["Enter / Ctrl+Enter", "submit (Ctrl+Enter inside a text box)"], ["Alt+S", "skip"], ["Alt+B", "edit the previous answer"], ["Tab / Shift+Tab", "next / previous control"], ["Escape", "leave a text box"], ["?", "this help"]]]];
+    const groups = [["Task", [["Enter / Ctrl+Enter", "submit (Ctrl+Enter inside a text box)"], ["Alt+S", "skip (never see it again)"], ["Alt+R", "release (back to the queue)"], ["Alt+B", "edit the previous answer"], ["Tab / Shift+Tab", "next / previous control"], ["Escape", "leave a text box"], ["?", "this help"]]]];
     if (view) for (const w of view.widgets) groups.push([`${w.config.name} (${w.config.type})`, w.keys]);
     showHelp(groups);
   }
@@ -239,6 +242,7 @@ export async function show(main, [pid]) {
     if (document.getElementById("help")) return;
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); submit(ev.timeStamp); return; }
     if (ev.altKey && ev.code === "KeyS") { ev.preventDefault(); skip(); return; }
+    if (ev.altKey && ev.code === "KeyR") { ev.preventDefault(); skip("release"); return; }
     if (ev.altKey && ev.code === "KeyB") { ev.preventDefault(); back(); return; }
     const view = editing || current;
     if (!view) return;
