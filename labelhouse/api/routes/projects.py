@@ -99,7 +99,9 @@ def project_quality(
     rt: RT,
     method: str | None = Query(None, description="truth-inference method (default: the documented default)"),
 ) -> Response:
-    """Consensus with confidence per task, annotator reliability (estimated and from gold, with 95%
-    intervals) and Krippendorff's alpha, for each single-choice control."""
+    """Per control: consensus with confidence per task, annotator reliability (estimated, from gold
+    with 95% intervals, per team and per week), agreement (Cohen's and Fleiss' kappa,
+    Krippendorff's alpha, per label and per annotator pair), and a leaderboard for preference and
+    ranking controls."""
     with rt.db.session(write=False) as s:
         return json_response(quality.project_quality(s, actor, project_id, method=method))
