@@ -8,28 +8,55 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from labelhouse.core.actor import Actor
-from labelhouse.core.errors import TooLarge
+from labelhouse.core.errors import NotFound, TooLarge
 from labelhouse.quality.wilson import wilson
 from labelhouse.services.clock import aware
 from labelhouse.services.projects import get_project, policy_of, schemas
 from labelhouse.storage.rawsql import json_value
-from labelhouse.storage.tables import Project
+from labelhouse.storage.tables import Job, Project
 
 MAX_ANSWERS = 2_000_000
+KIND = "quality"  # the recompute job's kind (services.quality_jobs)
 
 __all__ = ["MAX_ANSWERS", "adaptive_figures", "build_report", "project_quality", "wilson"]
 
 
 def project_quality(
-    s: Session, actor: Actor, project_id: int, *, method: str | None = None
+    s: Session, actor: Actor, project_id: int, *, method: str | None = None, stored: bool = False
 ) -> dict[str, Any]:
-    """The report of every control of the project (see docs/quality.md, "A project's report")."""
+    """The report of every control of the project (see docs/quality.md, "A project's report").
+
+    ``stored``: the result of the latest recompute job instead of a fresh computation. A project
+    over ``MAX_ANSWERS`` answers gets its stored report, or TooLarge when it has none yet."""
     project = get_project(s, actor, project_id, "project.stats")
-    return build_report(s, project, method=method)
+    if stored:
+        found = stored_report(s, project.id)
+        if found is None:
+            raise NotFound(
+                f"project {project.id} has no recomputed report yet; start one with "
+                f"POST /projects/{project.id}/quality/recompute or `labelhouse quality recompute {project.id}`"
+            )
+        return found
+    if count_answers(s, project.id) > MAX_ANSWERS and (found := stored_report(s, project.id)) is not None:
+        return found
+    return build_report(s, project, method=method, limit=MAX_ANSWERS)
+
+
+def stored_report(s: Session, project_id: int) -> dict[str, Any] | None:
+    """The result of the project's latest successful recompute job, with its job id."""
+    job = s.scalars(
+        select(Job)
+        .where(Job.project_id == project_id, Job.kind == KIND, Job.state == "succeeded")
+        .order_by(Job.id.desc())
+        .limit(1)
+    ).first()
+    if job is None or not isinstance(job.result, dict):
+        return None
+    return {**job.result, "job_id": job.id}
 
 
 def count_answers(s: Session, project_id: int) -> int:
@@ -64,7 +91,7 @@ def build_report(
         raise TooLarge(
             f"the project has {count} annotations; the report handles up to {limit} at once: "
             f"start a recompute job (POST /projects/{project.id}/quality/recompute, "
-            f"`labelhouse quality {project.id} --recompute`) and read its stored result"
+            f"`labelhouse quality recompute {project.id}`); the report then reads its result"
         )
     rows = s.execute(
         text(
@@ -91,9 +118,8 @@ def build_report(
     ]
     teams = {email: team for _t, email, _a, _g, _e, _c, team in decoded if team}
     controls: dict[str, Any] = {}
-    for done, config in enumerate(schema.controls, start=1):
-        if config.type not in REPORTED:
-            continue
+    reported = [c for c in schema.controls if c.type in REPORTED]
+    for done, config in enumerate(reported, start=1):
         answers: list[tuple[str, str, Any]] = []
         gold: list[tuple[str, Any, Any]] = []
         when: dict[tuple[str, str], datetime] = {}
@@ -126,7 +152,7 @@ def build_report(
         )
         controls[config.name] = section
         if on_control is not None:
-            on_control(done, len(schema.controls))
+            on_control(done, len(reported))
     return {
         "project_id": project.id,
         "method": chosen.name,
