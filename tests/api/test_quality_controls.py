@@ -183,3 +183,32 @@ def test_recompute_job_stores_the_report_the_report_reads(
     assert report["job_id"] == job.json()["id"] and report["computed_at"]
     assert report["controls"]["label"]["tasks"] == 4 and report["controls"]["label"]["answers"] == 8
     assert client.get(f"/api/v1/projects/{pid}/quality?stored=true", headers=owner.headers).json() == report
+
+
+def test_cli_recompute_with_progress_then_stored_report(
+    client: TestClient, owner: Person, rt: Runtime
+) -> None:
+    from click.testing import CliRunner
+
+    from labelhouse.cli.main import main
+
+    pid = client.post(
+        "/api/v1/projects", json={"name": "cli", "schema": SCHEMA, "overlap": 2}, headers=owner.headers
+    ).json()["id"]
+    client.post(f"/api/v1/projects/{pid}/items", json=[_item(i) for i in range(4)], headers=owner.headers)
+    _label(client, make_person(rt, "c1@acme.test", role="annotator"), pid, _careful)
+    _label(client, make_person(rt, "c2@acme.test", role="annotator"), pid, _careless)
+    state = ["--data", str(rt.settings.data_dir)]
+    if rt.settings.database_url:
+        state += ["--database-url", rt.settings.database_url]
+    runner = CliRunner()
+    out = runner.invoke(main, ["quality", "recompute", str(pid), *state])
+    assert out.exit_code == 0, out.output
+    assert "recomputing quality" in out.stderr and "stored the report" in out.stdout
+    stored = runner.invoke(main, ["quality", "report", str(pid), "--stored", *state])
+    assert stored.exit_code == 0, stored.output
+    text = stored.stdout
+    assert "stored report computed at" in text and "pref [preference]" in text and "ents [spans]" in text
+    assert "leaderboard (models" in text and "position bias" in text and "mean pairwise span_f1" in text
+    missing = runner.invoke(main, ["quality", "report", "999", *state])
+    assert missing.exit_code != 0 and "not found" in missing.output

@@ -74,9 +74,13 @@ def test_members_and_roles(page: Any, site: Site) -> None:
     row.wait_for()
     row.locator("select").select_option("reviewer")
     page.wait_for_selector(".toast.ok:has-text('is now reviewer')")
+    row.locator("input.team").fill("Vendor North")
+    row.locator("input.team").press("Enter")
+    page.wait_for_selector(".toast.ok:has-text('is in team Vendor North')")
     with site.api() as c:
-        roles = {m["email"]: m["role"] for m in c.get("/members").json()}
-    assert roles["newcomer@acme.test"] == "reviewer"
+        members = {m["email"]: m for m in c.get("/members").json()}
+    assert members["newcomer@acme.test"]["role"] == "reviewer"
+    assert members["newcomer@acme.test"]["team"] == "Vendor North"
 
 
 def _annotate(site: Site, who: str, pid: int, label: str) -> int:
