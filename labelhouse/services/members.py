@@ -20,7 +20,7 @@ from labelhouse.services.accounts import (
     normalize_email,
     parse_role,
 )
-from labelhouse.storage.tables import Membership, Project, User
+from labelhouse.storage.tables import Membership, Project, User, Workspace
 
 
 @dataclass(frozen=True)
@@ -196,3 +196,30 @@ def remove_member(s: Session, actor: Actor, user_id: int, *, now: datetime) -> N
         now=now,
     )
     actor_cache.clear()
+
+
+def set_team_operator(s: Session, workspace: str, email: str, team: str | None, *, now: datetime) -> Member:
+    """Operator command (local state, no actor): put a member of ``workspace`` in a vendor team
+    (None or blank: no team)."""
+    row = s.execute(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .join(Workspace, Workspace.id == Membership.workspace_id)
+        .where(Workspace.name == workspace, User.email == normalize_email(email))
+    ).first()
+    if row is None:
+        raise NotFound(f"{email} is not a member of workspace {workspace!r}")
+    m, user = row
+    before, m.team = m.team, parse_team(team)
+    s.flush()
+    audit.record(
+        s,
+        m.workspace_id,
+        "member_changed",
+        f"user:{user.id}",
+        actor_name="operator (cli)",
+        details={"before": {"team": before}, "after": {"team": m.team}},
+        now=now,
+    )
+    actor_cache.clear()
+    return _member(m, user)

@@ -210,5 +210,11 @@ def test_cli_recompute_with_progress_then_stored_report(
     text = stored.stdout
     assert "stored report computed at" in text and "pref [preference]" in text and "ents [spans]" in text
     assert "leaderboard (models" in text and "position bias" in text and "mean pairwise span_f1" in text
+    team = runner.invoke(main, ["users", "team", "c1@acme.test", "Vendor C", "--workspace", "acme", *state])
+    assert team.exit_code == 0 and "is in team Vendor C" in team.stdout, team.output
+    members = {m["email"]: m for m in client.get("/api/v1/members", headers=owner.headers).json()}
+    assert members["c1@acme.test"]["team"] == "Vendor C"
+    nobody = runner.invoke(main, ["users", "team", "nobody@acme.test", "X", "--workspace", "acme", *state])
+    assert nobody.exit_code != 0 and "not a member" in nobody.output
     missing = runner.invoke(main, ["quality", "report", "999", *state])
     assert missing.exit_code != 0 and "not found" in missing.output
