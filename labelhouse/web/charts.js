@@ -35,7 +35,7 @@ export function bars(rows, { width = 520, row = 22, label = "", right = 60 } = {
   const svg = s("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label });
   rows.forEach((r, i) => {
     const y = 8 + i * row;
-    svg.append(s("text", { x: left - 6, y: y + row / 2 + 2, "text-anchor": "end" }, r.label.length > 26 ? r.label.slice(0, 25) + "…" : r.label));
+    svg.append(s("text", { x: left - 6, y: y + row / 2 + 2, "text-anchor": "end" }, r.label.length > 24 ? r.label.slice(0, 23) + "…" : r.label));
     const clamp = (v) => Math.min(1, Math.max(0, v));
     if (r.value !== null && r.value !== undefined) {
       const v = clamp(r.value);
