@@ -26,6 +26,12 @@ def run_one(rt: Runtime) -> bool:
         if job is None:
             return False
         s.expunge(job)
+    run_claimed(rt, job)
+    return True
+
+
+def run_claimed(rt: Runtime, job: Job) -> None:
+    """Run a job this process holds (state running) and record how it ended."""
     try:
         result = _HANDLERS[job.kind](rt, job)
     except LabelhouseError as exc:
@@ -36,7 +42,6 @@ def run_one(rt: Runtime) -> bool:
         _finish(rt, job.id, error=f"internal error ({exc.__class__.__name__}); the server log has the detail")
     else:
         _finish(rt, job.id, result=result)
-    return True
 
 
 def _finish(rt: Runtime, job_id: int, *, result: object = None, error: str | None = None) -> None:
@@ -71,7 +76,22 @@ def _import(rt: Runtime, job: Job) -> dict[str, object]:
     return result.to_dict()
 
 
-_HANDLERS = {"import": _import}
+def _quality(rt: Runtime, job: Job) -> dict[str, object]:
+    """Recompute a project's quality report; progress counts controls (see services.quality_jobs)."""
+    from labelhouse.services import quality_jobs
+
+    def step(done: int) -> None:
+        with rt.db.session() as s:
+            queue.progress(s, job.id, done, now=utcnow())
+
+    with rt.db.session(write=False) as s:
+        actor = actor_for(s, job.workspace_id, job.created_by or 0)
+        return quality_jobs.compute(
+            s, actor, job.project_id or 0, job.params.get("method"), now=utcnow(), on_step=step
+        )
+
+
+_HANDLERS = {"import": _import, "quality": _quality}
 
 
 class JobThread(threading.Thread):

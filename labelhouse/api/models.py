@@ -225,6 +225,7 @@ class MemberIn(_Body):
         default=None, description="limit to these projects (null: all)", max_length=10000
     )
     skills: list[Name] | None = Field(default=None, max_length=1000)
+    team: str | None = Field(default=None, max_length=100, description="vendor team (quality per team)")
 
 
 class MemberPatch(_Body):
@@ -232,6 +233,7 @@ class MemberPatch(_Body):
     projects: list[int] | None = Field(default=None, max_length=10000)
     all_projects: bool = False
     skills: list[Name] | None = Field(default=None, max_length=1000)
+    team: str | None = Field(default=None, max_length=100, description='vendor team; "" removes it')
 
 
 class MemberOut(BaseModel):
@@ -240,6 +242,7 @@ class MemberOut(BaseModel):
     role: str
     projects: list[int] | None
     skills: list[str]
+    team: str | None = None
 
 
 class ImportOut(BaseModel):

@@ -134,6 +134,25 @@ def users_create(
         click.echo(f"created {user_email} as {role} in {ws_name!r}")
 
 
+@users.command("team")
+@click.argument("email")
+@click.argument("team")
+@click.option("--workspace", required=True, help="the workspace the member belongs to")
+@state_options
+@exits_cleanly
+def users_team(
+    email: str, team: str, workspace: str, data_dir: Path | None, database_url: str | None
+) -> None:
+    """Put a member in a vendor TEAM ("" removes them from their team); the quality report
+    groups reliability and gold scores by team."""
+    from labelhouse.services.members import set_team_operator
+
+    rt = runtime_from(data_dir, database_url)
+    with rt.db.session() as s:
+        member = set_team_operator(s, workspace, email, team, now=utcnow())
+    click.echo(f"{member.email} is in team {member.team}" if member.team else f"{member.email} has no team")
+
+
 @main.command("import")
 @click.argument("project", type=int)
 @click.argument("file", type=click.Path(exists=True, path_type=Path))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import orjson
@@ -46,38 +48,128 @@ def quality() -> None:
 @click.option(
     "--method", default=None, help="see `labelhouse quality methods` (default: the documented default)"
 )
+@click.option("--stored", is_flag=True, help="print the latest recompute job's result instead of computing")
 @click.option("--json", "as_json", is_flag=True, help="print the whole report as JSON")
 @state_options
 @exits_cleanly
 def report_cmd(
-    project: int, method: str | None, as_json: bool, data_dir: Path | None, database_url: str | None
+    project: int,
+    method: str | None,
+    stored: bool,
+    as_json: bool,
+    data_dir: Path | None,
+    database_url: str | None,
 ) -> None:
-    """Consensus confidence, annotator reliability and gold scores of PROJECT, on local state."""
+    """Per control of PROJECT: consensus confidence, agreement, annotator reliability and gold
+    scores, teams, and leaderboards, on local state."""
     from labelhouse.services.operator import operator_for_project
     from labelhouse.services.quality import project_quality
 
     rt = runtime_from(data_dir, database_url)
     with rt.db.session(write=False) as s:
-        report = project_quality(s, operator_for_project(s, project), project, method=method)
+        report = project_quality(s, operator_for_project(s, project), project, method=method, stored=stored)
     if as_json:
         click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
         return
-    for name, control in report["controls"].items():
-        mean = control["mean_confidence"]
-        alpha = control["krippendorff_alpha"]
+    print_report(report)
+
+
+@quality.command("recompute")
+@click.argument("project", type=int)
+@click.option(
+    "--method", default=None, help="see `labelhouse quality methods` (default: the documented default)"
+)
+@state_options
+@exits_cleanly
+def recompute_cmd(project: int, method: str | None, data_dir: Path | None, database_url: str | None) -> None:
+    """Recompute PROJECT's report as a job (any size), here and now, with a progress bar; the
+    report (`quality PROJECT --stored`, and the server's) then reads the stored result."""
+    from labelhouse.services.clock import utcnow
+    from labelhouse.services.operator import operator_for_project
+    from labelhouse.services.quality_jobs import start_recompute
+    from labelhouse.storage.tables import Job
+    from labelhouse.worker import run_claimed
+
+    rt = runtime_from(data_dir, database_url)
+    with rt.db.session() as s:
+        job = start_recompute(s, operator_for_project(s, project), project, method=method, now=utcnow())
+        # claimed at once, so a running `labelhouse worker` or server does not take it too
+        now = utcnow()
+        job.state, job.started_at, job.heartbeat_at = "running", now, now
+        s.flush()
+        s.expunge(job)
+    total = job.total or 1
+    with click.progressbar(length=total, label=f"job {job.id}: recomputing quality", file=sys.stderr) as bar:
+        done = threading.Event()
+
+        def follow() -> None:
+            seen = 0
+            while not done.wait(0.2):
+                with rt.db.session(write=False) as s:
+                    now_done = int(getattr(s.get(Job, job.id), "done", 0) or 0)
+                bar.update(now_done - seen)
+                seen = now_done
+
+        watcher = threading.Thread(target=follow, daemon=True)
+        watcher.start()
+        try:
+            run_claimed(rt, job)
+        finally:
+            done.set()
+            watcher.join()
+        with rt.db.session(write=False) as s:
+            ended = s.get(Job, job.id)
+            assert ended is not None
+            bar.update(total - bar.pos)
+    if ended.state != "succeeded":
+        raise Invalid(f"job {job.id} failed: {ended.error}", field="job")
+    click.echo(f"job {job.id} stored the report; read it with `labelhouse quality report {project} --stored`")
+
+
+def print_report(report: dict[str, Any]) -> None:
+    """The report as text: a line per control, its agreement, and a table of annotators."""
+    if report.get("computed_at"):
+        click.echo(f"stored report computed at {report['computed_at']} (job {report.get('job_id')})")
+    for name, c in report["controls"].items():
+        mean = c["mean_confidence"]
+        agreement = c.get("agreement") or {}
+        alpha = agreement.get("krippendorff_alpha")
+        extra = f"alpha {alpha:.3f}" if alpha is not None else ""
+        if agreement.get("fleiss_kappa") is not None:
+            extra += f", Fleiss' kappa {agreement['fleiss_kappa']:.3f}"
+        if agreement.get("mean_pairwise") is not None:
+            extra += f", mean pairwise {agreement['pair_measure']} {agreement['mean_pairwise']:.3f}"
         click.echo(
-            f"{name} ({control['method']}): {control['tasks']} tasks, {control['answers']} answers, "
+            f"{name} [{c['type']}] ({c['method']}): {c['tasks']} tasks, {c['answers']} answers, "
             f"mean confidence {'-' if mean is None else f'{mean:.3f}'}, "
-            f"{control['low_confidence_tasks']} below 0.8, alpha {'-' if alpha is None else f'{alpha:.3f}'}"
+            f"{c['low_confidence_tasks']} below 0.8; {extra or 'agreement -'}"
         )
-        click.echo(f"  {'annotator':<32} {'answers':>7} {'reliability':>11} {'gold':>12}")
-        for a in control["annotators"]:
+        for label in agreement.get("per_label") or []:
+            value = label.get("alpha", label.get("f1"))
+            click.echo(f"  label {label['label']}: {'-' if value is None else f'{value:.3f}'}")
+        click.echo(f"  {'annotator':<32} {'team':<12} {'answers':>7} {'reliability':>11} {'gold':>12}")
+        for a in c["annotators"]:
             g = a["gold"]
             gold = f"{g['correct']}/{g['answered']}" if g["answered"] else "-"
             rel = "-" if a["reliability"] is None else f"{a['reliability']:.3f}"
-            click.echo(f"  {a['annotator']:<32} {a['answers']:>7} {rel:>11} {gold:>12}")
+            click.echo(
+                f"  {a['annotator']:<32} {a.get('team') or '-':<12} {a['answers']:>7} {rel:>11} {gold:>12}"
+            )
+        board = c.get("leaderboard")
+        if board and board["entries"]:
+            click.echo(f"  leaderboard ({board['ranks']}, Bradley-Terry with 95% interval, Elo):")
+            for e in board["entries"]:
+                click.echo(
+                    f"  {e['rank']:>3}. {e['name']:<28} {e['score']:+.3f} "
+                    f"[{e['ci95'][0]:+.3f}, {e['ci95'][1]:+.3f}]  Elo {e['elo']:.0f}"
+                )
+            bias = board["position_bias"]
+            click.echo(
+                f"  position bias: first shown wins {100 * bias['left_rate']:.1f}% "
+                f"[{100 * bias['ci95'][0]:.1f}, {100 * bias['ci95'][1]:.1f}] of decided votes"
+            )
     if not report["controls"]:
-        click.echo("this project has no single-choice control to report on")
+        click.echo("this project has no control the report covers")
 
 
 @quality.command("methods")

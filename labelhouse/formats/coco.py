@@ -10,6 +10,13 @@
   [[x1, y1, x2, y2, ...]], the ``bbox`` of its points and its shoelace ``area``. Keypoints are
   skipped: COCO keypoints need a skeleton per category, which the schema does not define.
   ``attributes`` = ``{"annotator", "annotation_id"}`` says whose object it is.
+- Consensus: when a task has two or more annotations and the exporter computed its consensus (the
+  server always does), each consensus object (objects matched across annotators by IoU, kept with
+  weighted support >= 1/2, averaged; see docs/quality.md) is one more annotation with
+  ``attributes`` = ``{"consensus": true, "n": <annotations>}`` and ``score`` = the control's
+  consensus confidence for that task (mean support x mean IoU, in [0, 1]), as in COCO detection
+  results, so ``score`` thresholds pick confident consensus boxes. A task with one annotation
+  has no separate consensus object: its objects are its consensus.
 
 All boxes controls must be over the same image field (one COCO image per item). The output is
 streamed: images are written as records arrive while their annotations are spooled to a temporary
@@ -137,6 +144,22 @@ def _annotations(
                     "iscrowd": 0,
                     "attributes": {"annotator": human.annotator, "annotation_id": human.id},
                 }
+    for config in configs:
+        agreed = (record.consensus or {}).get(config.name)
+        if not agreed or int(agreed.get("n") or 0) < 2:
+            continue
+        for obj in agreed.get("value") or []:
+            geometry = coco_object(obj)
+            if geometry is None or obj.get("label") not in categories:
+                continue
+            yield {
+                "image_id": record.item_id,
+                "category_id": categories[obj["label"]]["id"],
+                **geometry,
+                "iscrowd": 0,
+                "score": agreed.get("confidence"),
+                "attributes": {"consensus": True, "n": agreed["n"]},
+            }
 
 
 def _read_all(spool: IO[bytes]) -> Iterator[bytes]:

@@ -15,6 +15,11 @@ annotation columns empty)::
     task_id,item_id,annotation_id,annotator,version,created_at,lead_time_s,
     item.<field>... (the first record's item fields), answer.<control>... (the schema's controls)
 
+When the exporter computed consensus (the server always does), each control also gets
+``consensus.<control>``, ``consensus.<control>.confidence`` and ``consensus.<control>.n`` after
+the answers: the task's consensus answer, its confidence and the number of annotations it rests
+on (the same on every row of a task; empty when nobody answered that control).
+
 Item fields that a later record lacks are left empty; fields only later records have are not
 exported (use JSON Lines for items of varying shape). Lists and objects are JSON-encoded, booleans
 are ``true``/``false``, ``None`` is empty.
@@ -192,11 +197,41 @@ class CsvWriter:
         first = next(records, None)
         fields = list(first.item) if first is not None else []
         controls = [c.name for c in schema.controls]
-        yield _line([*FIXED_COLUMNS, *(f"item.{f}" for f in fields), *(f"answer.{c}" for c in controls)])
+        agreed = first is not None and first.consensus is not None
+        consensus_columns = (
+            [
+                col
+                for c in controls
+                for col in (f"consensus.{c}", f"consensus.{c}.confidence", f"consensus.{c}.n")
+            ]
+            if agreed
+            else []
+        )
+        yield _line(
+            [
+                *FIXED_COLUMNS,
+                *(f"item.{f}" for f in fields),
+                *(f"answer.{c}" for c in controls),
+                *consensus_columns,
+            ]
+        )
         if first is None:
             return
         for record in itertools.chain([first], records):
             item_cells = [record.item.get(f) for f in fields]
+            if agreed:
+                found = record.consensus or {}
+                agreed_cells = [
+                    cell
+                    for c in controls
+                    for cell in (
+                        (found[c].get("value"), found[c].get("confidence"), found[c].get("n"))
+                        if c in found
+                        else (None, None, None)
+                    )
+                ]
+            else:
+                agreed_cells = []
             annotations: Iterable[ExportAnnotation | None] = record.annotations or [None]
             for a in annotations:
                 fixed = (
@@ -205,7 +240,7 @@ class CsvWriter:
                     else [a.id, a.annotator, a.version, iso_utc(a.created_at), a.lead_time_s]
                 )
                 answers = [None if a is None else a.answer.get(c) for c in controls]
-                yield _line([record.task_id, record.item_id, *fixed, *item_cells, *answers])
+                yield _line([record.task_id, record.item_id, *fixed, *item_cells, *answers, *agreed_cells])
 
 
 register_reader(CsvReader())

@@ -79,7 +79,7 @@ class Projects:
         return self._s.obj("GET", f"/projects/{project_id}/stats")
 
     def quality(self, project_id: int, method: str | None = None) -> Json:
-        """Consensus with confidence, annotator reliability and gold scores per single-choice control."""
+        """The quality report of every control (the same as ``client.quality.report``)."""
         params = {"method": method} if method else None
         return self._s.obj("GET", f"/projects/{project_id}/quality", params=params)
 
@@ -332,15 +332,39 @@ class Reviews:
 
 
 class Quality:
-    """A project's quality: the report, and annotators paused by gold or by a manager."""
+    """A project's quality: the report, its recompute job, and annotators paused by gold or by a
+    manager."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, jobs: Jobs | None = None) -> None:
         self._s = session
+        self._jobs = jobs or Jobs(session)
 
-    def report(self, project_id: int, method: str | None = None) -> Json:
-        """Consensus with confidence, annotator reliability and gold scores, adaptive overlap figures."""
-        params = {"method": method} if method else None
+    def report(self, project_id: int, method: str | None = None, stored: bool = False) -> Json:
+        """Per control: consensus with confidence, reliability (estimated, gold, per team and
+        week), agreement and leaderboards. ``stored=True``: the latest recompute job's result."""
+        params: dict[str, Any] = {}
+        if method:
+            params["method"] = method
+        if stored:
+            params["stored"] = "true"
         return self._s.obj("GET", f"/projects/{project_id}/quality", params=params)
+
+    def recompute(
+        self,
+        project_id: int,
+        method: str | None = None,
+        wait: bool = False,
+        progress: bool = False,
+        timeout: float | None = None,
+    ) -> Json:
+        """Start a recompute job for a large project; with ``wait=True`` follow it (a progress bar
+        with ``progress=True``) and return the stored report, else return the job."""
+        params = {"method": method} if method else {}
+        job = self._s.obj("POST", f"/projects/{project_id}/quality/recompute", params=params)
+        if not wait:
+            return job
+        self._jobs.wait(int(job["id"]), progress=progress, timeout=timeout)
+        return self.report(project_id, stored=True)
 
     def pauses(self, project_id: int, lifted: bool = False) -> list[Json]:
         """Who is paused in a project and why (``lifted``: past pauses too)."""
@@ -374,9 +398,17 @@ class Members:
         password: str | None = None,
         projects: Ids | None = None,
         skills: Names | None = None,
+        team: str | None = None,
     ) -> Json:
-        """Add a member with a role, optionally limited to some projects."""
-        body = {"email": email, "role": role, "password": password, "projects": projects, "skills": skills}
+        """Add a member with a role, optionally limited to some projects, in a vendor ``team``."""
+        body = {
+            "email": email,
+            "role": role,
+            "password": password,
+            "projects": projects,
+            "skills": skills,
+            "team": team,
+        }
         return self._s.obj("POST", "/members", json=body)
 
     def update(
@@ -386,9 +418,17 @@ class Members:
         projects: Ids | None = None,
         all_projects: bool = False,
         skills: Names | None = None,
+        team: str | None = None,
     ) -> Json:
-        """Change a member's role, projects (``all_projects=True`` lifts the limit) or skills."""
-        body = {"role": role, "projects": projects, "all_projects": all_projects, "skills": skills}
+        """Change a member's role, projects (``all_projects=True`` lifts the limit), skills or
+        vendor team (``team=""`` removes it)."""
+        body = {
+            "role": role,
+            "projects": projects,
+            "all_projects": all_projects,
+            "skills": skills,
+            "team": team,
+        }
         return self._s.obj("PATCH", f"/members/{user_id}", json=body, idempotent=True)
 
     def remove(self, user_id: int) -> None:

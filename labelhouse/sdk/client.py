@@ -61,7 +61,7 @@ class Client:
         self.tokens = Tokens(self._session)
         self.trash = Trash(self._session)
         self.reviews = Reviews(self._session)
-        self.quality = Quality(self._session)
+        self.quality = Quality(self._session, self.jobs)
 
     @classmethod
     def login(

@@ -20,7 +20,7 @@ from labelhouse.services.accounts import (
     normalize_email,
     parse_role,
 )
-from labelhouse.storage.tables import Membership, Project, User
+from labelhouse.storage.tables import Membership, Project, User, Workspace
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Member:
     role: str
     projects: list[int] | None
     skills: list[str]
+    team: str | None = None
 
 
 def _check_grant(actor: Actor, role: Role) -> None:
@@ -63,7 +64,20 @@ def list_members(s: Session, actor: Actor) -> list[Member]:
 
 
 def _member(m: Membership, u: User) -> Member:
-    return Member(u.id, u.email, m.role, m.projects, list(m.skills or []))
+    return Member(u.id, u.email, m.role, m.projects, list(m.skills or []), m.team)
+
+
+MAX_TEAM = 100
+
+
+def parse_team(team: str | None) -> str | None:
+    """A vendor team's name, trimmed; None or blank means no team."""
+    if team is None or not team.strip():
+        return None
+    name = team.strip()
+    if len(name) > MAX_TEAM:
+        raise Invalid(f"the team name is {len(name)} characters; use at most {MAX_TEAM}", field="team")
+    return name
 
 
 def add_member(
@@ -75,10 +89,12 @@ def add_member(
     password: str | None = None,
     projects: list[int] | None = None,
     skills: list[str] | None = None,
+    team: str | None = None,
     now: datetime,
 ) -> Member:
     require(actor, "members.manage")
     parsed = parse_role(role)
+    team = parse_team(team)
     _check_grant(actor, parsed)
     _check_projects(s, actor, projects)
     # A password is set only for a new account. An existing person keeps theirs, even one who
@@ -87,13 +103,16 @@ def add_member(
     known = s.scalars(select(User).where(User.email == normalize_email(email))).first()
     user = known if known is not None else ensure_user(s, email, password=password, now=now)
     m = ensure_membership(s, actor.workspace_id, user.id, parsed, projects=projects, skills=skills, now=now)
+    if team is not None:
+        m.team = team
+        s.flush()
     audit.record(
         s,
         actor.workspace_id,
         "member_added",
         f"user:{user.id}",
         actor=actor,
-        details={"email": user.email, "role": parsed.value, "projects": projects},
+        details={"email": user.email, "role": parsed.value, "projects": projects, "team": m.team},
         now=now,
     )
     return _member(m, user)
@@ -119,11 +138,13 @@ def update_member(
     projects: list[int] | None = None,
     all_projects: bool = False,
     skills: list[str] | None = None,
+    team: str | None = None,
     now: datetime,
 ) -> Member:
+    """``team``: None leaves it; an empty string removes the member from their team."""
     require(actor, "members.manage")
     m, u = _get(s, actor, user_id)
-    before = {"role": m.role, "projects": m.projects, "skills": m.skills}
+    before = {"role": m.role, "projects": m.projects, "skills": m.skills, "team": m.team}
     if Role(m.role).rank >= actor.role.rank and actor.role is not Role.owner:
         raise Forbidden("you can only change members whose role is below yours")
     if role is not None:
@@ -137,8 +158,10 @@ def update_member(
         m.projects = projects
     if skills is not None:
         m.skills = skills
+    if team is not None:
+        m.team = parse_team(team)
     s.flush()
-    after = {"role": m.role, "projects": m.projects, "skills": m.skills}
+    after = {"role": m.role, "projects": m.projects, "skills": m.skills, "team": m.team}
     if after != before:
         action = "role_changed" if after["role"] != before["role"] else "member_changed"
         audit.record(
@@ -173,3 +196,30 @@ def remove_member(s: Session, actor: Actor, user_id: int, *, now: datetime) -> N
         now=now,
     )
     actor_cache.clear()
+
+
+def set_team_operator(s: Session, workspace: str, email: str, team: str | None, *, now: datetime) -> Member:
+    """Operator command (local state, no actor): put a member of ``workspace`` in a vendor team
+    (None or blank: no team)."""
+    row = s.execute(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .join(Workspace, Workspace.id == Membership.workspace_id)
+        .where(Workspace.name == workspace, User.email == normalize_email(email))
+    ).first()
+    if row is None:
+        raise NotFound(f"{email} is not a member of workspace {workspace!r}")
+    m, user = row
+    before, m.team = m.team, parse_team(team)
+    s.flush()
+    audit.record(
+        s,
+        m.workspace_id,
+        "member_changed",
+        f"user:{user.id}",
+        actor_name="operator (cli)",
+        details={"before": {"team": before}, "after": {"team": m.team}},
+        now=now,
+    )
+    actor_cache.clear()
+    return _member(m, user)

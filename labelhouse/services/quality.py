@@ -1,134 +1,165 @@
-"""A project's quality report: truth inference over its single-choice controls, annotator
-reliability (estimated, and exact from gold tasks), and agreement."""
+"""A project's quality report: per control, consensus with confidence, annotator reliability
+(estimated, exact from gold, per team and per week), agreement, and leaderboards."""
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from labelhouse.core.actor import Actor
-from labelhouse.core.errors import TooLarge
+from labelhouse.core.errors import NotFound, TooLarge
+from labelhouse.quality.wilson import wilson
+from labelhouse.services.clock import aware
 from labelhouse.services.projects import get_project, policy_of, schemas
 from labelhouse.storage.rawsql import json_value
-from labelhouse.storage.tables import Project
+from labelhouse.storage.tables import Job, Project
 
 MAX_ANSWERS = 2_000_000
-LOW_CONFIDENCE = 0.8
+KIND = "quality"  # the recompute job's kind (services.quality_jobs)
 
-
-def wilson(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95% Wilson score interval of a proportion: sound for small counts and for 0 or 100%."""
-    if total == 0:
-        return (0.0, 1.0)
-    p = correct / total
-    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+__all__ = ["MAX_ANSWERS", "adaptive_figures", "build_report", "project_quality", "wilson"]
 
 
 def project_quality(
-    s: Session, actor: Actor, project_id: int, *, method: str | None = None
+    s: Session, actor: Actor, project_id: int, *, method: str | None = None, stored: bool = False
 ) -> dict[str, Any]:
-    from labelhouse.quality import DEFAULT_METHOD, Answers, get_method
-    from labelhouse.quality.agreement import krippendorff_alpha
+    """The report of every control of the project (see docs/quality.md, "A project's report").
 
+    ``stored``: the result of the latest recompute job instead of a fresh computation. A project
+    over ``MAX_ANSWERS`` answers gets its stored report, or TooLarge when it has none yet."""
     project = get_project(s, actor, project_id, "project.stats")
+    if stored:
+        found = stored_report(s, project.id)
+        if found is None:
+            raise NotFound(
+                f"project {project.id} has no recomputed report yet; start one with "
+                f"POST /projects/{project.id}/quality/recompute or `labelhouse quality recompute {project.id}`"
+            )
+        return found
+    if count_answers(s, project.id) > MAX_ANSWERS and (found := stored_report(s, project.id)) is not None:
+        return found
+    return build_report(s, project, method=method, limit=MAX_ANSWERS)
+
+
+def stored_report(s: Session, project_id: int) -> dict[str, Any] | None:
+    """The result of the project's latest successful recompute job, with its job id."""
+    job = s.scalars(
+        select(Job)
+        .where(Job.project_id == project_id, Job.kind == KIND, Job.state == "succeeded")
+        .order_by(Job.id.desc())
+        .limit(1)
+    ).first()
+    if job is None or not isinstance(job.result, dict):
+        return None
+    return {**job.result, "job_id": job.id}
+
+
+def count_answers(s: Session, project_id: int) -> int:
+    return int(
+        s.execute(
+            text(
+                "SELECT COUNT(*) FROM annotations WHERE project_id = :p AND is_latest AND deleted_at IS NULL"
+            ),
+            {"p": project_id},
+        ).scalar_one()
+    )
+
+
+def build_report(
+    s: Session,
+    project: Project,
+    *,
+    method: str | None = None,
+    limit: int | None = MAX_ANSWERS,
+    on_control: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """The report, without the permission check (the job calls it for an already checked actor).
+
+    ``limit``: refuse projects with more counted answers (None: no limit, as the job runs it);
+    ``on_control(done, total)`` reports progress after each control."""
+    from labelhouse.quality import DEFAULT_METHOD, get_method
+    from labelhouse.quality.control_report import control_report
+
     chosen = get_method(method or DEFAULT_METHOD)
     schema = schemas.get(project)
-    single = [c for c in schema.by_type("choices") if not getattr(c, "multiple", False)]
-    count = s.execute(
-        text("SELECT COUNT(*) FROM annotations WHERE project_id = :p AND is_latest AND deleted_at IS NULL"),
-        {"p": project.id},
-    ).scalar_one()
-    if count > MAX_ANSWERS:
-        raise TooLarge(f"the project has {count} annotations; the report handles up to {MAX_ANSWERS} at once")
+    if limit is not None and (count := count_answers(s, project.id)) > limit:
+        raise TooLarge(
+            f"the project has {count} annotations; the report handles up to {limit} at once: "
+            f"start a recompute job (POST /projects/{project.id}/quality/recompute, "
+            f"`labelhouse quality recompute {project.id}`); the report then reads its result"
+        )
     rows = s.execute(
         text(
-            "SELECT a.task_id, u.email, a.answer, t.is_gold, t.gold_answer FROM annotations a "
+            "SELECT a.task_id, u.email, a.answer, t.is_gold, t.gold_answer, a.created_at, "
+            "COALESCE(m.team, '') FROM annotations a "
             "JOIN tasks t ON t.id = a.task_id JOIN users u ON u.id = a.user_id "
+            "LEFT JOIN memberships m ON m.user_id = a.user_id AND m.workspace_id = :w "
             "WHERE a.project_id = :p AND a.is_latest AND a.deleted_at IS NULL AND t.state != 'trashed' "
-            "AND (a.review IS NULL OR a.review != 'rejected')"
+            "AND (a.review IS NULL OR a.review != 'rejected') ORDER BY a.task_id, a.id"
         ),
-        {"p": project.id},
+        {"p": project.id, "w": project.workspace_id},
     ).all()
+    decoded = [
+        (
+            str(task_id),
+            email,
+            json_value(answer),
+            bool(is_gold),
+            json_value(gold) if is_gold else None,
+            created,
+            team,
+        )
+        for task_id, email, answer, is_gold, gold, created, team in rows
+    ]
+    teams = {email: team for _t, email, _a, _g, _e, _c, team in decoded if team}
     controls: dict[str, Any] = {}
-    for config in single:
-        triples: list[tuple[str, str, str]] = []
-        gold: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for task_id, email, answer, is_gold, gold_answer in rows:
-            value = json_value(answer).get(config.name)
+    reported = [c for c in schema.controls if c.type in REPORTED]
+    for done, config in enumerate(reported, start=1):
+        answers: list[tuple[str, str, Any]] = []
+        gold: list[tuple[str, Any, Any]] = []
+        when: dict[tuple[str, str], datetime] = {}
+        gold_times: list[tuple[str, datetime, str, float]] = []  # (annotator, when, kind, score)
+        for task, email, answer, is_gold, expected, created, _team in decoded:
+            value = answer.get(config.name)
             if value is None:
                 continue
             if is_gold:
-                expected = (json_value(gold_answer) or {}).get(config.name)
-                if expected is not None:
-                    gold[email][0] += int(value == expected)
-                    gold[email][1] += 1
+                wanted = (expected or {}).get(config.name)
+                if wanted is not None:
+                    gold.append((email, value, wanted))
+                    gold_times.append(
+                        (email, aware(created), "gold", float(gold_right(config, value, wanted)))
+                    )
                 continue
-            triples.append((str(task_id), email, str(value)))
-        options = list(getattr(config, "options", []))
-        answers = Answers.from_triples(triples, classes=options)
-        result = chosen.infer(answers, seed=0)
-        confidence: Any = result.confidence if answers.n_tasks else []
-        per_worker: dict[str, int] = defaultdict(int)
-        for _t, email, _v in triples:
-            per_worker[email] += 1
-        annotators = []
-        for index, email in enumerate(answers.workers):
-            correct, total = gold.get(email, [0, 0])
-            annotators.append(
-                {
-                    "annotator": email,
-                    "answers": per_worker[email],
-                    "reliability": round(float(result.reliability[index]), 4),
-                    "gold": {
-                        "answered": total,
-                        "correct": correct,
-                        "accuracy": correct / total if total else None,
-                        "ci95": [round(x, 4) for x in wilson(correct, total)],
-                    },
-                }
-            )
-        for email, (correct, total) in gold.items():
-            if email not in answers.workers:
-                annotators.append(
-                    {
-                        "annotator": email,
-                        "answers": 0,
-                        "reliability": None,
-                        "gold": {
-                            "answered": total,
-                            "correct": correct,
-                            "accuracy": correct / total,
-                            "ci95": [round(x, 4) for x in wilson(correct, total)],
-                        },
-                    }
-                )
-        labels: Any = result.labels if answers.n_tasks else []
-        controls[config.name] = {
-            "method": chosen.name,
-            "tasks": answers.n_tasks,
-            "answers": len(triples),
-            "mean_confidence": float(sum(confidence) / len(confidence)) if len(confidence) else None,
-            "low_confidence_tasks": int(sum(1 for c in confidence if c < LOW_CONFIDENCE)),
-            "krippendorff_alpha": _finite(krippendorff_alpha([(t, w, v) for t, w, v in triples], "nominal"))
-            if triples
-            else None,
-            "consensus": [
-                {
-                    "task_id": int(task),
-                    "label": answers.classes[int(labels[i])],
-                    "confidence": round(float(confidence[i]), 4),
-                }
-                for i, task in enumerate(answers.tasks)
-            ],
-            "annotators": sorted(annotators, key=lambda a: a["annotator"]),
-        }
-    return {"project_id": project.id, "controls": controls, "adaptive": adaptive_figures(s, project)}
+            answers.append((task, email, value))
+            when[(task, email)] = aware(created)
+        responses = (
+            _responses(s, project.id, config, answers) if config.type in ("preference", "ranking") else None
+        )
+        report = control_report(config, answers, gold, method=chosen.name, responses=responses)
+        section = report.section
+        for entry in section["annotators"]:
+            entry["team"] = teams.get(entry["annotator"])
+        section["teams"] = team_figures(section["annotators"])
+        section["weeks"] = weekly(
+            [(a, when[(t, a)], "estimated", score) for t, a, score in report.answer_scores if (t, a) in when]
+            + gold_times
+        )
+        controls[config.name] = section
+        if on_control is not None:
+            on_control(done, len(reported))
+    return {
+        "project_id": project.id,
+        "method": chosen.name,
+        "computed_at": None,
+        "controls": controls,
+        "adaptive": adaptive_figures(s, project),
+    }
 
 
 def adaptive_figures(s: Session, project: Project) -> dict[str, Any]:
@@ -163,5 +194,90 @@ def adaptive_figures(s: Session, project: Project) -> dict[str, Any]:
     }
 
 
-def _finite(value: float) -> float | None:
-    return None if math.isnan(value) else round(float(value), 4)
+REPORTED = frozenset({"choices", "spans", "boxes", "rating", "ranking", "preference"})
+
+
+def gold_right(config: Any, given: Any, expected: Any) -> bool:
+    from labelhouse.controls import get_control
+    from labelhouse.quality.task import GOLD_MATCH
+
+    return bool(
+        given == expected or get_control(config.type).similarity(config, given, expected) >= GOLD_MATCH
+    )
+
+
+def _responses(
+    s: Session, project_id: int, config: Any, answers: list[tuple[str, str, Any]]
+) -> dict[str, Any]:
+    """task -> the item's ``over`` field (the responses a preference or ranking compares)."""
+    tasks = sorted({int(t) for t, _a, _v in answers})
+    out: dict[str, Any] = {}
+    for start in range(0, len(tasks), 1000):
+        chunk = tasks[start : start + 1000]
+        for task_id, data in s.execute(
+            text(
+                "SELECT t.id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
+                "WHERE t.project_id = :p AND t.id IN (" + ",".join(str(t) for t in chunk) + ")"
+            ),
+            {"p": project_id},
+        ):
+            out[str(task_id)] = (json_value(data) or {}).get(config.over)
+    return out
+
+
+def team_figures(annotators: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per vendor team: gold accuracy over the team's gold answers (with its Wilson interval) and
+    the estimated reliability, the members' reliabilities weighted by their answers."""
+    from labelhouse.quality.wilson import wilson
+
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for a in annotators:
+        by[a.get("team") or ""].append(a)
+    out = []
+    for team, members in sorted(by.items()):
+        correct = sum(m["gold"]["correct"] for m in members)
+        total = sum(m["gold"]["answered"] for m in members)
+        weighted = [(m["reliability"], m["answers"]) for m in members if m["reliability"] is not None]
+        weight = sum(n for _r, n in weighted)
+        out.append(
+            {
+                "team": team or None,
+                "annotators": len(members),
+                "answers": sum(m["answers"] for m in members),
+                "reliability": round(sum(r * n for r, n in weighted) / weight, 4) if weight else None,
+                "gold": {
+                    "answered": total,
+                    "correct": correct,
+                    "accuracy": correct / total if total else None,
+                    "ci95": [round(x, 4) for x in wilson(correct, total)],
+                },
+            }
+        )
+    return out
+
+
+def weekly(scores: list[tuple[str, datetime, str, float]]) -> list[dict[str, Any]]:
+    """Per annotator per ISO week (Monday): gold accuracy of that week's gold answers, and the
+    estimated reliability as the mean agreement of that week's answers with their task's consensus."""
+    from labelhouse.quality.wilson import wilson
+
+    cells: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: {"gold": [], "estimated": []})
+    for annotator, when, kind, score in scores:
+        monday = (when - timedelta(days=when.weekday())).date().isoformat()
+        cells[(annotator, monday)][kind].append(score)
+    out = []
+    for (annotator, week), got in sorted(cells.items()):
+        gold, est = got["gold"], got["estimated"]
+        correct = int(sum(gold))
+        out.append(
+            {
+                "annotator": annotator,
+                "week": week,
+                "answers": len(est),
+                "reliability": round(sum(est) / len(est), 4) if est else None,
+                "gold_answered": len(gold),
+                "gold_accuracy": round(correct / len(gold), 4) if gold else None,
+                "gold_ci95": [round(x, 4) for x in wilson(correct, len(gold))],
+            }
+        )
+    return out

@@ -61,6 +61,8 @@ class Membership(Base):
     # null: every project; a list of project ids: only those (outside vendors' annotators)
     projects: Mapped[Any] = mapped_column(Json, nullable=True)
     skills: Mapped[Any] = mapped_column(Json, default=list)
+    # the vendor team an annotator works for (null: none); the quality report groups by it
+    team: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -74,9 +74,13 @@ def test_members_and_roles(page: Any, site: Site) -> None:
     row.wait_for()
     row.locator("select").select_option("reviewer")
     page.wait_for_selector(".toast.ok:has-text('is now reviewer')")
+    row.locator("input.team").fill("Vendor North")
+    row.locator("input.team").press("Enter")
+    page.wait_for_selector(".toast.ok:has-text('is in team Vendor North')")
     with site.api() as c:
-        roles = {m["email"]: m["role"] for m in c.get("/members").json()}
-    assert roles["newcomer@acme.test"] == "reviewer"
+        members = {m["email"]: m for m in c.get("/members").json()}
+    assert members["newcomer@acme.test"]["role"] == "reviewer"
+    assert members["newcomer@acme.test"]["team"] == "Vendor North"
 
 
 def _annotate(site: Site, who: str, pid: int, label: str) -> int:
@@ -115,19 +119,84 @@ def test_review_accept_reject_and_correct(page: Any, site: Site) -> None:
     assert decisions == [("accepted", None), ("rejected", "the text is not negative")]
 
 
+def _chart_values(page: Any, selector: str) -> dict[str, float]:
+    values: dict[str, float] = page.eval_on_selector_all(
+        f"{selector} rect[data-label]",
+        "els => Object.fromEntries(els.map(e => [e.dataset.label, Number(e.dataset.value)]))",
+    )
+    return values
+
+
 def test_quality_page_shows_charts(page: Any, site: Site) -> None:
     pid = site.project("quality", {"controls": [CHOICES]}, [{"text": f"q{i}"} for i in range(3)], overlap=2)
     _wait_items(site, pid, 3)
-    for _ in range(3):
+    for n in range(3):
         _annotate_any(site, "ann@acme.test", pid, "pos")
-        _annotate_any(site, "ann2@acme.test", pid, "pos")
+        _annotate_any(site, "ann2@acme.test", pid, "pos" if n else "neg")
+    with site.api() as c:
+        report = c.get(f"/projects/{pid}/quality").json()["controls"]["label"]
     log_in(page, "manager@acme.test")
     page.goto(f"/ui/#/quality/{pid}")
     section = page.locator("section.quality[data-control=label]")
     section.wait_for()
-    assert section.locator("svg.chart rect").count() >= 3
-    assert "ann2@acme.test" in section.inner_text()
-    assert "method" in section.inner_text()
+    counts = page.eval_on_selector_all(
+        "section.quality[data-control=label] svg.chart rect[data-count]",
+        "els => els.map(e => Number(e.dataset.count))",
+    )
+    assert counts == report["confidence_histogram"] and sum(counts) == 3
+    reliability = _chart_values(page, "section.quality[data-control=label] .reliability")
+    assert reliability == {a["annotator"]: a["reliability"] for a in report["annotators"]}
+    pairs = _chart_values(page, "section.quality[data-control=label] .pairs")
+    [pair] = report["agreement"]["pairs"]
+    assert pairs == {f"{pair['a']} · {pair['b']}": pair["value"]}
+    per_label = _chart_values(page, "section.quality[data-control=label] .per-label")
+    assert per_label == {x["label"]: x["alpha"] for x in report["agreement"]["per_label"]}
+    facts = section.locator(".facts").inner_text()
+    assert "3 tasks" in facts and "6 answers" in facts and "Fleiss" in facts
+
+
+def test_quality_page_leaderboard_of_a_preference_project(page: Any, site: Site) -> None:
+    pref = {"name": "pref", "type": "preference", "over": "responses"}
+    models = [("strong", "weak"), ("weak", "strong"), ("strong", "mid"), ("mid", "weak")]
+    rows = [
+        {"prompt": f"p{i}", "responses": [{"model": a, "text": a}, {"model": b, "text": b}]}
+        for i, (a, b) in enumerate(models)
+    ]
+    pid = site.project("arena", {"controls": [pref]}, rows, overlap=2)
+    _wait_items(site, pid, 4)
+    better = {"strong": 3, "mid": 2, "weak": 1}
+    for who, upset in (("ann@acme.test", -1), ("ann2@acme.test", 3)):
+        for n in range(4):
+            with site.api(who) as c:
+                h = c.post(f"/projects/{pid}/next").json()
+                a, b = (r["model"] for r in h["task"]["item"]["responses"])
+                winner = "a" if better[a] > better[b] else "b"
+                if n == upset:  # one surprising vote keeps every model with a win and a loss
+                    winner = "b" if winner == "a" else "a"
+                c.post(
+                    f"/tasks/{h['task']['id']}/annotations",
+                    json={
+                        "answer": {"pref": {"winner": winner}},
+                        "lease_id": h["lease"]["id"],
+                        "idempotency_key": f"{who}{n}",
+                    },
+                ).raise_for_status()
+    with site.api() as c:
+        board = c.get(f"/projects/{pid}/quality").json()["controls"]["pref"]["leaderboard"]
+    assert board["ranks"] == "models" and board["entries"][0]["name"] == "strong"
+    log_in(page, "manager@acme.test")
+    page.goto(f"/ui/#/quality/{pid}")
+    page.locator("section.quality[data-control=pref] .leaderboard").wait_for()
+    shown = _chart_values(page, "section.quality[data-control=pref] .leaderboard")
+    assert list(shown) == [f"{e['rank']}. {e['name']}" for e in board["entries"]]
+    assert shown == {f"{e['rank']}. {e['name']}": e["win_vs_average"] for e in board["entries"]}
+    whiskers = page.eval_on_selector_all(
+        "section.quality[data-control=pref] .leaderboard line[data-low]",
+        "els => els.map(e => [Number(e.dataset.low), Number(e.dataset.high)])",
+    )
+    assert whiskers == [e["win_ci95"] for e in board["entries"]]
+    bias = _chart_values(page, "section.quality[data-control=pref] .bias")
+    assert bias == {"first shown wins": board["position_bias"]["left_rate"]}
 
 
 def _annotate_any(site: Site, who: str, pid: int, label: str) -> None:

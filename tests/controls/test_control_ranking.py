@@ -71,6 +71,20 @@ def test_similarity_is_rescaled_kendall_tau() -> None:
     assert CONTROL.similarity(cfg, [0, 1], [1, 0]) == 0.0
 
 
+def test_similarity_equals_scipy_kendall_tau_on_random_orders() -> None:
+    import random
+
+    from scipy.stats import kendalltau
+
+    rng = random.Random(7)
+    for k in (3, 4, 6, 9):
+        for _ in range(40):
+            a, b = rng.sample(range(k), k), rng.sample(range(k), k)
+            position_b = {index: position for position, index in enumerate(b)}
+            tau = kendalltau(range(k), [position_b[i] for i in a]).statistic
+            assert CONTROL.similarity(config(), a, b) == pytest.approx((tau + 1) / 2, abs=1e-12)
+
+
 def test_similarity_refuses_rankings_of_different_items() -> None:
     with pytest.raises(ValueError):
         CONTROL.similarity(config(), [0, 1], [0, 1, 2])

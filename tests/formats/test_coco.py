@@ -133,3 +133,28 @@ def test_streams_images_as_records_arrive() -> None:
     document = orjson.loads(first + b"".join(chunks))
     assert len(document["images"]) == 3000 and len(document["annotations"]) == 9000
     assert [a["id"] for a in document["annotations"]] == list(range(1, 9001))
+
+
+def test_consensus_boxes_carry_a_score_and_single_answers_add_none() -> None:
+    from labelhouse.services.exports import consensus_of
+
+    car = {"type": "rectangle", "label": "car", "x": 0.0, "y": 0.0, "w": 10.0, "h": 10.0}
+    shifted = {**car, "x": 1.0}
+    schema = parse_schema({"controls": [BOXES]})
+    two = _record(1, {"ana": [car], "ben": [shifted]})
+    one = _record(2, {"ana": [car]})
+    records = [
+        ExportRecord(r.task_id, r.item_id, r.item, r.annotations, consensus_of(schema, list(r.annotations)))
+        for r in (two, one)
+    ]
+    out = _export(records)
+    agreed = [a for a in out["annotations"] if a["attributes"].get("consensus")]
+    assert len(out["annotations"]) == 4 and len(agreed) == 1
+    (box,) = agreed
+    assert box["image_id"] == 101 and box["bbox"] == [0.5, 0.0, 10.0, 10.0]
+    # support 1 x mean IoU of the two members with their mean: 9.5 / 10.5 each
+    assert box["score"] == pytest.approx(round(9.5 / 10.5, 4)) and box["attributes"] == {
+        "consensus": True,
+        "n": 2,
+    }
+    assert all("score" not in a for a in out["annotations"] if a not in agreed)

@@ -176,3 +176,22 @@ def test_no_records_gives_just_the_header() -> None:
             "answer.note",
         ]
     ]
+
+
+def test_consensus_columns_when_the_exporter_computed_them() -> None:
+    record = ExportRecord(
+        1,
+        10,
+        {"text": "a"},
+        (
+            ExportAnnotation(1, "ana", {"reply": "r"}, 1, AT, None),
+            ExportAnnotation(2, "ben", {"reply": "r"}, 1, AT, None),
+        ),
+        {"reply": {"value": "r", "confidence": 1.0, "n": 2}},
+    )
+    header, *rows = _export(record)
+    assert header[-6:] == [
+        "consensus.reply", "consensus.reply.confidence", "consensus.reply.n",
+        "consensus.note", "consensus.note.confidence", "consensus.note.n",
+    ]  # fmt: skip
+    assert [row[-6:] for row in rows] == [["r", "1.0", "2", "", "", ""]] * 2

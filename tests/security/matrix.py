@@ -113,6 +113,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("DELETE", "/api/v1/projects/{project_id}"): _row("Z-01", "401 204 204 403 403 404 404 403"),
     ("GET", "/api/v1/projects/{project_id}/stats"): _row("Z-01", "401 200 200 200 403 404 404 403"),
     ("GET", "/api/v1/projects/{project_id}/quality"): _row("Z-01", "401 200 200 200 403 404 404 403"),
+    # Who may read the report may recompute it (a job that stores the same report).
+    ("POST", "/api/v1/projects/{project_id}/quality/recompute"): _row(
+        "Z-01", "401 202 202 202 403 404 404 403"
+    ),
     ("GET", "/api/v1/projects/{project_id}/export"): _row("Z-06", "401 200 200 403 403 404 404 403"),
     ("POST", "/api/v1/projects/{project_id}/items"): _row(
         "Z-01", "401 201 201 403 403 404 404 403", body="$zip"

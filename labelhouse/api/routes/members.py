@@ -32,6 +32,7 @@ def add_member(body: MemberIn, actor: CurrentActor, rt: RT) -> Response:
             password=body.password,
             projects=body.projects,
             skills=body.skills,
+            team=body.team,
             now=utcnow(),
         )
     return json_response(asdict(m), 201)
@@ -48,6 +49,7 @@ def update_member(user_id: int, body: MemberPatch, actor: CurrentActor, rt: RT) 
             projects=body.projects,
             all_projects=body.all_projects,
             skills=body.skills,
+            team=body.team,
             now=utcnow(),
         )
     return json_response(asdict(m))

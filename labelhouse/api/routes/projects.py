@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from labelhouse.api import views
 from labelhouse.api.deps import RT, CurrentActor, json_response
-from labelhouse.api.models import ProjectIn, ProjectOut, ProjectPatch
-from labelhouse.services import exports, quality
+from labelhouse.api.models import JobOut, ProjectIn, ProjectOut, ProjectPatch
+from labelhouse.services import exports, quality, quality_jobs
 from labelhouse.services import projects as svc
 from labelhouse.services.clock import utcnow
 
@@ -98,8 +98,35 @@ def project_quality(
     actor: CurrentActor,
     rt: RT,
     method: str | None = Query(None, description="truth-inference method (default: the documented default)"),
+    stored: bool = Query(False, description="the latest recompute job's result instead of a fresh report"),
 ) -> Response:
-    """Consensus with confidence per task, annotator reliability (estimated and from gold, with 95%
-    intervals) and Krippendorff's alpha, for each single-choice control."""
+    """Per control: consensus with confidence per task, annotator reliability (estimated, from gold
+    with 95% intervals, per team and per week), agreement (Cohen's and Fleiss' kappa,
+    Krippendorff's alpha, per label and per annotator pair), and a leaderboard for preference and
+    ranking controls."""
     with rt.db.session(write=False) as s:
-        return json_response(quality.project_quality(s, actor, project_id, method=method))
+        return json_response(quality.project_quality(s, actor, project_id, method=method, stored=stored))
+
+
+@router.post(
+    "/projects/{project_id}/quality/recompute",
+    tags=["quality"],
+    status_code=202,
+    response_model=JobOut,
+)
+def recompute_quality(
+    project_id: int,
+    actor: CurrentActor,
+    rt: RT,
+    request: Request,
+    method: str | None = Query(None, description="truth-inference method (default: the documented default)"),
+) -> Response:
+    """Queue a job that recomputes the quality report (any size of project) with progress; follow
+    it at /jobs/{id}. When it succeeds, GET /projects/{id}/quality?stored=true returns its result,
+    and so does the plain report of a project too large to compute in a request."""
+    with rt.db.session() as s:
+        out = views.job(quality_jobs.start_recompute(s, actor, project_id, method=method, now=utcnow()))
+    waker = getattr(request.app.state, "jobs", None)
+    if waker is not None:
+        waker.wake()
+    return json_response(out, 202)

@@ -1,4 +1,4 @@
-// Members and roles of this workspace: add, change role, limit to projects, remove.
+// Members and roles of this workspace: add, change role and vendor team, limit to projects, remove.
 import { api } from "../api.js";
 import { h, clear, toast } from "../dom.js";
 
@@ -9,6 +9,7 @@ export async function show(main) {
   const email = h("input", { type: "email", name: "email", required: true, placeholder: "name@example.com" });
   const password = h("input", { type: "password", name: "password", placeholder: "initial password (new accounts)" });
   const role = h("select", { name: "role" }, ROLES.map((r) => h("option", { value: r }, r)));
+  const team = h("input", { name: "team", maxlength: 100, placeholder: "vendor team (optional)" });
   main.append(h("h1", null, "Members"),
     h("form.card.row.wrap", {
       onsubmit: async (e) => {
@@ -16,14 +17,15 @@ export async function show(main) {
         try {
           const m = { email: email.value, role: role.value };
           if (password.value) m.password = password.value;
+          if (team.value.trim()) m.team = team.value.trim();
           await api.post("/members", m);
           toast(`${email.value} added as ${role.value}`, "ok");
-          email.value = ""; password.value = "";
+          email.value = ""; password.value = ""; team.value = "";
           load();
         } catch (err) { toast(err.message, "error"); }
       },
-    }, email, password, role, h("button.primary", { type: "submit" }, "Add member")),
-    h("table.card", null, h("thead", null, h("tr", null, h("th", null, "E-mail"), h("th", null, "Role"), h("th", null, "Projects"), h("th"))), body));
+    }, email, password, role, team, h("button.primary", { type: "submit" }, "Add member")),
+    h("table.card", null, h("thead", null, h("tr", null, h("th", null, "E-mail"), h("th", null, "Role"), h("th", null, "Team"), h("th", null, "Projects"), h("th"))), body));
 
   async function load() {
     let members = [];
@@ -37,8 +39,18 @@ export async function show(main) {
           catch (err) { toast(err.message, "error"); pick.value = m.role; }
         },
       }, ROLES.map((r) => h("option", { value: r, selected: r === m.role }, r)));
+      // a vendor team, saved when the field changes; empty removes it (quality per team)
+      const teamInput = h("input.team", {
+        "aria-label": `team of ${m.email}`, maxlength: 100, value: m.team || "", placeholder: "none",
+        onchange: async () => {
+          try {
+            const saved = await api.patch(`/members/${m.user_id}`, { team: teamInput.value });
+            toast(saved.team ? `${m.email} is in team ${saved.team}` : `${m.email} has no team`, "ok");
+          } catch (err) { toast(err.message, "error"); teamInput.value = m.team || ""; }
+        },
+      });
       body.append(h("tr", { dataset: { member: m.email } },
-        h("td", null, m.email), h("td", null, pick),
+        h("td", null, m.email), h("td", null, pick), h("td", null, teamInput),
         h("td.muted", null, m.projects === null ? "all" : m.projects.join(", ")),
         h("td", null, h("button.link.danger", {
           type: "button",

@@ -1,6 +1,8 @@
-// The quality page: per control, how sure the consensus is (a histogram of confidence), how
-// reliable each annotator is (model estimate) next to their gold score with its 95% interval,
-// agreement, and who is paused and why (with the manager's unpause).
+// The quality page: per control, how sure the consensus is (a histogram of confidence), agreement
+// per label and per annotator pair, how reliable each annotator and team is next to their gold
+// score with its 95% interval, a leaderboard with intervals and the position bias for preference
+// and ranking controls, labels saved by adaptive overlap, a recompute job with its progress, and
+// who is paused and why (with the manager's unpause).
 import { api } from "../api.js";
 import { h, clear, toast } from "../dom.js";
 import { histogram, bars } from "../charts.js";
@@ -48,11 +50,16 @@ export async function show(main, [pid]) {
     return form;
   }
 
-  async function load() {
+  async function load(stored = false) {
     clear(body);
     try { body.append(policyForm((await api.get(`/projects/${pid}`)).quality || {})); } catch { /* managers only */ }
     let report;
-    try { report = await api.get(`/projects/${pid}/quality`); } catch (err) { body.append(h("p.error", null, err.message)); return; }
+    try { report = await api.get(`/projects/${pid}/quality${stored ? "?stored=true" : ""}`); } catch (err) {
+      body.append(h("p.error", null, err.message));
+      if (err.code === "too_large") body.append(recomputeSection({}));
+      return;
+    }
+    body.append(recomputeSection(report));
     const controls = Object.entries(report.controls || {});
     if (!controls.length) body.append(h("p.muted", null, "No control of this project has a quality model yet."));
     if (report.adaptive && report.adaptive.enabled) body.append(adaptiveSection(report.adaptive));
@@ -76,36 +83,94 @@ export async function show(main, [pid]) {
       ], { label: "labels used and saved by adaptive overlap" }));
   }
 
+  const pct = (x) => `${(100 * x).toFixed(1)}%`;
+  const num = (x, d = 3) => (x === null || x === undefined ? "–" : x.toFixed(d));
+
   function controlSection(name, c) {
-    const section = h("section.card.quality", { dataset: { control: name } }, h("h2", null, `${name}`));
-    const facts = [];
-    if (c.method) facts.push(`method ${c.method}`);
-    if (c.tasks !== undefined) facts.push(`${c.tasks} tasks`);
-    if (c.answers !== undefined) facts.push(`${c.answers} answers`);
-    if (c.mean_confidence !== null && c.mean_confidence !== undefined) facts.push(`mean confidence ${(100 * c.mean_confidence).toFixed(1)}%`);
-    if (c.low_confidence_tasks !== undefined) facts.push(`${c.low_confidence_tasks} below 70%`);
-    if (c.krippendorff_alpha !== null && c.krippendorff_alpha !== undefined) facts.push(`Krippendorff's α ${c.krippendorff_alpha.toFixed(3)}`);
-    if (c.labels_saved !== undefined) facts.push(`${c.labels_saved} labels saved by adaptive overlap`);
-    section.append(h("p.muted", null, facts.join(" · ")));
+    const section = h("section.card.quality", { dataset: { control: name, type: c.type || "" } }, h("h2", null, `${name}`));
+    const a = c.agreement || {};
+    const facts = [c.type, `method ${c.method}`, `${c.tasks} tasks`, `${c.answers} answers`];
+    if (c.mean_confidence !== null && c.mean_confidence !== undefined) facts.push(`mean confidence ${pct(c.mean_confidence)}`);
+    if (c.low_confidence_tasks !== undefined) facts.push(`${c.low_confidence_tasks} below 80%`);
+    if (a.krippendorff_alpha !== null && a.krippendorff_alpha !== undefined) facts.push(`Krippendorff's α (${a.level}) ${num(a.krippendorff_alpha)}`);
+    if (a.fleiss_kappa !== null && a.fleiss_kappa !== undefined) facts.push(`Fleiss' κ ${num(a.fleiss_kappa)}`);
+    if (a.mean_pairwise !== null && a.mean_pairwise !== undefined) facts.push(`mean pairwise ${a.pair_measure.replace("_", " ")} ${num(a.mean_pairwise)}`);
+    section.append(h("p.muted.facts", null, facts.join(" · ")));
     const left = h("div"), right = h("div");
     section.append(h("div.two", null, left, right));
-    if (Array.isArray(c.consensus) && c.consensus.length) {
-      left.append(h("h3", null, "Consensus confidence"), histogram(c.consensus.map((x) => x.confidence), { label: "consensus confidence per task" }));
+    if (c.tasks) {
+      left.append(h("h3", null, "Consensus confidence"),
+        histogram([], { counts: c.confidence_histogram, label: "consensus confidence per task" }));
+    }
+    const labels = (a.per_label || []).filter((l) => (l.alpha ?? l.f1) !== null && (l.alpha ?? l.f1) !== undefined);
+    if (labels.length) {
+      const measure = labels[0].f1 !== undefined ? a.pair_measure.replace("_", " ") : "Krippendorff's α";
+      left.append(h("h3", null, `Agreement per label (${measure})`),
+        h("div.per-label", null, bars(labels.map((l) => ({ label: String(l.label), value: l.alpha ?? l.f1, color: "#7c3aed", note: num(l.alpha ?? l.f1) })), { label: "agreement per label" })));
+    }
+    const pairs = (a.pairs || []).filter((p) => p.value !== null);
+    if (pairs.length) {
+      const measure = a.pair_measure === "cohen_kappa" ? "Cohen's κ" : a.pair_measure.replace(/_/g, " ");
+      left.append(h("h3", null, `Agreement per annotator pair (${measure})`),
+        h("div.pairs", null, bars(pairs.map((p) => ({ label: `${p.a} · ${p.b}`, value: p.value, color: "#0891b2", note: `${num(p.value)} · ${p.items} items` })), { label: "agreement per annotator pair" })));
     }
     if (Array.isArray(c.annotators) && c.annotators.length) {
-      right.append(h("h3", null, "Annotator reliability (model)"),
-        bars(c.annotators.map((a) => ({ label: a.annotator, value: a.reliability, note: a.reliability === null ? "–" : `${a.reliability.toFixed(2)} · ${a.answers} answers` })), { label: "reliability per annotator" }));
-      const gold = c.annotators.filter((a) => a.gold && a.gold.answered);
+      right.append(h("h3", null, "Annotator reliability (estimated)"),
+        h("div.reliability", null, bars(c.annotators.map((x) => ({ label: x.annotator, value: x.reliability, note: x.reliability === null ? "–" : `${x.reliability.toFixed(2)} · ${x.answers} answers` })), { label: "reliability per annotator" })));
+      const gold = c.annotators.filter((x) => x.gold && x.gold.answered);
       if (gold.length) {
         right.append(h("h3", null, "Gold score (95% interval)"),
-          bars(gold.map((a) => ({ label: a.annotator, value: a.gold.accuracy, low: a.gold.ci95[0], high: a.gold.ci95[1], color: "#16a34a", note: `${a.gold.correct}/${a.gold.answered}` })), { label: "gold accuracy per annotator" }));
+          h("div.gold", null, bars(gold.map((x) => ({ label: x.annotator, value: x.gold.accuracy, low: x.gold.ci95[0], high: x.gold.ci95[1], color: "#16a34a", note: `${x.gold.correct}/${x.gold.answered}` })), { label: "gold accuracy per annotator" })));
       }
     }
-    if (Array.isArray(c.leaderboard) && c.leaderboard.length) {
-      section.append(h("h3", null, "Leaderboard (Bradley–Terry, 95% interval)"),
-        bars(c.leaderboard.map((r) => ({ label: String(r.name ?? r.response ?? r.model), value: r.score ?? r.rating, low: r.ci95 ? r.ci95[0] : undefined, high: r.ci95 ? r.ci95[1] : undefined, note: (r.score ?? r.rating ?? 0).toFixed(3) }))));
+    const teams = (c.teams || []).filter((t) => t.team);
+    if (teams.length) {
+      right.append(h("h3", null, "Per team: reliability, and gold with 95% interval"),
+        h("div.teams", null, bars(teams.flatMap((t) => [
+          { label: `${t.team} (${t.annotators})`, value: t.reliability, note: `${num(t.reliability, 2)} · ${t.answers} answers` },
+          ...(t.gold.answered ? [{ label: `${t.team} gold`, value: t.gold.accuracy, low: t.gold.ci95[0], high: t.gold.ci95[1], color: "#16a34a", note: `${t.gold.correct}/${t.gold.answered}` }] : []),
+        ]), { label: "reliability and gold per team" })));
+    }
+    const board = c.leaderboard;
+    if (board && board.entries.length) {
+      section.append(h("h3", null, `Leaderboard of ${board.ranks} (Bradley–Terry with ties, 95% bootstrap interval; bar: chance to beat an average one)`),
+        board.regularised ? h("p.muted", null, "Some response never lost or never won: the scores use a small prior to stay finite.") : null,
+        h("div.leaderboard", null, bars(board.entries.map((e) => ({ label: `${e.rank}. ${e.name}`, value: e.win_vs_average, low: e.win_ci95[0], high: e.win_ci95[1], color: "#db2777", note: `${e.score >= 0 ? "+" : ""}${e.score.toFixed(2)} [${e.ci95[0].toFixed(2)}, ${e.ci95[1].toFixed(2)}] · Elo ${Math.round(e.elo)}` })), { label: "leaderboard", width: 860, right: 250 })));
+      const b = board.position_bias;
+      section.append(h("h3", null, "Position bias: how often the response shown first wins (95% interval)"),
+        h("div.bias", null, bars([{ label: "first shown wins", value: b.left_rate, low: b.ci95[0], high: b.ci95[1], color: "#ea580c", note: `${pct(b.left_rate)} of ${b.left_wins + b.right_wins} decided · p ${b.p_value.toFixed(3)}` }], { label: "position bias", width: 860, right: 250 })));
+    }
+    if (Array.isArray(c.weeks) && c.weeks.length) {
+      section.append(h("details.weeks", null, h("summary", null, "Per annotator per week"),
+        h("table", null, h("thead", null, h("tr", null, ["annotator", "week of", "answers", "agreement with consensus", "gold"].map((t) => h("th", null, t)))),
+          h("tbody", null, c.weeks.map((w) => h("tr", null, h("td", null, w.annotator), h("td", null, w.week), h("td", null, String(w.answers)),
+            h("td", null, num(w.reliability, 2)), h("td", null, w.gold_answered ? `${w.gold_accuracy.toFixed(2)} of ${w.gold_answered}` : "–")))))));
     }
     return section;
+  }
+
+  function recomputeSection(report) {
+    const state = h("span.muted.recompute-state", null, report.computed_at ? `stored report computed ${report.computed_at} (job ${report.job_id})` : "computed now");
+    const bar = h("progress", { max: 1, value: 0, hidden: true });
+    const button = h("button", {
+      type: "button", id: "recompute",
+      onclick: async () => {
+        button.disabled = true; bar.hidden = false;
+        try {
+          let job = await api.post(`/projects/${pid}/quality/recompute`);
+          while (job.state === "queued" || job.state === "running") {
+            bar.max = job.total || 1; bar.value = job.done || 0;
+            state.textContent = `job ${job.id}: ${job.done} of ${job.total} steps`;
+            await new Promise((r) => setTimeout(r, 300));
+            job = await api.get(`/jobs/${job.id}`);
+          }
+          if (job.state !== "succeeded") throw new Error(job.error || "the recompute failed");
+          toast("Quality report recomputed", "ok");
+          load(true);
+        } catch (err) { toast(err.message, "error"); button.disabled = false; }
+      },
+    }, "Recompute as a job");
+    return h("div.row", null, state, bar, h("span.spacer"), button);
   }
 
   function pauseSection(pauses) {

@@ -1,0 +1,118 @@
+"""A leaderboard from preference and ranking answers: Bradley-Terry with ties, bootstrap intervals,
+Elo, and position bias (does the response shown first win more often?)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from labelhouse.core.errors import Invalid
+from labelhouse.quality.bradley_terry import bootstrap_scores
+from labelhouse.quality.comparisons import Comparisons, pairs_from_ranking, position_bias
+from labelhouse.quality.elo import elo_ratings
+
+# A tiny Gaussian prior when the plain fit has no finite optimum (a response that never lost):
+# the ranking stays the same and the scores stay finite.
+FALLBACK_L2 = 0.01
+BOOTSTRAP_SAMPLES = 200
+
+__all__ = ["leaderboard", "response_names", "votes_from_preferences", "votes_from_rankings"]
+
+
+def response_names(responses: Any, count: int) -> tuple[list[str], bool]:
+    """The names that a leaderboard ranks for one item's responses, and whether they are models.
+
+    When every response is an object with a non-empty string ``model``, the models are ranked
+    (the same model across items is one entry); otherwise the response positions are ranked
+    (``A``/``B`` for two, ``#1``..``#k`` for more), which for a preference control measures only
+    where a response was shown."""
+    if isinstance(responses, list) and len(responses) == count and count:
+        models = [r.get("model") if isinstance(r, Mapping) else None for r in responses]
+        if all(isinstance(m, str) and m.strip() for m in models):
+            return [str(m) for m in models], True
+    if count == 2:
+        return ["A", "B"], False
+    return [f"#{i + 1}" for i in range(count)], False
+
+
+def votes_from_preferences(
+    answers: Sequence[tuple[Sequence[str], Mapping[str, Any]]],
+) -> list[tuple[str, str, str]]:
+    """``(names of A and B, answer)`` pairs as ``(A, B, winner)`` votes (winner a, b or tie)."""
+    return [(names[0], names[1], answer["winner"]) for names, answer in answers if names[0] != names[1]]
+
+
+def votes_from_rankings(answers: Sequence[tuple[Sequence[str], Sequence[int]]]) -> list[tuple[str, str, str]]:
+    """Each ranking (indices, best first) as the votes of every earlier response over every later
+    one; the response listed first in the item stands on the left, for position bias."""
+    votes: list[tuple[str, str, str]] = []
+    for names, order in answers:
+        for better, worse, _ in pairs_from_ranking(list(order)):
+            if names[better] == names[worse]:
+                continue
+            left, right = min(better, worse), max(better, worse)
+            votes.append((names[left], names[right], "a" if left == better else "b"))
+    return votes
+
+
+def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict[str, Any]:
+    """Bradley-Terry (Davidson ties) scores with 95% bootstrap intervals, Elo, win/loss/tie counts
+    and the left/right position bias of ``(left, right, winner)`` votes.
+
+    ``win_vs_average`` is the chance of beating a response of score 0 (the average) when ties are
+    set aside, logistic(score): the same order as the scores, on a 0..1 scale a chart can draw."""
+    if not votes:
+        return {"entries": [], "votes": 0, "tie_parameter": None, "position_bias": None, "regularised": False}
+    comparisons = Comparisons.from_triples(votes)
+    regularised = False
+    try:
+        intervals = bootstrap_scores(comparisons, samples=BOOTSTRAP_SAMPLES, seed=seed)
+    except Invalid:
+        regularised = True
+        intervals = bootstrap_scores(comparisons, samples=BOOTSTRAP_SAMPLES, seed=seed, l2=FALLBACK_L2)
+    fit = intervals.fit
+    elo = elo_ratings(comparisons)
+    wins, ties = comparisons.counts()
+    entries: list[dict[str, Any]] = []
+    for i, name in enumerate(comparisons.items):
+        score = float(fit.scores[i])
+        entries.append(
+            {
+                "name": name,
+                "score": round(score, 4),
+                "ci95": [round(float(intervals.low[i]), 4), round(float(intervals.high[i]), 4)],
+                "win_vs_average": round(_logistic(score), 4),
+                "win_ci95": [
+                    round(_logistic(float(intervals.low[i])), 4),
+                    round(_logistic(float(intervals.high[i])), 4),
+                ],
+                "elo": round(float(elo[i]), 1),
+                "wins": int(wins[i].sum()),
+                "losses": int(wins[:, i].sum()),
+                "ties": int(ties[i].sum()),
+            }
+        )
+    entries.sort(key=lambda e: (-e["score"], e["name"]))
+    for rank, entry in enumerate(entries, start=1):
+        entry["rank"] = rank
+    bias = position_bias(comparisons)
+    return {
+        "entries": entries,
+        "votes": comparisons.n_votes,
+        "bootstrap_samples": intervals.samples,
+        "tie_parameter": round(fit.tie, 4),
+        "regularised": regularised,
+        "position_bias": {
+            "left_wins": bias.left_wins,
+            "right_wins": bias.right_wins,
+            "ties": bias.ties,
+            "left_rate": round(bias.left_rate, 4),
+            "ci95": [round(bias.low, 4), round(bias.high, 4)],
+            "p_value": round(bias.p_value, 6),
+        },
+    }
+
+
+def _logistic(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))

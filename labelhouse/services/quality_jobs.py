@@ -1,0 +1,59 @@
+"""Quality recompute as a background job: for projects too large to report on in a request, the
+job computes the report with progress and stores it in its row; the report reads it from there."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from labelhouse.core.actor import Actor
+from labelhouse.jobs import queue
+from labelhouse.services.projects import get_project, schemas
+from labelhouse.services.quality import KIND, REPORTED, build_report
+from labelhouse.storage.tables import Job, Project
+
+
+def start_recompute(s: Session, actor: Actor, project_id: int, *, method: str | None, now: datetime) -> Job:
+    """Queue a recompute of the project's report (reviewers and above, as for reading it)."""
+    from labelhouse.quality import get_method
+
+    project = get_project(s, actor, project_id, "project.stats")
+    chosen = get_method(method) if method else None  # a bad name fails now, not in the job
+    return queue.enqueue(
+        s,
+        workspace_id=actor.workspace_id,
+        project_id=project.id,
+        kind=KIND,
+        params={"method": chosen.name if chosen else None},
+        created_by=actor.user_id,
+        now=now,
+        total=steps(project),
+    )
+
+
+def steps(project: Project) -> int:
+    """Progress steps of a recompute: one per reported control, and one for loading."""
+    return 1 + sum(1 for c in schemas.get(project).controls if c.type in REPORTED)
+
+
+def compute(
+    s: Session,
+    actor: Actor,
+    project_id: int,
+    method: str | None,
+    *,
+    now: datetime,
+    on_step: Callable[[int], None],
+) -> dict[str, Any]:
+    """The job's work: the whole report, with no size limit, stamped with when it was computed.
+    The job's creator is checked again (a member removed since queueing gets nothing)."""
+    project = get_project(s, actor, project_id, "project.stats")
+    on_step(1)
+    report = build_report(
+        s, project, method=method, limit=None, on_control=lambda done, _n: on_step(1 + done)
+    )
+    report["computed_at"] = now.isoformat()
+    return report

@@ -1,0 +1,150 @@
+"""One control's section of the quality report, on small hand-checked cases for every control type."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from labelhouse.controls import parse_schema
+from labelhouse.quality.control_report import control_report
+from labelhouse.quality.leaderboard import leaderboard, response_names, votes_from_rankings
+
+
+def _config(**control: Any) -> Any:
+    return parse_schema({"controls": [{"name": "c", **control}]}).controls[0]
+
+
+def test_multiple_choice_consensus_and_per_option_agreement() -> None:
+    config = _config(type="choices", options=["x", "y", "z"], multiple=True)
+    answers = [
+        ("1", "ann", ["x", "y"]),
+        ("1", "bob", ["x", "y"]),
+        ("1", "eve", ["z"]),
+        ("2", "ann", ["z"]),
+        ("2", "bob", ["z"]),
+        ("2", "eve", ["x"]),
+    ]
+    section = control_report(config, answers, method="ds_map").section
+    by_task = {row["task_id"]: row["value"] for row in section["consensus"]}
+    assert by_task == {1: ["x", "y"], 2: ["z"]}
+    rel = {a["annotator"]: a["reliability"] for a in section["annotators"]}
+    assert rel["ann"] == rel["bob"] == 1.0 and rel["eve"] == 0.0
+    per = {p["label"]: p for p in section["agreement"]["per_label"]}
+    assert set(per) == {"x", "y", "z"}
+    pairs = {(p["a"], p["b"]): p for p in section["agreement"]["pairs"]}
+    assert (
+        pairs[("ann", "bob")]["value"] == 1.0 and pairs[("ann", "bob")]["items"] == 6
+    )  # 2 tasks x 3 options
+    assert pairs[("ann", "eve")]["value"] < 0
+
+
+def test_spans_pairwise_f1_per_pair_and_per_label() -> None:
+    config = _config(type="spans", over="text", labels=["PER", "ORG"])
+    per = {"start": 0, "end": 4, "label": "PER"}
+    org = {"start": 10, "end": 14, "label": "ORG"}
+    answers = [("1", "ann", [per, org]), ("1", "bob", [per]), ("1", "eve", [per, org])]
+    section = control_report(config, answers, method="ds_map").section
+    assert section["consensus"][0]["value"] == [
+        {"start": 0, "end": 4, "label": "PER"},
+        {"start": 10, "end": 14, "label": "ORG"},
+    ]
+    pairs = {(p["a"], p["b"]): p["value"] for p in section["agreement"]["pairs"]}
+    assert pairs == {
+        ("ann", "bob"): pytest.approx(2 / 3, abs=1e-4),
+        ("ann", "eve"): 1.0,
+        ("bob", "eve"): pytest.approx(2 / 3, abs=1e-4),
+    }
+    labels = {p["label"]: p["f1"] for p in section["agreement"]["per_label"]}
+    assert labels["PER"] == 1.0 and labels["ORG"] == pytest.approx(1 / 3, abs=1e-4)
+    assert section["agreement"]["pair_measure"] == "span_f1"
+    rel = {a["annotator"]: a["reliability"] for a in section["annotators"]}
+    assert rel["bob"] < rel["ann"] == rel["eve"] == 1.0
+
+
+def test_boxes_consensus_weights_reliable_annotators() -> None:
+    config = _config(type="boxes", over="image", labels=["car"])
+
+    def box(x: float) -> dict[str, Any]:
+        return {"type": "rectangle", "label": "car", "x": x, "y": 0, "w": 10, "h": 10}
+
+    answers = [
+        (str(t), a, [box(0 if a != "eve" else 50)]) for t in range(1, 4) for a in ("ann", "bob", "eve")
+    ]
+    section = control_report(config, answers, method="ds_map").section
+    for row in section["consensus"]:
+        assert [round(b["x"], 6) for b in row["value"]] == [0.0]
+    assert section["agreement"]["pair_measure"] == "box_f1"
+    pairs = {(p["a"], p["b"]): p["value"] for p in section["agreement"]["pairs"]}
+    assert pairs[("ann", "bob")] == 1.0 and pairs[("ann", "eve")] == 0.0
+
+
+def test_rating_per_criterion_spread_and_alpha() -> None:
+    config = _config(type="rating", min=1, max=5, criteria=[{"name": "help"}, {"name": "safe"}])
+    answers = [
+        ("1", "ann", {"help": 5, "safe": 1}),
+        ("1", "bob", {"help": 5, "safe": 2}),
+        ("2", "ann", {"help": 1, "safe": 5}),
+        ("2", "bob", {"help": 2, "safe": 5}),
+    ]
+    section = control_report(config, answers, method="ds_map").section
+    crit = {c["name"]: c for c in section["criteria"]}
+    # reliability-weighted means of 5 and of 1 and 2 (weights near equal)
+    assert crit["help"]["tasks"] == 2 and 3.0 < crit["help"]["mean"] < 3.5
+    per = {p["label"]: p for p in section["agreement"]["per_label"]}
+    assert per["help"]["alpha"] > 0.8 and per["safe"]["alpha"] > 0.8
+    assert section["agreement"]["level"] == "interval"
+
+
+def test_preference_leaderboard_ranks_models_and_position_bias() -> None:
+    config = _config(type="preference", over="responses")
+    responses: dict[str, Any] = {}
+    answers = []
+    # strong beats weak 3 times out of 4 whatever side it is shown on
+    for t in range(40):
+        left, right = ("strong", "weak") if t % 2 else ("weak", "strong")
+        responses[str(t)] = [{"model": left, "text": "."}, {"model": right, "text": "."}]
+        strong_side = "a" if left == "strong" else "b"
+        weak_side = "b" if strong_side == "a" else "a"
+        answers.append((str(t), "ann", {"winner": strong_side if t % 4 else weak_side, "strength": 1}))
+    section = control_report(config, answers, method="ds_map", responses=responses).section
+    board = section["leaderboard"]
+    assert board["ranks"] == "models" and board["votes"] == 40
+    top, bottom = board["entries"]
+    assert top["name"] == "strong" and top["wins"] == 30 and top["losses"] == 10
+    # plain BT: exp(theta_s - theta_w) = 3, centred
+    assert top["score"] == pytest.approx(math.log(3) / 2, abs=1e-3)
+    assert top["ci95"][0] < top["score"] < top["ci95"][1]
+    assert top["elo"] > bottom["elo"]
+    assert board["position_bias"]["left_wins"] + board["position_bias"]["right_wins"] == 40
+
+
+def test_positions_when_items_name_no_model() -> None:
+    assert response_names(["x", "y"], 2) == (["A", "B"], False)
+    assert response_names([{"model": "m1"}, {"model": "m2"}, {"model": "m3"}], 3) == (
+        ["m1", "m2", "m3"],
+        True,
+    )
+    assert response_names(["x", "y", "z"], 3)[0] == ["#1", "#2", "#3"]
+    # ranking [2, 0, 1]: 2 beats 0 and 1, 0 beats 1; the lower index is on the left
+    assert sorted(votes_from_rankings([(["p", "q", "r"], [2, 0, 1])])) == [
+        ("p", "q", "a"),
+        ("p", "r", "b"),
+        ("q", "r", "b"),
+    ]
+    assert leaderboard([])["entries"] == []
+
+
+def test_ranking_section_has_leaderboard_and_agreement() -> None:
+    config = _config(type="ranking", over="responses")
+    answers = [
+        (str(t), a, [0, 1, 2] if a != "eve" else [2, 1, 0]) for t in range(5) for a in ("ann", "bob", "eve")
+    ]
+    section = control_report(config, answers, method="ds_map", responses={}).section
+    names = [e["name"] for e in section["leaderboard"]["entries"]]
+    assert names == ["#1", "#2", "#3"] and section["leaderboard"]["ranks"] == "positions"
+    pairs = {(p["a"], p["b"]): p["value"] for p in section["agreement"]["pairs"]}
+    assert pairs[("ann", "bob")] == 1.0 and pairs[("ann", "eve")] == 0.0
+    rel = {a["annotator"]: a["agreement_with_consensus"] for a in section["annotators"]}
+    assert rel["eve"] == 0.0 and rel["ann"] == 1.0
