@@ -20,9 +20,9 @@ from labelhouse.security import tokens
 from labelhouse.security.passwords import hash_password, verify_password
 from labelhouse.security.permissions import require
 from labelhouse.services import audit
-from labelhouse.services.accounts import actor_cache
+from labelhouse.services.accounts import actor_cache, revoke_all_tokens
 from labelhouse.services.sessions import SESSION_NAME
-from labelhouse.storage.tables import Membership, Token, User
+from labelhouse.storage.tables import Membership, User
 
 
 @dataclass(frozen=True)
@@ -49,13 +49,9 @@ def change_password(
         raise Invalid("the new password is the current one; choose another", field="new_password")
     user.password_hash = hash_password(new)
     keep = tokens.token_digest(keep_token) if keep_token else ""
-    revoked = Revoked(0, 0)
-    for tok in s.scalars(select(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None))):
-        if tok.token_hash == keep:
-            continue
-        tok.revoked_at = now
-        is_session = tok.name == SESSION_NAME
-        revoked = Revoked(revoked.sessions + is_session, revoked.tokens + (not is_session))
+    ended = revoke_all_tokens(s, user.id, now=now, keep_hash=keep)
+    sessions = sum(1 for tok in ended if tok.name == SESSION_NAME)
+    revoked = Revoked(sessions, len(ended) - sessions)
     workspaces = s.scalars(select(Membership.workspace_id).where(Membership.user_id == user.id)).all()
     for workspace_id in workspaces:
         audit.record(

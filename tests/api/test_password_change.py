@@ -150,3 +150,30 @@ def test_A_04_token_only_accounts_have_no_password_to_change(rt: Runtime, client
     )
     assert r.status_code == 422 and "no password" in r.json()["error"]["message"]
     assert client.get("/api/v1/me", headers=person.headers).status_code == 200
+
+
+def test_A_03_operator_reset_revokes_every_session_and_token(rt: Runtime, client: TestClient) -> None:
+    """No e-mailed reset exists; an operator sets a new password (``labelhouse users create``),
+    and that ends every way in made with the old one."""
+    _person(rt)
+    laptop, _ = _device(client)
+    token = client.post("/api/v1/auth/login", json={"email": "ann@acme.test", "password": OLD}).json()[
+        "token"
+    ]
+    with rt.db.session() as s:
+        accounts.create_user_cli(
+            s,
+            "ann@acme.test",
+            workspace="acme",
+            role="annotator",
+            password=NEW,
+            with_token=False,
+            now=utcnow(),
+            reset=True,  # what `labelhouse users create` passes
+        )
+    assert laptop.get("/api/v1/auth/session").status_code == 401
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        client.post("/api/v1/auth/login", json={"email": "ann@acme.test", "password": NEW}).status_code == 200
+    )
+    laptop.close()
