@@ -88,7 +88,11 @@ def sso_info(rt: RT) -> Response:
     "/auth/oidc/login",
     status_code=302,
     response_class=RedirectResponse,
-    responses={302: {"description": "to the identity provider"}, 404: {"description": "not configured"}},
+    responses={
+        302: {"description": "to the identity provider"},
+        404: {"description": "single sign-on is not configured"},
+        503: {"description": "the provider cannot be used (an HTML page says why)"},
+    },
 )
 def sso_login(request: Request, rt: RT, next: str | None = None) -> Response:
     """Start a sign-in: a fresh state, nonce and PKCE verifier are remembered for 10 minutes, the
@@ -127,7 +131,14 @@ def sso_login(request: Request, rt: RT, next: str | None = None) -> Response:
     "/auth/oidc/callback",
     status_code=302,
     response_class=RedirectResponse,
-    responses={302: {"description": "signed in"}, 400: {"description": "refused (an HTML page says why)"}},
+    responses={
+        302: {"description": "signed in: to `next`, with the session cookie"},
+        400: {"description": "unknown, used or foreign state (an HTML page says why)"},
+        401: {"description": "the ID token failed a check, or the provider refused (HTML page)"},
+        403: {"description": "no role for this user, or an unlinkable e-mail (HTML page)"},
+        404: {"description": "single sign-on is not configured"},
+        503: {"description": "the provider cannot be used (HTML page)"},
+    },
 )
 def sso_callback(request: Request, rt: RT, code: str = "", state: str = "", error: str = "") -> Response:
     """Where the provider sends the browser back. Checks the state against this browser's cookie
