@@ -7,14 +7,17 @@ from it and a test fails when the two drift.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from labelhouse.core.errors import Invalid
 from labelhouse.security.addresses import AllowList
+from labelhouse.security.claim_roles import parse_rules
 
 # name -> (environment variable, default, description)
 SETTINGS: dict[str, tuple[str, str, str]] = {
@@ -77,6 +80,56 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
         "false",
         "`true`: URL imports accept only https:// URLs (redirects included).",
     ),
+    "oidc_issuer": (
+        "LABELHOUSE_OIDC_ISSUER",
+        "",
+        "Single sign-on: the OpenID Connect issuer URL, exactly as the provider's discovery document names it (e.g. `https://login.corp/realms/main`). Empty: no single sign-on. Production requires https.",
+    ),
+    "oidc_client_id": (
+        "LABELHOUSE_OIDC_CLIENT_ID",
+        "",
+        "Single sign-on: this server's client id at the provider.",
+    ),
+    "oidc_client_secret": (
+        "LABELHOUSE_OIDC_CLIENT_SECRET",
+        "",
+        "Single sign-on: the client secret (sent to the token endpoint only; never logged or returned). Empty for a public client (PKCE only).",
+    ),
+    "oidc_redirect_base": (
+        "LABELHOUSE_OIDC_REDIRECT_BASE",
+        "",
+        "Single sign-on: the server's public base URL (e.g. `https://label.corp`); the provider sends browsers back to `<base>/api/v1/auth/oidc/callback`, which must be registered there. Never taken from the request's Host header.",
+    ),
+    "oidc_name": (
+        "LABELHOUSE_OIDC_NAME",
+        "SSO",
+        'Single sign-on: the provider\'s name on the login page ("Sign in with ...").',
+    ),
+    "oidc_hosts": (
+        "LABELHOUSE_OIDC_HOSTS",
+        "",
+        "Single sign-on: the hosts the server may contact for it (discovery, keys, tokens), comma-separated host names or addresses; the issuer's host must be listed. A URL of any other host (in the discovery document, say) is refused before connecting.",
+    ),
+    "oidc_scopes": (
+        "LABELHOUSE_OIDC_SCOPES",
+        "openid email profile",
+        "Single sign-on: the scopes asked for.",
+    ),
+    "oidc_groups_claim": (
+        "LABELHOUSE_OIDC_GROUPS_CLAIM",
+        "groups",
+        "Single sign-on: the ID token claim holding the user's groups (a list of strings).",
+    ),
+    "oidc_roles": (
+        "LABELHOUSE_OIDC_ROLES",
+        "",
+        'Single sign-on: JSON object from a group to its grants, e.g. `{"labelers": "acme:annotator", "leads": ["acme:manager"]}`. A user gets in each workspace the highest role their groups are granted; one with no matching group is refused (no default role). In the workspaces named here, membership follows these rules at every sign-in.',
+    ),
+    "oidc_link_email": (
+        "LABELHOUSE_OIDC_LINK_EMAIL",
+        "false",
+        "Single sign-on: `true` links a first sign-in to an existing local account with the same e-mail, but only when the provider marks the e-mail verified (`email_verified: true`). `false`: such a sign-in is refused.",
+    ),
 }
 
 
@@ -97,6 +150,20 @@ class Settings:
     outbound_max_mb: int
     outbound_timeout_s: float
     outbound_https_only: bool
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_redirect_base: str = ""
+    oidc_name: str = "SSO"
+    oidc_hosts: str = ""
+    oidc_scopes: str = "openid email profile"
+    oidc_groups_claim: str = "groups"
+    oidc_roles: str = ""
+    oidc_link_email: bool = False
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
 
     @property
     def db_url(self) -> str:
@@ -142,6 +209,16 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             outbound_max_mb=int(raw["outbound_max_mb"]),
             outbound_timeout_s=float(raw["outbound_timeout_s"]),
             outbound_https_only=_flag(raw["outbound_https_only"], "outbound_https_only"),
+            oidc_issuer=str(raw["oidc_issuer"]).strip(),
+            oidc_client_id=str(raw["oidc_client_id"]).strip(),
+            oidc_client_secret=str(raw["oidc_client_secret"]),
+            oidc_redirect_base=str(raw["oidc_redirect_base"]).strip().rstrip("/"),
+            oidc_name=str(raw["oidc_name"]).strip() or "SSO",
+            oidc_hosts=str(raw["oidc_hosts"]),
+            oidc_scopes=str(raw["oidc_scopes"]).strip(),
+            oidc_groups_claim=str(raw["oidc_groups_claim"]).strip(),
+            oidc_roles=str(raw["oidc_roles"]),
+            oidc_link_email=_flag(raw["oidc_link_email"], "oidc_link_email"),
         )
     except ValueError as exc:
         raise Invalid(f"a setting is not a number: {exc}", field="settings") from None
@@ -171,6 +248,7 @@ def _check(settings: Settings) -> None:
             field="sqlite_synchronous",
         )
     allow = AllowList.parse(settings.outbound_allow)  # also checks the syntax in every mode
+    _check_oidc(settings)
     if settings.mode != "production":
         return
     if settings.log_level.lower() == "debug":
@@ -184,6 +262,46 @@ def _check(settings: Settings) -> None:
             "they open the internal network or a cloud metadata service to URL fetches; list the hosts needed",
             field="outbound_allow",
         )
+
+
+def _check_oidc(settings: Settings) -> None:
+    """Single sign-on is all or nothing: a half-configured provider refuses to start."""
+    if not settings.oidc_enabled:
+        return
+    needed = {
+        "oidc_client_id": settings.oidc_client_id,
+        "oidc_redirect_base": settings.oidc_redirect_base,
+        "oidc_hosts": settings.oidc_hosts.strip(),
+        "oidc_roles": settings.oidc_roles.strip(),
+    }
+    for name, value in needed.items():
+        if not value:
+            raise Invalid(f"LABELHOUSE_OIDC_ISSUER is set, so {SETTINGS[name][0]} is needed too", field=name)
+    for name in ("oidc_issuer", "oidc_redirect_base"):
+        url = urlsplit(getattr(settings, name))
+        if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
+            raise Invalid(
+                f"{SETTINGS[name][0]} is an http(s) URL with no query, e.g. https://login.corp", field=name
+            )
+        if settings.mode == "production" and url.scheme != "https":
+            raise Invalid(f"production mode refuses {SETTINGS[name][0]} without https", field=name)
+    hosts = AllowList.parse(settings.oidc_hosts)
+    issuer_host = urlsplit(settings.oidc_issuer).hostname or ""
+    listed = hosts.allows_host(issuer_host)
+    try:
+        listed = listed or hosts.allows_address(ipaddress.ip_address(issuer_host))
+    except ValueError:
+        pass
+    if not listed:
+        raise Invalid(
+            f"LABELHOUSE_OIDC_HOSTS does not list the issuer's host {issuer_host!r}; "
+            "list it to let the server contact the identity provider",
+            field="oidc_hosts",
+        )
+    if not parse_rules(settings.oidc_roles).rules:
+        raise Invalid("LABELHOUSE_OIDC_ROLES maps no group: nobody could sign in", field="oidc_roles")
+    if not settings.oidc_groups_claim:
+        raise Invalid("LABELHOUSE_OIDC_GROUPS_CLAIM is empty", field="oidc_groups_claim")
 
 
 def setting_names() -> list[str]:

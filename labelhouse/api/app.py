@@ -14,7 +14,7 @@ from labelhouse import __version__
 from labelhouse.api import errors, web
 from labelhouse.api.fastlane import FastLane
 from labelhouse.api.headers import SecurityHeaders
-from labelhouse.api.routes import accounts, admin, items, members, projects, queue, reviews, sessions
+from labelhouse.api.routes import accounts, admin, items, members, projects, queue, reviews, sessions, sso
 from labelhouse.runtime import Runtime
 from labelhouse.worker import JobThread
 
@@ -112,7 +112,7 @@ def create_app(rt: Runtime, *, run_jobs: bool | None = None) -> FastAPI:
     app.state.jobs = None
     app.state.login_limits = accounts.LoginLimits()
     errors.install(app)
-    for module in (accounts, sessions, members, projects, items, queue, reviews, admin):
+    for module in (accounts, sessions, sso, members, projects, items, queue, reviews, admin):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(web.router)
     app.add_middleware(FastLane, runtime=rt)

@@ -41,6 +41,12 @@ def session_token(cookie_header: str) -> str:
     return cookie_parser(cookie_header).get(SESSION_COOKIE, "") if cookie_header else ""
 
 
+def request_token(request: Request) -> str:
+    """The credential a request came with: its bearer token, else its session cookie's token."""
+    bearer = _bearer(request.headers.get("authorization", ""))
+    return bearer or session_token(request.headers.get("cookie", ""))
+
+
 async def current_actor(request: Request, rt: Annotated[Runtime, Depends(runtime)]) -> Actor:
     h = request.headers
     return actor_for_request(

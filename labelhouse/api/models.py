@@ -46,6 +46,22 @@ class SessionOut(BaseModel):
     workspaces: list[WorkspaceOut]
 
 
+class PasswordIn(_Body):
+    current_password: Password
+    new_password: Password
+
+
+class PasswordChangedOut(BaseModel):
+    sessions_revoked: int = Field(description="other browser sessions of the user, now ended")
+    tokens_revoked: int = Field(description="API tokens of the user, now revoked (make new ones)")
+
+
+class SsoOut(BaseModel):
+    enabled: bool
+    name: str = Field(description='the provider\'s name, for "Sign in with <name>"')
+    login_url: str | None = Field(description="where the browser goes to sign in (add ?next=/ui/...)")
+
+
 class BootstrapIn(_Body):
     token: Name
     email: Email

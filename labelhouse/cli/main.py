@@ -115,7 +115,10 @@ def users_create(
     data_dir: Path | None,
     database_url: str | None,
 ) -> None:
-    """Create a user (and the workspace if new) with a role; --token prints an API token."""
+    """Create a user (and the workspace if new) with a role; --token prints an API token.
+
+    On an existing user, a password option resets the password and revokes every session and
+    API token of theirs."""
     password = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -124,7 +127,14 @@ def users_create(
     rt = runtime_from(data_dir, database_url)
     with rt.db.session() as s:
         user, ws, issued = accounts.create_user_cli(
-            s, email, workspace=workspace, role=role, password=password, with_token=with_token, now=utcnow()
+            s,
+            email,
+            workspace=workspace,
+            role=role,
+            password=password,
+            with_token=with_token,
+            now=utcnow(),
+            reset=True,  # a new password for an existing user ends their sessions and tokens
         )
         user_email, ws_name = user.email, ws.name
     if issued is not None:

@@ -26,7 +26,7 @@ import logging
 import socket
 import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -179,6 +179,23 @@ class OutboundClient:
             except httpx.HTTPError:
                 raise FetchFailed("fetch failed (no usable answer)", field="url") from None
         raise FetchFailed(f"fetch failed (more than {self.policy.max_redirects} redirects)", field="url")
+
+    def post_form(self, url: str, form: Mapping[str, str], *, auth: tuple[str, str] | None = None) -> Fetched:
+        """POST a form (an OAuth token request) under the same checks. A redirect is refused, not
+        followed: a form carrying a code or a secret is never sent on to another address."""
+        deadline = time.monotonic() + self.policy.timeout_s
+        target = check_url(url, self.policy)
+        try:
+            with self._client.stream("POST", target, data=dict(form), auth=auth) as response:
+                if response.is_redirect:
+                    raise FetchFailed("fetch failed (redirected)", field="url")
+                if response.status_code != 200:
+                    raise FetchFailed(f"fetch failed (HTTP {response.status_code})", field="url")
+                return Fetched(self._read(response, deadline), str(target), 0)
+        except httpx.TimeoutException:
+            raise FetchFailed("fetch failed (timed out)", field="url") from None
+        except httpx.HTTPError:
+            raise FetchFailed("fetch failed (no usable answer)", field="url") from None
 
     def _next_hop(self, current: httpx.URL, response: httpx.Response) -> httpx.URL:
         location = response.headers.get("location", "")

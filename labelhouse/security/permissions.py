@@ -30,6 +30,10 @@ ACTIONS: dict[str, tuple[Role, str]] = {
     "members.read": (Role.manager, "list members"),
     "members.manage": (Role.manager, "add members, change roles (only below one's own)"),
     "tokens.own": (Role.annotator, "create and revoke one's own API tokens"),
+    "password.change": (
+        Role.annotator,
+        "change one's own password (which revokes one's other sessions and tokens)",
+    ),
     "jobs.read": (Role.annotator, "follow a job one started (managers: every job)"),
     "audit.read": (Role.manager, "read the workspace's audit log"),
 }

@@ -79,6 +79,18 @@ def ensure_user(s: Session, email: str, *, password: str | None, now: datetime) 
     return user
 
 
+def revoke_all_tokens(s: Session, user_id: int, *, now: datetime, keep_hash: str = "") -> list[Token]:
+    """Revoke every live session and API token of a user (all workspaces) but ``keep_hash``."""
+    revoked = []
+    for tok in s.scalars(select(Token).where(Token.user_id == user_id, Token.revoked_at.is_(None))):
+        if tok.token_hash != keep_hash:
+            tok.revoked_at = now
+            revoked.append(tok)
+    s.flush()
+    actor_cache.clear()
+    return revoked
+
+
 def ensure_membership(
     s: Session,
     workspace_id: int,
@@ -140,10 +152,16 @@ def create_user_cli(
     password: str | None,
     with_token: bool,
     now: datetime,
+    reset: bool = False,
 ) -> tuple[User, Workspace, IssuedToken | None]:
-    """Operator command (local state, no actor): create a workspace/user/membership, maybe a token."""
+    """Operator command (local state, no actor): create a workspace/user/membership, maybe a token.
+
+    With ``reset``, a new password for an existing user is a reset: every session and token made
+    with the old one is revoked, as after a password change (A-03, A-04)."""
     ws = get_or_create_workspace(s, workspace, now=now)
     user = ensure_user(s, email, password=password, now=now)
+    if reset and password:
+        revoke_all_tokens(s, user.id, now=now)
     ensure_membership(s, ws.id, user.id, parse_role(role), now=now)
     issued = issue_token(s, ws.id, user.id, "cli", now=now) if with_token else None
     audit.record(

@@ -1,4 +1,5 @@
-"""The tables. Every row but users and install state belongs to exactly one workspace."""
+"""The tables. Every row but users, install state and single sign-on bookkeeping belongs to exactly
+one workspace."""
 
 from __future__ import annotations
 
@@ -301,3 +302,30 @@ class AuditEvent(Base):
     details: Mapped[Any] = mapped_column(Json, nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class OidcLink(Base):
+    """A single sign-on identity: the provider's (issuer, subject) pair is this user, for good."""
+
+    __tablename__ = "oidc_links"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+    id: Mapped[int] = mapped_column(Pk, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OidcRequest(Base):
+    """A single sign-on that has started and not yet come back: used once, gone after 10 minutes.
+
+    Keyed by a SHA-256 of its ``state``; holds the nonce the ID token must carry, the PKCE
+    verifier, and where to send the browser afterwards."""
+
+    __tablename__ = "oidc_requests"
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(100))
+    verifier: Mapped[str] = mapped_column(String(100))
+    next_path: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

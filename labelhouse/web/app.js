@@ -14,6 +14,7 @@ const views = {
   quality: () => import("./views/quality.js"),
   members: () => import("./views/members.js"),
   audit: () => import("./views/audit.js"),
+  account: () => import("./views/account.js"),
 };
 
 let current = null;
@@ -75,7 +76,7 @@ function renderBar() {
     outbox,
     h("span.spacer"),
     pick,
-    h("span.who", { title: s.role }, `${s.email} · ${s.role}`),
+    h("a.who", { href: "#/account", title: `${s.role} – change password` }, `${s.email} · ${s.role}`),
     h("button.link", {
       id: "logout",
       onclick: async () => {

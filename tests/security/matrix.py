@@ -80,6 +80,17 @@ MATRIX: dict[tuple[str, str], Row] = {
         "A-04", "401 422 422 422 422 422 422 422", body={"workspace_id": 1}
     ),
     ("DELETE", "/api/v1/auth/session"): _row("A-04", "401 204 204 204 204 204 204 204"),
+    # The matrix's people have no password (token-only accounts): nothing to change, nothing revoked.
+    ("POST", "/api/v1/auth/password"): _row(
+        "A-04",
+        "401 422 422 422 422 422 422 422",
+        body={"current_password": "wrong-password", "new_password": "another long password"},
+    ),
+    # Single sign-on is not configured in the matrix's world: its routes answer 404 to everyone
+    # (tests/security/test_sso.py drives them against a fake provider).
+    ("GET", "/api/v1/auth/oidc"): _row("A-01", "200 200 200 200 200 200 200 200", public=True),
+    ("GET", "/api/v1/auth/oidc/login"): _row("A-09", "404 404 404 404 404 404 404 404", public=True),
+    ("GET", "/api/v1/auth/oidc/callback"): _row("A-09", "404 404 404 404 404 404 404 404", public=True),
     ("GET", "/api/v1/me"): _row("A-01", "401 200 200 200 200 200 200 200"),
     ("POST", "/api/v1/tokens"): _row("A-07", "401 201 201 201 201 201 201 201", body={"name": "matrix"}),
     ("GET", "/api/v1/tokens"): _row("A-07", "401 200 200 200 200 200 200 200"),

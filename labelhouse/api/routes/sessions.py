@@ -3,6 +3,9 @@ log out. The browser UI uses these; scripts use bearer tokens (routes/accounts.p
 
 from __future__ import annotations
 
+import math
+import time
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -12,15 +15,16 @@ from labelhouse.api.deps import (
     CurrentActor,
     actor_for_token,
     json_response,
+    request_token,
     session_token,
 )
-from labelhouse.api.models import LoginIn, SessionOut, SwitchIn
-from labelhouse.api.routes.accounts import limited_login
+from labelhouse.api.models import LoginIn, PasswordChangedOut, PasswordIn, SessionOut, SwitchIn
+from labelhouse.api.routes.accounts import LoginLimits, limited_login
 from labelhouse.core.actor import Actor
-from labelhouse.core.errors import Invalid
+from labelhouse.core.errors import Forbidden, Invalid, TooMany
 from labelhouse.runtime import Runtime
 from labelhouse.security import csrf
-from labelhouse.services import sessions
+from labelhouse.services import credentials, sessions
 from labelhouse.services.clock import utcnow
 
 router = APIRouter(tags=["accounts"])
@@ -40,7 +44,7 @@ def _session_body(rt: Runtime, actor: Actor, token: str) -> dict[str, object]:
     }
 
 
-def _with_cookie(response: Response, request: Request, rt: Runtime, token: str) -> Response:
+def with_session_cookie(response: Response, request: Request, rt: Runtime, token: str) -> Response:
     # Secure whenever the page came over TLS, and always in production mode (which sits behind
     # TLS); plain http on loopback is the development default and needs the cookie to work.
     secure = request.url.scheme == "https" or rt.settings.mode == "production"
@@ -76,7 +80,9 @@ def log_in(body: LoginIn, request: Request, rt: RT) -> Response:
         with rt.db.session() as s:
             sessions.end(s, old, now=utcnow())
     actor = actor_for_token(rt, issued.token)
-    return _with_cookie(json_response(_session_body(rt, actor, issued.token)), request, rt, issued.token)
+    return with_session_cookie(
+        json_response(_session_body(rt, actor, issued.token)), request, rt, issued.token
+    )
 
 
 @router.get("/auth/session", response_model=SessionOut)
@@ -98,7 +104,9 @@ def switch_workspace(body: SwitchIn, request: Request, actor: CurrentActor, rt: 
     with rt.db.session() as s:
         issued = sessions.switch(s, actor, token, body.workspace_id, now=utcnow())
     moved = actor_for_token(rt, issued.token)
-    return _with_cookie(json_response(_session_body(rt, moved, issued.token)), request, rt, issued.token)
+    return with_session_cookie(
+        json_response(_session_body(rt, moved, issued.token)), request, rt, issued.token
+    )
 
 
 @router.delete("/auth/session", status_code=204)
@@ -111,3 +119,39 @@ def log_out(request: Request, actor: CurrentActor, rt: RT) -> Response:
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response
+
+
+@router.post(
+    "/auth/password",
+    response_model=PasswordChangedOut,
+    responses={
+        403: {"description": "the current password is wrong"},
+        429: {"description": "too many wrong passwords"},
+    },
+)
+def change_password(body: PasswordIn, request: Request, actor: CurrentActor, rt: RT) -> Response:
+    """Change one's own password; the current one is needed. Every other browser session and every
+    API token of the user (all workspaces) is revoked at once; the session or token that made this
+    call stays valid. Wrong current passwords count against the account's login limit."""
+    limits: LoginLimits = request.app.state.login_limits
+    clock = time.monotonic()
+    wait = limits.by_email.retry_after(actor.email, clock)
+    if wait:
+        raise TooMany(
+            f"too many wrong passwords; try again in {math.ceil(wait)} seconds",
+            details={"retry_after": math.ceil(wait)},
+        )
+    try:
+        with rt.db.session() as s:
+            revoked = credentials.change_password(
+                s,
+                actor,
+                body.current_password,
+                body.new_password,
+                keep_token=request_token(request),
+                now=utcnow(),
+            )
+    except Forbidden:
+        limits.by_email.fail(actor.email, clock)
+        raise
+    return json_response({"sessions_revoked": revoked.sessions, "tokens_revoked": revoked.tokens})
