@@ -34,11 +34,24 @@ def test_create_project_with_preview_import_and_export(page: Any, site: Site, tm
     page.select_option("select[name=template]", "Named entities")
     page.wait_for_selector(".preview .spans-text")  # the live preview uses the annotators' widget
     schema = page.locator("textarea[name=schema]")
+    assert "type: spans" in schema.input_value()  # YAML by default
+    schema.fill("controls:\n  - name: ents\n    type: spans\n   labels: [PER")
+    page.wait_for_selector("p.error:has-text('not valid YAML: line 4')")
+    schema.fill("controls:\n  - name: ents\n    type: spans\n    over: text\n    labels: []\n")
+    page.wait_for_selector("p.error:has-text('schema.controls[0]')")  # checked as the server would
+    schema.fill(
+        "# entities, in YAML\ncontrols:\n  - name: ents\n    type: spans\n    over: text\n    labels: [PER, ORG]\n"
+    )
+    page.wait_for_selector(".preview button.chip[data-label=ORG]")
+    assert page.locator("#schema-exports").inner_text() == "Exports: csv, jsonl"
+    page.select_option("select[name=syntax]", "json")  # the same schema, written as JSON
+    page.wait_for_function("() => document.querySelector('textarea[name=schema]').value.startsWith('{')")
+    spans = {"controls": [{"name": "ents", "type": "spans", "over": "text", "labels": ["PER", "ORG"]}]}
+    assert json.loads(schema.input_value()) == spans
     schema.fill('{"controls": [')
     page.wait_for_selector("p.error:has-text('not valid JSON')")
-    spans = {"controls": [{"name": "ents", "type": "spans", "over": "text", "labels": ["PER", "ORG"]}]}
     schema.fill(json.dumps(spans))
-    page.wait_for_selector(".preview button.chip[data-label=ORG]")
+    page.wait_for_selector("p.error:text-is('')", state="attached")
     page.click("text=Create project")
     page.wait_for_selector("h2:has-text('Import items')")
     pid = int(page.url.rsplit("/", 1)[1])
@@ -56,6 +69,8 @@ def test_create_project_with_preview_import_and_export(page: Any, site: Site, tm
         h = c.post(f"/projects/{pid}/next").json()
         answer = {"answer": {"ents": []}, "lease_id": h["lease"]["id"], "idempotency_key": "console-1"}
         c.post(f"/tasks/{h['task']['id']}/annotations", json=answer).raise_for_status()
+    formats = page.locator("a[data-format]")
+    assert [formats.nth(i).get_attribute("data-format") for i in range(formats.count())] == ["csv", "jsonl"]
     with page.expect_download() as download:
         page.click("a[data-format=jsonl]")
     assert download.value.suggested_filename == f"project-{pid}.jsonl"
