@@ -196,3 +196,33 @@ def test_quality_policy_and_audit_log(page: Any, site: Site) -> None:
     page.click("#bar >> text=Audit log")
     page.wait_for_selector("td:has-text('login')")
     assert page.locator("tbody tr").count() >= 2
+
+
+def test_review_corrects_boxes_with_the_same_widget(page: Any, site: Site) -> None:
+    from tests.browser.test_label_controls import image_zip
+
+    control = {"name": "objects", "type": "boxes", "over": "image", "labels": ["a", "b"]}
+    pid = site.project_with_files("review boxes", {"controls": [control]}, image_zip(1))
+    _wait_items(site, pid, 1)
+    boxes = [
+        {"type": "rectangle", "label": "a", "x": 10, "y": 10, "w": 50, "h": 50},
+        {"type": "rectangle", "label": "a", "x": 200, "y": 200, "w": 50, "h": 50},
+    ]
+    with site.api("ann@acme.test") as c:
+        h = c.post(f"/projects/{pid}/next").json()
+        body = {"answer": {"objects": boxes}, "lease_id": h["lease"]["id"], "idempotency_key": "review-boxes"}
+        c.post(f"/tasks/{h['task']['id']}/annotations", json=body).raise_for_status()
+    log_in(page, "reviewer@acme.test")
+    page.goto(f"/ui/#/review/{pid}")
+    page.wait_for_selector("#which:has-text('Annotation 1 of 1')")
+    page.wait_for_selector(".task:not(.staged) canvas.boxes[data-objects='2']")
+    page.keyboard.press("]")  # the widget's keys: select the first box...
+    page.keyboard.press("Delete")  # ...delete it
+    page.keyboard.press("]")
+    page.keyboard.press("2")  # relabel the other one
+    page.keyboard.press("Alt+c")
+    page.wait_for_selector("text=Nothing to review right now.")
+    with site.api() as c:
+        [latest] = c.get(f"/tasks/{h['task']['id']}/annotations").json()
+    assert latest["version"] == 2
+    assert latest["answer"] == {"objects": [{**boxes[1], "label": "b"}]}
