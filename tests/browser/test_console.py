@@ -67,8 +67,21 @@ def test_create_project_with_preview_import_and_export(page: Any, site: Site, tm
     page.wait_for_selector("text=250 left")
     with site.api("ann@acme.test") as c:  # exports hold annotated tasks: label one
         h = c.post(f"/projects/{pid}/next").json()
-        answer = {"answer": {"ents": []}, "lease_id": h["lease"]["id"], "idempotency_key": "console-1"}
+        answer = {
+            "answer": {"ents": []},
+            "lease_id": h["lease"]["id"],
+            "idempotency_key": "console-1",
+            "lead_time_s": 12.5,
+        }
         c.post(f"/tasks/{h['task']['id']}/annotations", json=answer).raise_for_status()
+    page.reload()  # each annotator's count and time per task
+    page.wait_for_selector("table.people td:has-text('ann@acme.test')")
+    assert page.locator("table.people tbody tr").first.inner_text().split("\t") == [
+        "ann@acme.test",
+        "1",
+        "12.5 s",
+    ]
+    page.wait_for_selector("text=1 done · 0 in progress · 249 left")
     formats = page.locator("a[data-format]")
     assert [formats.nth(i).get_attribute("data-format") for i in range(formats.count())] == ["csv", "jsonl"]
     with page.expect_download() as download:
@@ -226,3 +239,77 @@ def test_review_corrects_boxes_with_the_same_widget(page: Any, site: Site) -> No
         [latest] = c.get(f"/tasks/{h['task']['id']}/annotations").json()
     assert latest["version"] == 2
     assert latest["answer"] == {"objects": [{**boxes[1], "label": "b"}]}
+
+
+def test_limit_a_member_to_projects(page: Any, site: Site) -> None:
+    mine = site.project("vendor work", {"controls": [CHOICES]}, [{"text": "v"}])
+    site.project("in-house only", {"controls": [CHOICES]}, [{"text": "h"}])
+    log_in(page, "owner@acme.test")
+    page.click("#bar >> text=Members")
+    row = page.locator("tr[data-member='ann2@acme.test']")
+    row.locator("td.scope:has-text('all projects')").wait_for()
+    row.locator("button[aria-label='projects of ann2@acme.test']").click()
+    row.locator("input[name=all]").uncheck()
+    row.locator(f"input[value='{mine}']").check()
+    row.locator("text=Save").click()
+    page.wait_for_selector(".toast.ok:has-text('projects saved')")
+    row.locator("td.scope:has-text('vendor work')").wait_for()
+    with site.api() as c:
+        [m] = [m for m in c.get("/members").json() if m["email"] == "ann2@acme.test"]
+    assert m["projects"] == [mine]
+    page.click("#logout")
+    log_in(page, "ann2@acme.test")  # the vendor's annotator sees only that project
+    page.wait_for_selector(".card.project")
+    cards = page.locator(".card.project")
+    assert [cards.nth(i).get_attribute("data-project") for i in range(cards.count())] == [str(mine)]
+    with site.api() as c:
+        c.patch(f"/members/{m['user_id']}", json={"all_projects": True}).raise_for_status()
+
+
+def test_switch_workspace(page: Any, site: Site) -> None:
+    from labelhouse.services import accounts
+    from labelhouse.services.clock import utcnow
+    from tests.browser.conftest import PASSWORD
+
+    with site.rt.db.session() as s:
+        accounts.create_user_cli(
+            s,
+            "multi@acme.test",
+            workspace="acme",
+            role="annotator",
+            password=PASSWORD,
+            with_token=False,
+            now=utcnow(),
+        )
+        _u, _ws, issued = accounts.create_user_cli(
+            s,
+            "multi@acme.test",
+            workspace="beta",
+            role="manager",
+            password=PASSWORD,
+            with_token=True,
+            now=utcnow(),
+        )
+    assert issued is not None
+    import httpx
+
+    with httpx.Client(
+        base_url=f"{site.url}/api/v1", headers={"Authorization": f"Bearer {issued.token}"}
+    ) as c:
+        beta = c.post("/projects", json={"name": "beta's project", "schema": {"controls": [CHOICES]}}).json()[
+            "id"
+        ]
+    log_in(page, "multi@acme.test")
+    pick = page.locator("select#workspace")
+    names = pick.locator("option").all_inner_texts()
+    assert sorted(names) == ["acme", "beta"]
+    if pick.locator("option:checked").inner_text() == "beta":
+        pick.select_option(label="acme")
+        page.wait_for_selector(".who:has-text('annotator')")
+    page.wait_for_selector(".card.project")
+    assert page.locator(f".card.project[data-project='{beta}']").count() == 0
+    pick.select_option(label="beta")
+    page.wait_for_selector(".who:has-text('manager')")
+    page.wait_for_selector(f".card.project[data-project='{beta}']")
+    assert page.locator(".card.project").count() == 1
+    assert page.locator("a:has-text('New project')").count() == 1  # a manager here

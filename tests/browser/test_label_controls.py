@@ -187,6 +187,30 @@ def test_text(page: Any, site: Site, how: str) -> None:
     assert answers(site, pid) == [{"reply": "Hi there, friend"}]
 
 
+def test_text_shows_the_chat_and_checks_the_config(page: Any, site: Site) -> None:
+    chat = [
+        {"role": "user", "content": "How do I print in **Python**?"},
+        {"role": "assistant", "content": "Like this:\n\n```python\nprint('hi')\n```"},
+    ]
+    control = {"name": "rewrite", "type": "text", "min_length": 5, "max_length": 20}
+    pid = _project(site, "text-chat", control, [{"chat": chat}])
+    log_in(page)
+    task = open_queue(page, pid)
+    turns = task.locator(".chat .turn")
+    assert [turns.nth(i).get_attribute("data-role") for i in range(2)] == ["user", "assistant"]
+    assert task.locator(".turn[data-role=user] strong").inner_text() == "Python"
+    code = task.locator(".turn[data-role=assistant] pre.code")
+    assert code.get_attribute("data-lang") == "python" and code.inner_text() == "print('hi')"
+    page.keyboard.type("This answer is far too long for the limit")
+    assert "(at most 20)" in task.locator(".control.text span.error").inner_text()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector(".toast.error:has-text('at most 20')")
+    task.locator("textarea").fill("Use print().")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("text=No tasks for you right now.")
+    assert answers(site, pid) == [{"rewrite": "Use print()."}]
+
+
 @pytest.mark.parametrize("how", ["keyboard", "mouse"])
 def test_rating_rubric(page: Any, site: Site, how: str) -> None:
     control = {

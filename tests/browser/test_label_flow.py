@@ -134,3 +134,20 @@ def test_login_errors_and_logout(page: Any, site: Site) -> None:
     page.wait_for_selector("input[name=email]")
     page.goto("/ui/#/projects")
     page.wait_for_selector("input[name=email]")  # logged out for real
+
+
+def test_release_gives_the_task_back(page: Any, site: Site) -> None:
+    pid = _choices(site, "release", 2)
+    log_in(page)
+    open_queue(page, pid)
+    first = current_task(page)
+    _staged(page)
+    page.keyboard.press("Alt+r")  # unlike skip, the task goes back to the queue...
+    second = next_task(page, first)
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    assert next_task(page, second) == first  # ...and comes back to whoever asks next
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=No tasks for you right now.")
+    assert sorted(a["answer"]["label"] for a in site.annotations(pid)) == ["neg", "pos"]
