@@ -4,7 +4,7 @@
 // off-screen, files fetched and decoded. Submit hands the answer to the outbox (api.js) and swaps
 // the prepared task in, so the annotator never waits for the network; only then is another task
 // prefetched, after the server has the answer (so it never holds more than two leases).
-import { api, submit as send, newKey, ApiError } from "../api.js";
+import { api, submit as send, newKey, ApiError, flush, pending } from "../api.js";
 import { h, clear, toast, showHelp, closeHelp, typing } from "../dom.js";
 import { buildTask, loadFiles, collect, partial } from "./task.js";
 
@@ -105,23 +105,41 @@ export async function show(main, [pid]) {
       stagedTask = entry;
       return entry;
     })().catch((err) => {
-      if (!(err instanceof ApiError)) window.addEventListener("online", () => { staged = null; prefetch(); }, { once: true });
+      // Offline: try again when the network is back (if a task is on screen; else first() loads
+      // one and prefetches after it, and two claims racing could hand out the same task twice).
+      if (!(err instanceof ApiError)) window.addEventListener("online", () => { staged = null; if (current) prefetch(); }, { once: true });
       return null;
     });
     staged.then((entry) => { if (!entry) staged = null; });
     return staged;
   }
 
+  let loading = false;
   async function first() {
+    if (loading) return;
+    loading = true;
     stageMessage("Loading…");
     try {
+      // Answers waiting in the outbox go first: their leases are still live on the server, so
+      // `next` would hand one of those tasks out again.
+      if (pending()) await flush();
+      if (pending()) throw new TypeError("offline");
       const handout = await api.post(`/projects/${pid}/next`);
       if (!handout) return empty();
       display(await prepare(handout));
       clearMessage();
       prefetch();
     } catch (err) {
-      stageMessage(err.message);
+      if (err instanceof ApiError) { stageMessage(err.message); return; }
+      // No network: the answers already given wait in the outbox; the queue resumes by itself
+      // (the browser's online event is a hint only: a server that is down raises none).
+      stageMessage("The server cannot be reached. Your answers are kept in this browser and sent when the network is back; the next task will load then.");
+      status.textContent = "offline";
+      const retry = () => { if (!left && !current) first(); };
+      window.addEventListener("online", retry, { once: true });
+      setTimeout(retry, 3000);
+    } finally {
+      loading = false;
     }
   }
 
@@ -198,16 +216,19 @@ export async function show(main, [pid]) {
     advance(api.post(`/leases/${lease}/${how}`).catch((err) => toast(err.message, "error")));
   }
 
+  /** Reopen the last submitted answer; pressed again while editing, the one before it (the
+   * last ten of this visit are kept). */
   async function back() {
-    if (editing) return;
-    const record = history.at(-1);
-    if (!record) { toast("Nothing submitted yet in this visit", "info"); return; }
+    const at = editing ? history.indexOf(editing.record) - 1 : history.length - 1;
+    const record = history[at];
+    if (!record) { toast(editing ? "No earlier answer in this visit" : "Nothing submitted yet in this visit", "info"); return; }
     if (!record.annotationId) { toast("That answer is still being sent; try again in a moment", "info"); return; }
     const built = await buildTask({ schema: project.schema, item: record.entry.handout.task.item, answer: record.answer, files: record.entry.files, onChange: () => {} });
+    if (editing) editing.root.remove();
     editing = { record, ...built };
     if (current) current.root.classList.add("staged");
     banner.hidden = false;
-    clear(banner).append(`Editing your answer to task #${record.entry.handout.task.id}: Enter saves a new version, Escape goes back.`);
+    clear(banner).append(`Editing your answer to task #${record.entry.handout.task.id}: Enter saves a new version, Escape goes back, Alt+B goes further back.`);
     built.root.dataset.editing = "1";
     stage.append(built.root);
     active = 0;
