@@ -52,9 +52,19 @@ def test_create_project_with_preview_import_and_export(page: Any, site: Site, tm
     page.wait_for_selector("p.error:has-text('not valid JSON')")
     schema.fill(json.dumps(spans))
     page.wait_for_selector("p.error:text-is('')", state="attached")
+    # The form adds a control to the schema in the editor (in its syntax), and the preview follows.
+    page.select_option("select[name=control_type]", "choices")
+    page.fill("input[name=control_name]", "tone")
+    page.fill("input[name=control_list]", "calm, angry")
+    page.click("#add-control")
+    page.wait_for_selector(".preview button.choice[data-option=angry]")
+    tone = {"name": "tone", "type": "choices", "over": "text", "options": ["calm", "angry"]}
+    assert json.loads(schema.input_value()) == {"controls": [*spans["controls"], tone]}
     page.click("text=Create project")
     page.wait_for_selector("h2:has-text('Import items')")
     pid = int(page.url.rsplit("/", 1)[1])
+    with site.api() as c:
+        assert [c["name"] for c in c.get(f"/projects/{pid}").json()["schema"]["controls"]] == ["ents", "tone"]
     rows = tmp_path / "rows.jsonl"
     rows.write_text(
         "".join(json.dumps({"text": f"Row {i} by Ada at Acme"}) + "\n" for i in range(250)) + "not json\n"
@@ -68,7 +78,7 @@ def test_create_project_with_preview_import_and_export(page: Any, site: Site, tm
     with site.api("ann@acme.test") as c:  # exports hold annotated tasks: label one
         h = c.post(f"/projects/{pid}/next").json()
         answer = {
-            "answer": {"ents": []},
+            "answer": {"ents": [], "tone": "calm"},
             "lease_id": h["lease"]["id"],
             "idempotency_key": "console-1",
             "lead_time_s": 12.5,

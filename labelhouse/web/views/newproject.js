@@ -7,6 +7,19 @@ import { h, clear, toast } from "../dom.js";
 import { go } from "../app.js";
 import { buildTask } from "./task.js";
 import { toYaml } from "../yaml.js";
+import { widgetTypes } from "../controls/index.js";
+
+// What the "add a control" form asks for, per type: the item field it reads by default, and
+// which list (if any) the comma-separated entry fills.
+const KINDS = {
+  choices: { over: "text", list: "options", hint: "options: positive, negative" },
+  spans: { over: "text", list: "labels", hint: "labels: PER, ORG, LOC" },
+  boxes: { over: "image", list: "labels", hint: "labels: car, person" },
+  text: { over: "prompt", list: null, hint: "" },
+  rating: { over: null, list: null, hint: "" },
+  ranking: { over: "responses", list: null, hint: "" },
+  preference: { over: "responses", list: null, hint: "" },
+};
 
 const TEMPLATES = {
   "Text classification": { controls: [{ name: "label", type: "choices", over: "text", options: ["positive", "negative", "neutral"] }] },
@@ -40,6 +53,16 @@ export function show(main) {
   const problem = h("p.error", { role: "alert" });
   const exportsLine = h("p.muted.small", { id: "schema-exports" });
   const previewBox = h("div.preview");
+  const builder = controlForm(async (control) => {
+    problem.textContent = "";
+    const out = await read();
+    if (!out) return false;
+    const names = new Set(out.schema.controls.map((c) => c.name));
+    if (names.has(control.name)) { problem.textContent = `There is already a control named "${control.name}"`; return false; }
+    schema.value = write({ ...out.schema, controls: [...out.schema.controls, control] });
+    await preview();
+    return true;
+  });
   let timer = null, asked = 0;
   schema.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(preview, 250); });
 
@@ -109,6 +132,7 @@ export function show(main) {
       h("label", null, "Description", description),
       h("div.row", null, h("label", null, "Annotators per task", overlap), h("label", null, "Lease (seconds)", lease), h("label", null, "Gold rate", gold)),
       h("div.row", null, h("label", null, "Start from", template), h("label", null, "Schema as", syntaxPick)),
+      builder,
       h("label", null, "Schema", schema),
       problem,
       exportsLine,
@@ -118,6 +142,38 @@ export function show(main) {
   preview();
   name.focus();
   return {};
+}
+
+/** A small form that adds one control to the schema (the editor holds the rest of its options). */
+function controlForm(add) {
+  const type = h("select", { name: "control_type", "aria-label": "control type", onchange: () => sync() },
+    widgetTypes.map((t) => h("option", { value: t }, t)));
+  const name = h("input", { name: "control_name", placeholder: "name", size: 10, "aria-label": "control name" });
+  const over = h("input", { name: "control_over", placeholder: "item field", size: 10, "aria-label": "item field" });
+  const list = h("input", { name: "control_list", size: 28, "aria-label": "options or labels" });
+  function sync() {
+    const kind = KINDS[type.value] || {};
+    over.value = kind.over || "";
+    list.hidden = !kind.list;
+    list.placeholder = kind.hint || "";
+  }
+  sync();
+  async function submit() {
+    const kind = KINDS[type.value] || {};
+    const control = { name: name.value.trim() || type.value, type: type.value };
+    if (over.value.trim()) control.over = over.value.trim();
+    if (kind.list) {
+      const entries = list.value.split(",").map((x) => x.trim()).filter(Boolean);
+      if (!entries.length) { toast(`Write the ${kind.list}, separated by commas`, "error"); list.focus(); return; }
+      control[kind.list] = entries;
+    }
+    if (await add(control)) { name.value = ""; list.value = ""; }
+  }
+  // Enter in a field adds the control instead of submitting the project form.
+  const onKey = (e) => { if (e.key === "Enter") { e.preventDefault(); submit(); } };
+  for (const input of [name, over, list]) input.addEventListener("keydown", onKey);
+  return h("fieldset.add-control", null, h("legend", null, "Add a control"),
+    h("div.row.wrap", null, type, name, over, list, h("button", { type: "button", id: "add-control", onclick: submit }, "Add")));
 }
 
 let sample = null;
