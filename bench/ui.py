@@ -148,13 +148,14 @@ def open_queue(page: Any, url: str, pid: int) -> None:
 
 
 def loop(page: Any, url: str, pid: int, tasks: int, act: list[str]) -> dict[str, Any]:
-    """Label ``tasks`` tasks in a row; each time wait for the prefetched next task to be built,
-    as an annotator's few seconds of work would allow, then time the switch."""
+    """Label ``tasks`` tasks in a row; each time wait for the prefetched next task to be built
+    (claimed, files decoded, widgets laid out and drawn once while hidden: ``data-built``), as an
+    annotator's few seconds of work would allow, then time the switch."""
     open_queue(page, url, pid)
     page.evaluate("() => performance.clearMeasures('lh:task-switch')")
     for _ in range(tasks):
         # the annotator works on the task while the next one is claimed and built off-screen
-        page.wait_for_selector(".task.staged[data-task]", state="attached", timeout=30000)
+        page.wait_for_selector(".task.staged[data-built]", state="attached", timeout=30000)
         for key in act:
             page.keyboard.press(key)
         page.keyboard.press("Enter")

@@ -49,7 +49,7 @@ def _preloaded(module: str) -> bool:
     parts = module.split("/")
     if parts[0] == "views":
         return parts[1].removesuffix(".js") not in _LAZY_VIEWS
-    return module != "charts.js"
+    return module not in ("charts.js", "yaml.js")
 
 
 @lru_cache(maxsize=1)
@@ -69,13 +69,15 @@ def _file(path: Path) -> bytes:
     return path.read_bytes()
 
 
+# The handlers are `async def`: they only read cached bytes, and a sync handler would cost a hop
+# to the thread pool per file (some twenty on a cold load), which a busy machine makes slow.
 @router.get("/")
-def root() -> Response:
+async def root() -> Response:
     return RedirectResponse("/ui/", status_code=302)
 
 
 @router.get("/ui/static/{version}/{path:path}")
-def asset(version: str, path: str) -> Response:
+async def asset(version: str, path: str) -> Response:
     """One UI file. Only known suffixes, and only files inside the UI folder (no traversal)."""
     target = (WEB_DIR / path).resolve()
     media = _TYPES.get(target.suffix)
@@ -92,7 +94,7 @@ def asset(version: str, path: str) -> Response:
 
 
 @router.get("/ui/{path:path}")
-def page(path: str) -> Response:
+async def page(path: str) -> Response:
     """The single page: every UI route answers with it, and the router in app.js takes over."""
     return Response(
         _index(),

@@ -31,6 +31,18 @@ def test_create_project_with_preview_import_and_export(page: Any, site: Site, tm
     log_in(page, "manager@acme.test")
     page.click("text=New project")
     page.fill("input[name=name]", "Entities from the console")
+    # Every template, written as YAML by the page, is read back by the server and previewed.
+    templates = {
+        "Image boxes": "objects",
+        "Preference (A vs B)": "preference",
+        "Ranking": "rank",
+        "SFT response": "response",
+        "Rubric grading": "grade",
+    }
+    for template, control in templates.items():
+        page.select_option("select[name=template]", template)
+        page.wait_for_selector(f".preview .control-box[data-control={control}]")
+        assert page.locator("p.error").inner_text() == ""
     page.select_option("select[name=template]", "Named entities")
     page.wait_for_selector(".preview .spans-text")  # the live preview uses the annotators' widget
     schema = page.locator("textarea[name=schema]")
