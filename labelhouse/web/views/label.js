@@ -205,6 +205,9 @@ export async function show(main, [pid]) {
     };
     const record = { entry, answer, annotationId: null };
     history.push(record);
+    // A decoded bitmap is 4 MB a megapixel: kept only while its task is on screen or staged (a
+    // reopened answer draws from the <img>, which the browser may decode again when needed).
+    afterPaint(() => { for (const f of Object.values(entry.files)) if (f.bitmap) { f.bitmap.close(); f.bitmap = null; } });
     while (history.length > 10) { const old = history.shift(); Object.values(old.entry.files).forEach((f) => URL.revokeObjectURL(f.url)); }
     const sent = send(task.id, body).then((out) => {
       if (out) record.annotationId = out.id;
