@@ -9,7 +9,9 @@
     the frame that shows it), over N consecutive tasks, for a choices project and for 1-megapixel
     images with boxes (one box drawn per task by keyboard). Target: p95 under 50 ms.
   * first load of the labeling view: from navigation to the first task interactive, cold (a new
-    browser context, nothing cached) and warm (assets cached). Target: under 500 ms.
+    browser context, nothing cached) and warm (assets cached), by the UI's ``lh:first-task`` mark
+    (navigation start to after the frame that shows the task); the wall clock seen through
+    Playwright is printed too. Target: under 500 ms.
   * UI size: every file the app serves for the UI (JS + CSS + HTML), uncompressed. Target: 300 KB.
   * drawing: frame times of the boxes canvas with 500 boxes while dragging a box across the image
     (the canvas's own draw time per frame, and the rAF interval the page saw). Target: smooth,
@@ -146,13 +148,14 @@ def open_queue(page: Any, url: str, pid: int) -> None:
 
 
 def loop(page: Any, url: str, pid: int, tasks: int, act: list[str]) -> dict[str, Any]:
-    """Label ``tasks`` tasks in a row; each time wait for the prefetched next task to be built,
-    as an annotator's few seconds of work would allow, then time the switch."""
+    """Label ``tasks`` tasks in a row; each time wait for the prefetched next task to be built
+    (claimed, files decoded, widgets laid out and drawn once while hidden: ``data-built``), as an
+    annotator's few seconds of work would allow, then time the switch."""
     open_queue(page, url, pid)
     page.evaluate("() => performance.clearMeasures('lh:task-switch')")
     for _ in range(tasks):
         # the annotator works on the task while the next one is claimed and built off-screen
-        page.wait_for_selector(".task.staged[data-task]", state="attached", timeout=30000)
+        page.wait_for_selector(".task.staged[data-built]", state="attached", timeout=30000)
         for key in act:
             page.keyboard.press(key)
         page.keyboard.press("Enter")
@@ -163,20 +166,37 @@ def loop(page: Any, url: str, pid: int, tasks: int, act: list[str]) -> dict[str,
     return lat_summary(sorted(float(d) / 1000 for d in durations))
 
 
-def first_load(browser: Any, url: str, pid: int, cookies: list[Any], runs: int = 5) -> dict[str, Any]:
-    cold, warm = [], []
+def first_load(browser: Any, url: str, pid: int, cookies: list[Any], runs: int = 7) -> dict[str, Any]:
+    """Navigation to the first task interactive. ``page`` figures are the UI's own
+    ``lh:first-task`` mark (time origin = navigation start, taken after the frame that shows the
+    task); ``wall`` adds Playwright's round trips, seen from this process (an upper bound)."""
+    cold: list[float] = []
+    warm: list[float] = []
+    cold_wall: list[float] = []
+    warm_wall: list[float] = []
     for _ in range(runs):
         ctx = browser.new_context(viewport={"width": 1280, "height": 900})
         ctx.add_cookies(cookies)
         page = ctx.new_page()
-        for bucket in (cold, warm):
+        for bucket, wall in ((cold, cold_wall), (warm, warm_wall)):
             t0 = time.perf_counter()
             page.goto(f"{url}/ui/#/label/{pid}")
-            page.wait_for_selector(".task[data-ready]:not(.staged)")
-            bucket.append(time.perf_counter() - t0)
+            # rAF polling: Playwright's default polling backs off to 100-500 ms steps, which would
+            # be measured as load time
+            page.wait_for_function(
+                "() => performance.getEntriesByName('lh:first-task').length", polling="raf"
+            )
+            wall.append(time.perf_counter() - t0)
+            mark = page.evaluate("() => performance.getEntriesByName('lh:first-task')[0].startTime")
+            bucket.append(float(mark) / 1000)
             page.goto("about:blank")
         ctx.close()
-    return {"cold": lat_summary(sorted(cold)), "warm": lat_summary(sorted(warm))}
+    return {
+        "cold": lat_summary(sorted(cold)),
+        "warm": lat_summary(sorted(warm)),
+        "cold_wall": lat_summary(sorted(cold_wall)),
+        "warm_wall": lat_summary(sorted(warm_wall)),
+    }
 
 
 def drawing(page: Any, api: httpx.Client, url: str, pid: int, boxes: int = 500) -> dict[str, Any]:
@@ -298,16 +318,22 @@ def main() -> None:
                 check(sb["p95_ms"] < TARGET_SWITCH_P95_MS),
             ),
             (
-                "first load, cold",
-                f"p50 {fl['cold']['p50_ms']:.0f} ms, max {fl['cold']['max_ms']:.0f} ms",
+                "first load, cold (in page)",
+                f"p50 {fl['cold']['p50_ms']:.0f} ms, max {fl['cold']['max_ms']:.0f} ms (n={fl['cold']['n']})",
                 f"< {TARGET_FIRST_LOAD_MS:.0f} ms",
                 check(fl["cold"]["max_ms"] < TARGET_FIRST_LOAD_MS),
             ),
             (
-                "first load, warm",
+                "first load, warm (in page)",
                 f"p50 {fl['warm']['p50_ms']:.0f} ms, max {fl['warm']['max_ms']:.0f} ms",
                 f"< {TARGET_FIRST_LOAD_MS:.0f} ms",
                 check(fl["warm"]["max_ms"] < TARGET_FIRST_LOAD_MS),
+            ),
+            (
+                "first load, cold (wall, via Playwright)",
+                f"p50 {fl['cold_wall']['p50_ms']:.0f} ms, max {fl['cold_wall']['max_ms']:.0f} ms",
+                "",
+                "",
             ),
             (
                 "UI size (JS+CSS+HTML)",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,6 +91,16 @@ class ProjectIn(_Body):
     )
 
 
+class SchemaTextIn(_Body):
+    text: str = Field(max_length=1_000_000, description="the schema, as JSON or YAML text")
+    syntax: Literal["json", "yaml"] = "yaml"
+
+
+class SchemaCheckOut(BaseModel):
+    schema_: dict[str, Any] = Field(alias="schema", description="the schema the text holds, as JSON")
+    exports: list[str] = Field(description="the export formats that read its controls")
+
+
 class ProjectPatch(_Body):
     name: Name | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
@@ -110,6 +120,7 @@ class ProjectOut(BaseModel):
     lease_seconds: int
     gold_rate: float
     quality: dict[str, Any] = Field(description="the quality policy in effect, every setting filled in")
+    exports: list[str] = Field(description="the export formats that read this project's controls")
     created_at: datetime
     updated_at: datetime
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from labelhouse.services.clock import aware
-from labelhouse.services.projects import policy_of
+from labelhouse.services.projects import export_formats, policy_of, schemas
 from labelhouse.storage.tables import Annotation, Job, Project
 
 
@@ -19,6 +19,7 @@ def project(p: Project) -> dict[str, Any]:
         "lease_seconds": p.lease_seconds,
         "gold_rate": p.gold_rate,
         "quality": policy_of(p).to_dict(),
+        "exports": export_formats(schemas.get(p)),
         "created_at": aware(p.created_at),
         "updated_at": aware(p.updated_at),
     }

@@ -40,12 +40,25 @@ def ui_hash() -> str:
     return digest.hexdigest()[:12]
 
 
+# Views a manager opens now and then load on demand; announcing them too would make the
+# annotator's first load wait behind requests it does not need (six connections per host).
+_LAZY_VIEWS = frozenset({"audit", "manage", "members", "newproject", "quality", "review"})
+
+
+def _preloaded(module: str) -> bool:
+    parts = module.split("/")
+    if parts[0] == "views":
+        return parts[1].removesuffix(".js") not in _LAZY_VIEWS
+    return module not in ("charts.js", "yaml.js")
+
+
 @lru_cache(maxsize=1)
 def _index() -> bytes:
-    """The page, with every module announced up front (``modulepreload``): the browser fetches
-    them in parallel instead of discovering them one import level at a time."""
+    """The page, with the modules of the shell, the labeling view and every widget announced up
+    front (``modulepreload``): the browser fetches them in parallel instead of discovering them
+    one import level at a time."""
     static = f"/ui/static/{ui_hash()}"
-    modules = sorted(p.relative_to(WEB_DIR).as_posix() for p in WEB_DIR.rglob("*.js"))
+    modules = sorted(m for p in WEB_DIR.rglob("*.js") if _preloaded(m := p.relative_to(WEB_DIR).as_posix()))
     preload = "\n".join(f'<link rel="modulepreload" href="{static}/{m}">' for m in modules)
     html = (WEB_DIR / "index.html").read_text(encoding="utf-8")
     return html.replace("{{preload}}", preload).replace("{{static}}", static).encode()
@@ -56,13 +69,15 @@ def _file(path: Path) -> bytes:
     return path.read_bytes()
 
 
+# The handlers are `async def`: they only read cached bytes, and a sync handler would cost a hop
+# to the thread pool per file (some twenty on a cold load), which a busy machine makes slow.
 @router.get("/")
-def root() -> Response:
+async def root() -> Response:
     return RedirectResponse("/ui/", status_code=302)
 
 
 @router.get("/ui/static/{version}/{path:path}")
-def asset(version: str, path: str) -> Response:
+async def asset(version: str, path: str) -> Response:
     """One UI file. Only known suffixes, and only files inside the UI folder (no traversal)."""
     target = (WEB_DIR / path).resolve()
     media = _TYPES.get(target.suffix)
@@ -79,7 +94,7 @@ def asset(version: str, path: str) -> Response:
 
 
 @router.get("/ui/{path:path}")
-def page(path: str) -> Response:
+async def page(path: str) -> Response:
     """The single page: every UI route answers with it, and the router in app.js takes over."""
     return Response(
         _index(),

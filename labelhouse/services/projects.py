@@ -11,9 +11,12 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from labelhouse.controls import Schema, parse_schema
+from labelhouse.controls.registry import get_control
+from labelhouse.controls.schema_text import Syntax, parse_schema_text
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, NotFound
 from labelhouse.core.ids import ProjectId
+from labelhouse.formats import writers
 from labelhouse.quality.policy import QualityPolicy
 from labelhouse.security.permissions import require
 from labelhouse.services import audit
@@ -155,6 +158,20 @@ def delete_project(s: Session, actor: Actor, project_id: int, *, now: datetime) 
     project.deleted_at = now
     s.flush()
     audit.record(s, actor.workspace_id, "project_deleted", f"project:{project.id}", actor=actor, now=now)
+
+
+def check_schema(actor: Actor, source: str, syntax: Syntax) -> dict[str, Any]:
+    """Read a schema written as JSON or YAML and check it as ``create_project`` would, without
+    saving anything: the schema editor's live check (and its YAML reader)."""
+    require(actor, "project.create")
+    raw = parse_schema_text(source, syntax)
+    return {"schema": raw, "exports": export_formats(parse_schema(raw))}
+
+
+def export_formats(schema: Schema) -> list[str]:
+    """The export formats whose writer reads at least one of the schema's controls."""
+    fed = {fmt for config in schema.controls for fmt in get_control(config.type).exports}
+    return sorted(fed & writers().keys(), key=lambda f: (f not in ("jsonl", "csv"), f))
 
 
 def stats(s: Session, actor: Actor, project_id: int) -> dict[str, Any]:

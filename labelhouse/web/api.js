@@ -120,3 +120,5 @@ export function flush() {
 }
 
 window.addEventListener("online", () => flush());
+// Answers left waiting by an earlier visit (a reload, a closed tab) are sent as soon as the page runs.
+if (pending()) setTimeout(() => flush(), 0);

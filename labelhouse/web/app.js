@@ -102,4 +102,6 @@ async function route() {
 window.addEventListener("hashchange", route);
 window.addEventListener("lh:logged-out", () => { if (state.session) { setSession(null); go("#/login"); } });
 
-loadSession().then(route, (err) => toast(`Cannot reach the server: ${err.message}`, "error", 0));
+// The first view's module loads while the session is asked for (both are needed to show it).
+const firstView = (views[location.hash.replace(/^#\/?/, "").split("/")[0]] || views.projects)();
+Promise.all([loadSession(), firstView]).then(route, (err) => toast(`Cannot reach the server: ${err.message}`, "error", 0));

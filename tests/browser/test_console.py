@@ -31,17 +31,52 @@ def test_create_project_with_preview_import_and_export(page: Any, site: Site, tm
     log_in(page, "manager@acme.test")
     page.click("text=New project")
     page.fill("input[name=name]", "Entities from the console")
+    # Every template, written as YAML by the page, is read back by the server and previewed.
+    templates = {
+        "Image boxes": "objects",
+        "Preference (A vs B)": "preference",
+        "Ranking": "rank",
+        "SFT response": "response",
+        "Rubric grading": "grade",
+    }
+    for template, control in templates.items():
+        page.select_option("select[name=template]", template)
+        page.wait_for_selector(f".preview .control-box[data-control={control}]")
+        assert page.locator("p.error").inner_text() == ""
     page.select_option("select[name=template]", "Named entities")
     page.wait_for_selector(".preview .spans-text")  # the live preview uses the annotators' widget
     schema = page.locator("textarea[name=schema]")
+    assert "type: spans" in schema.input_value()  # YAML by default
+    schema.fill("controls:\n  - name: ents\n    type: spans\n   labels: [PER")
+    page.wait_for_selector("p.error:has-text('not valid YAML: line 4')")
+    schema.fill("controls:\n  - name: ents\n    type: spans\n    over: text\n    labels: []\n")
+    page.wait_for_selector("p.error:has-text('schema.controls[0]')")  # checked as the server would
+    schema.fill(
+        "# entities, in YAML\ncontrols:\n  - name: ents\n    type: spans\n    over: text\n    labels: [PER, ORG]\n"
+    )
+    page.wait_for_selector(".preview button.chip[data-label=ORG]")
+    assert page.locator("#schema-exports").inner_text() == "Exports: csv, jsonl"
+    page.select_option("select[name=syntax]", "json")  # the same schema, written as JSON
+    page.wait_for_function("() => document.querySelector('textarea[name=schema]').value.startsWith('{')")
+    spans = {"controls": [{"name": "ents", "type": "spans", "over": "text", "labels": ["PER", "ORG"]}]}
+    assert json.loads(schema.input_value()) == spans
     schema.fill('{"controls": [')
     page.wait_for_selector("p.error:has-text('not valid JSON')")
-    spans = {"controls": [{"name": "ents", "type": "spans", "over": "text", "labels": ["PER", "ORG"]}]}
     schema.fill(json.dumps(spans))
-    page.wait_for_selector(".preview button.chip[data-label=ORG]")
+    page.wait_for_selector("p.error:text-is('')", state="attached")
+    # The form adds a control to the schema in the editor (in its syntax), and the preview follows.
+    page.select_option("select[name=control_type]", "choices")
+    page.fill("input[name=control_name]", "tone")
+    page.fill("input[name=control_list]", "calm, angry")
+    page.click("#add-control")
+    page.wait_for_selector(".preview button.choice[data-option=angry]")
+    tone = {"name": "tone", "type": "choices", "over": "text", "options": ["calm", "angry"]}
+    assert json.loads(schema.input_value()) == {"controls": [*spans["controls"], tone]}
     page.click("text=Create project")
     page.wait_for_selector("h2:has-text('Import items')")
     pid = int(page.url.rsplit("/", 1)[1])
+    with site.api() as c:
+        assert [c["name"] for c in c.get(f"/projects/{pid}").json()["schema"]["controls"]] == ["ents", "tone"]
     rows = tmp_path / "rows.jsonl"
     rows.write_text(
         "".join(json.dumps({"text": f"Row {i} by Ada at Acme"}) + "\n" for i in range(250)) + "not json\n"
@@ -54,8 +89,23 @@ def test_create_project_with_preview_import_and_export(page: Any, site: Site, tm
     page.wait_for_selector("text=250 left")
     with site.api("ann@acme.test") as c:  # exports hold annotated tasks: label one
         h = c.post(f"/projects/{pid}/next").json()
-        answer = {"answer": {"ents": []}, "lease_id": h["lease"]["id"], "idempotency_key": "console-1"}
+        answer = {
+            "answer": {"ents": [], "tone": "calm"},
+            "lease_id": h["lease"]["id"],
+            "idempotency_key": "console-1",
+            "lead_time_s": 12.5,
+        }
         c.post(f"/tasks/{h['task']['id']}/annotations", json=answer).raise_for_status()
+    page.reload()  # each annotator's count and time per task
+    page.wait_for_selector("table.people td:has-text('ann@acme.test')")
+    assert page.locator("table.people tbody tr").first.inner_text().split("\t") == [
+        "ann@acme.test",
+        "1",
+        "12.5 s",
+    ]
+    page.wait_for_selector("text=1 done · 0 in progress · 249 left")
+    formats = page.locator("a[data-format]")
+    assert [formats.nth(i).get_attribute("data-format") for i in range(formats.count())] == ["csv", "jsonl"]
     with page.expect_download() as download:
         page.click("a[data-format=jsonl]")
     assert download.value.suggested_filename == f"project-{pid}.jsonl"
@@ -250,3 +300,107 @@ def test_quality_policy_and_audit_log(page: Any, site: Site) -> None:
     page.click("#bar >> text=Audit log")
     page.wait_for_selector("td:has-text('login')")
     assert page.locator("tbody tr").count() >= 2
+
+
+def test_review_corrects_boxes_with_the_same_widget(page: Any, site: Site) -> None:
+    from tests.browser.test_label_controls import image_zip
+
+    control = {"name": "objects", "type": "boxes", "over": "image", "labels": ["a", "b"]}
+    pid = site.project_with_files("review boxes", {"controls": [control]}, image_zip(1))
+    _wait_items(site, pid, 1)
+    boxes = [
+        {"type": "rectangle", "label": "a", "x": 10, "y": 10, "w": 50, "h": 50},
+        {"type": "rectangle", "label": "a", "x": 200, "y": 200, "w": 50, "h": 50},
+    ]
+    with site.api("ann@acme.test") as c:
+        h = c.post(f"/projects/{pid}/next").json()
+        body = {"answer": {"objects": boxes}, "lease_id": h["lease"]["id"], "idempotency_key": "review-boxes"}
+        c.post(f"/tasks/{h['task']['id']}/annotations", json=body).raise_for_status()
+    log_in(page, "reviewer@acme.test")
+    page.goto(f"/ui/#/review/{pid}")
+    page.wait_for_selector("#which:has-text('Annotation 1 of 1')")
+    page.wait_for_selector(".task:not(.staged) canvas.boxes[data-objects='2']")
+    page.keyboard.press("]")  # the widget's keys: select the first box...
+    page.keyboard.press("Delete")  # ...delete it
+    page.keyboard.press("]")
+    page.keyboard.press("2")  # relabel the other one
+    page.keyboard.press("Alt+c")
+    page.wait_for_selector("text=Nothing to review right now.")
+    with site.api() as c:
+        [latest] = c.get(f"/tasks/{h['task']['id']}/annotations").json()
+    assert latest["version"] == 2
+    assert latest["answer"] == {"objects": [{**boxes[1], "label": "b"}]}
+
+
+def test_limit_a_member_to_projects(page: Any, site: Site) -> None:
+    mine = site.project("vendor work", {"controls": [CHOICES]}, [{"text": "v"}])
+    site.project("in-house only", {"controls": [CHOICES]}, [{"text": "h"}])
+    log_in(page, "owner@acme.test")
+    page.click("#bar >> text=Members")
+    row = page.locator("tr[data-member='ann2@acme.test']")
+    row.locator("td.scope:has-text('all projects')").wait_for()
+    row.locator("button[aria-label='projects of ann2@acme.test']").click()
+    row.locator("input[name=all]").uncheck()
+    row.locator(f"input[value='{mine}']").check()
+    row.locator("text=Save").click()
+    page.wait_for_selector(".toast.ok:has-text('projects saved')")
+    row.locator("td.scope:has-text('vendor work')").wait_for()
+    with site.api() as c:
+        [m] = [m for m in c.get("/members").json() if m["email"] == "ann2@acme.test"]
+    assert m["projects"] == [mine]
+    page.click("#logout")
+    log_in(page, "ann2@acme.test")  # the vendor's annotator sees only that project
+    page.wait_for_selector(".card.project")
+    cards = page.locator(".card.project")
+    assert [cards.nth(i).get_attribute("data-project") for i in range(cards.count())] == [str(mine)]
+    with site.api() as c:
+        c.patch(f"/members/{m['user_id']}", json={"all_projects": True}).raise_for_status()
+
+
+def test_switch_workspace(page: Any, site: Site) -> None:
+    from labelhouse.services import accounts
+    from labelhouse.services.clock import utcnow
+    from tests.browser.conftest import PASSWORD
+
+    with site.rt.db.session() as s:
+        accounts.create_user_cli(
+            s,
+            "multi@acme.test",
+            workspace="acme",
+            role="annotator",
+            password=PASSWORD,
+            with_token=False,
+            now=utcnow(),
+        )
+        _u, _ws, issued = accounts.create_user_cli(
+            s,
+            "multi@acme.test",
+            workspace="beta",
+            role="manager",
+            password=PASSWORD,
+            with_token=True,
+            now=utcnow(),
+        )
+    assert issued is not None
+    import httpx
+
+    with httpx.Client(
+        base_url=f"{site.url}/api/v1", headers={"Authorization": f"Bearer {issued.token}"}
+    ) as c:
+        beta = c.post("/projects", json={"name": "beta's project", "schema": {"controls": [CHOICES]}}).json()[
+            "id"
+        ]
+    log_in(page, "multi@acme.test")
+    pick = page.locator("select#workspace")
+    names = pick.locator("option").all_inner_texts()
+    assert sorted(names) == ["acme", "beta"]
+    if pick.locator("option:checked").inner_text() == "beta":
+        pick.select_option(label="acme")
+        page.wait_for_selector(".who:has-text('annotator')")
+    page.wait_for_selector(".card.project")
+    assert page.locator(f".card.project[data-project='{beta}']").count() == 0
+    pick.select_option(label="beta")
+    page.wait_for_selector(".who:has-text('manager')")
+    page.wait_for_selector(f".card.project[data-project='{beta}']")
+    assert page.locator(".card.project").count() == 1
+    assert page.locator("a:has-text('New project')").count() == 1  # a manager here

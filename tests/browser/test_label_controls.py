@@ -187,6 +187,30 @@ def test_text(page: Any, site: Site, how: str) -> None:
     assert answers(site, pid) == [{"reply": "Hi there, friend"}]
 
 
+def test_text_shows_the_chat_and_checks_the_config(page: Any, site: Site) -> None:
+    chat = [
+        {"role": "user", "content": "How do I print in **Python**?"},
+        {"role": "assistant", "content": "Like this:\n\n```python\nprint('hi')\n```"},
+    ]
+    control = {"name": "rewrite", "type": "text", "min_length": 5, "max_length": 20}
+    pid = _project(site, "text-chat", control, [{"chat": chat}])
+    log_in(page)
+    task = open_queue(page, pid)
+    turns = task.locator(".chat .turn")
+    assert [turns.nth(i).get_attribute("data-role") for i in range(2)] == ["user", "assistant"]
+    assert task.locator(".turn[data-role=user] strong").inner_text() == "Python"
+    code = task.locator(".turn[data-role=assistant] pre.code")
+    assert code.get_attribute("data-lang") == "python" and code.inner_text() == "print('hi')"
+    page.keyboard.type("This answer is far too long for the limit")
+    assert "(at most 20)" in task.locator(".control.text span.error").inner_text()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector(".toast.error:has-text('at most 20')")
+    task.locator("textarea").fill("Use print().")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("text=No tasks for you right now.")
+    assert answers(site, pid) == [{"rewrite": "Use print()."}]
+
+
 @pytest.mark.parametrize("how", ["keyboard", "mouse"])
 def test_rating_rubric(page: Any, site: Site, how: str) -> None:
     control = {
@@ -275,6 +299,15 @@ def test_help_overlay_lists_the_shortcuts(page: Any, site: Site) -> None:
     assert page.locator("#help").count() == 0
 
 
+def _shot(page: Any, name: str) -> None:
+    """The top of the page down to the end of the view (not the empty space below it)."""
+    bottom = page.evaluate("() => Math.ceil(document.getElementById('main').getBoundingClientRect().bottom)")
+    page.screenshot(
+        path=str(SCREENSHOTS / f"{name}.png"),
+        clip={"x": 0, "y": 0, "width": 1280, "height": min(900, bottom + 8)},
+    )
+
+
 def test_readme_screenshots(page: Any, site: Site) -> None:
     """The README's pictures of the labeling view, taken here so they follow the UI."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -299,7 +332,7 @@ def test_readme_screenshots(page: Any, site: Site) -> None:
         page.mouse.down()
         page.mouse.move(ox + x2 * scale, oy + y2 * scale, steps=4)
         page.mouse.up()
-    page.screenshot(path=str(SCREENSHOTS / "boxes.png"))
+    _shot(page, "boxes")
     spans = {"name": "entities", "type": "spans", "over": "text", "labels": ["PER", "LOC", "DATE"]}
     pid = _project(site, "People and places", spans, [{"text": TEXT}])
     open_queue(page, pid)
@@ -315,11 +348,11 @@ def test_readme_screenshots(page: Any, site: Site) -> None:
         page.keyboard.press(key)
     overlap = page.locator(".task:not(.staged) .seg[data-labels='LOC DATE']")
     assert overlap.inner_text() == "1833."
-    page.screenshot(path=str(SCREENSHOTS / "spans.png"))
+    _shot(page, "spans")
     pref = {"name": "preference", "type": "preference", "over": "responses", "strength_scale": 3}
     pid = _project(site, "Which answer is better?", pref, [{"prompt": PROMPT, "responses": RESPONSES[:2]}])
     open_queue(page, pid)
     page.keyboard.press("a")
     page.keyboard.press("3")
-    page.screenshot(path=str(SCREENSHOTS / "preference.png"))
+    _shot(page, "preference")
     assert all((SCREENSHOTS / f"{n}.png").stat().st_size > 5000 for n in ("boxes", "spans", "preference"))

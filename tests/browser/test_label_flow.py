@@ -75,14 +75,20 @@ def test_offline_submit_is_kept_and_retried(page: Any, site: Site) -> None:
     page.context.set_offline(True)
     page.keyboard.press("1")
     page.keyboard.press("Enter")
-    next_task(page, first)  # the prefetched task shows even with the network down
+    second = next_task(page, first)  # the prefetched task shows even with the network down
     page.wait_for_selector("#outbox:not([hidden])")
-    assert "waiting for the network" in page.locator("#outbox").inner_text()
+    assert "1 answer waiting for the network" in page.locator("#outbox").inner_text()
     assert site.annotations(pid) == []
+    # No task left in the browser: the view says why, and keeps the answers.
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".card.message:has-text('cannot be reached')")
+    assert "2 answers waiting for the network" in page.locator("#outbox").inner_text()
     page.context.set_offline(False)
     page.wait_for_selector("#outbox[hidden]", state="attached", timeout=15000)
-    stored = site.annotations(pid)
-    assert [a["answer"] for a in stored] == [{"label": "pos"}]  # once, not twice
+    assert next_task(page, second) not in (first, second)  # the queue resumes by itself
+    stored = sorted(a["answer"]["label"] for a in site.annotations(pid))
+    assert stored == ["neg", "pos"]  # each once, not twice
 
 
 def test_edit_the_previous_answer(page: Any, site: Site) -> None:
@@ -103,6 +109,22 @@ def test_edit_the_previous_answer(page: Any, site: Site) -> None:
     assert current_task(page) == second  # back to where the annotator was
     [record] = [a for a in site.annotations(pid)]
     assert record["answer"] == {"label": "neg"} and record["version"] == 2
+    # Two answers later, Alt+B twice reaches the first one again.
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    next_task(page, second)
+    page.wait_for_function("() => document.getElementById('outbox').hidden")
+    page.keyboard.press("Alt+b")
+    page.wait_for_selector(f".banner:has-text('task #{second}')")
+    page.keyboard.press("Alt+b")
+    page.wait_for_selector(f".banner:has-text('task #{first}')")
+    assert page.locator(".task[data-editing]").count() == 1
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".toast.ok:has-text('version 3')")
+    with site.api() as c:
+        [latest] = c.get(f"/tasks/{first}/annotations").json()
+    assert latest["answer"] == {"label": "pos"} and latest["version"] == 3
 
 
 def test_skip(page: Any, site: Site) -> None:
@@ -134,3 +156,20 @@ def test_login_errors_and_logout(page: Any, site: Site) -> None:
     page.wait_for_selector("input[name=email]")
     page.goto("/ui/#/projects")
     page.wait_for_selector("input[name=email]")  # logged out for real
+
+
+def test_release_gives_the_task_back(page: Any, site: Site) -> None:
+    pid = _choices(site, "release", 2)
+    log_in(page)
+    open_queue(page, pid)
+    first = current_task(page)
+    _staged(page)
+    page.keyboard.press("Alt+r")  # unlike skip, the task goes back to the queue...
+    second = next_task(page, first)
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    assert next_task(page, second) == first  # ...and comes back to whoever asks next
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=No tasks for you right now.")
+    assert sorted(a["answer"]["label"] for a in site.annotations(pid)) == ["neg", "pos"]

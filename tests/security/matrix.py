@@ -116,6 +116,11 @@ MATRIX: dict[tuple[str, str], Row] = {
             "schema": {"controls": [{"name": "l", "type": "choices", "over": "text", "options": ["a", "b"]}]},
         },
     ),
+    ("POST", "/api/v1/schemas/check"): _row(
+        "Z-05",
+        "401 200 200 403 403 403 200 403",
+        body={"text": "controls: [{name: l, type: choices, over: text, options: [a, b]}]"},
+    ),
     ("GET", "/api/v1/projects"): _row("Z-02", "401 200 200 200 200 200 200 200"),
     ("GET", "/api/v1/projects/{project_id}"): _row("Z-01", "401 200 200 200 200 404 404 404"),
     ("PATCH", "/api/v1/projects/{project_id}"): _row(

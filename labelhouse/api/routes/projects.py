@@ -7,7 +7,7 @@ from starlette.responses import Response, StreamingResponse
 
 from labelhouse.api import views
 from labelhouse.api.deps import RT, CurrentActor, json_response
-from labelhouse.api.models import JobOut, ProjectIn, ProjectOut, ProjectPatch
+from labelhouse.api.models import JobOut, ProjectIn, ProjectOut, ProjectPatch, SchemaCheckOut, SchemaTextIn
 from labelhouse.services import exports, quality, quality_jobs
 from labelhouse.services import projects as svc
 from labelhouse.services.clock import utcnow
@@ -34,6 +34,13 @@ def create_project(body: ProjectIn, actor: CurrentActor, rt: RT) -> Response:
         project = svc.create_project(s, actor, settings, now=utcnow())
         out = views.project(project)
     return json_response(out, 201)
+
+
+@router.post("/schemas/check", response_model=SchemaCheckOut)
+def check_schema(body: SchemaTextIn, actor: CurrentActor) -> Response:
+    """Read a schema written as JSON or YAML (safe loading: no tags, no aliases) and check it
+    as creating a project would, saving nothing. Errors name the line, or the control's field."""
+    return json_response(svc.check_schema(actor, body.text, body.syntax))
 
 
 @router.get("/projects", response_model=list[ProjectOut])

@@ -2,10 +2,12 @@
 //
 // Mouse: drag on empty space draws (rectangle tool), click adds a vertex (polygon tool; click the
 // first vertex, double-click or Enter closes) or a point (keypoint tool); click selects, drag
-// moves, corner handles resize; wheel zooms at the pointer; Shift+drag or middle button pans.
+// moves, corner handles resize a rectangle, vertex handles reshape a polygon; wheel zooms at the
+// pointer; Shift+drag or middle button pans.
 // Keyboard: R/P/K pick the tool, number keys the label (relabel the selection), arrows move the
-// crosshair (or the selection), Space places a corner/vertex/point at the crosshair, [ ] cycle the
-// selection, Delete removes it, Ctrl+Z / Ctrl+Shift+Z undo and redo, + - zoom, F fits.
+// crosshair (or the selection; the view pans to follow), Space places a corner/vertex/point at the
+// crosshair, [ ] cycle the selection, Ctrl+arrows resize it (a polygon: its active vertex, V picks
+// the next), Delete removes it, Ctrl+Z / Ctrl+Shift+Z undo and redo, + - zoom, F fits.
 import { h } from "../dom.js";
 import { digitKey } from "./index.js";
 
@@ -19,7 +21,7 @@ export function create({ config, item, value, onChange, files }) {
   const W = img ? img.naturalWidth : meta.width || 1000, H = img ? img.naturalHeight : meta.height || 1000;
   const shapes = config.shapes && config.shapes.length ? config.shapes : ["rectangle"];
   let objects = Array.isArray(value) ? structuredClone(value) : [];
-  let tool = shapes[0], label = 0, selected = -1;
+  let tool = shapes[0], label = 0, selected = -1, vertex = 0;
   let pending = null; // a polygon being drawn: [[x, y], ...] or a rectangle corner from the keyboard
   let cross = { x: W / 2, y: H / 2 };
   let view = { scale: 1, tx: 0, ty: 0 };
@@ -38,7 +40,8 @@ export function create({ config, item, value, onChange, files }) {
     h("span.spacer"),
     h("span.muted.count"));
   const el = h("div.control.boxes", null, toolbar, h("div.canvas-wrap", null, canvas));
-  const ctx = canvas.getContext("2d");
+  // Opaque (the image and a dark margin cover it): cheaper to draw and to composite.
+  const ctx = canvas.getContext("2d", { alpha: false });
   let dirty = true, size = { w: 0, h: 0 };
 
   const color = (name) => COLORS[Math.max(0, config.labels.indexOf(name)) % COLORS.length];
@@ -93,11 +96,17 @@ export function create({ config, item, value, onChange, files }) {
     }
     return -1;
   }
+  /** The handle under the pointer: a corner of the selected rectangle ("nw"...), or the index of
+   * a vertex of the selected polygon. */
   function handleAt(p) {
     if (selected < 0) return null;
     const o = objects[selected];
-    if (o.type !== "rectangle" && o.type !== undefined) return null;
     const tol = 7 / view.scale;
+    if (o.type === "polygon") {
+      const k = o.points.findIndex(([x, y]) => Math.abs(x - p.x) <= tol && Math.abs(y - p.y) <= tol);
+      return k >= 0 ? k : null;
+    }
+    if (o.type !== "rectangle" && o.type !== undefined) return null;
     const corners = [[o.x, o.y, "nw"], [o.x + o.w, o.y, "ne"], [o.x, o.y + o.h, "sw"], [o.x + o.w, o.y + o.h, "se"]];
     const c = corners.find(([x, y]) => Math.abs(x - p.x) <= tol && Math.abs(y - p.y) <= tol);
     return c ? c[2] : null;
@@ -108,14 +117,14 @@ export function create({ config, item, value, onChange, files }) {
     if (w < 2 || hh < 2) return;
     snapshot();
     objects.push({ type: "rectangle", label: config.labels[label], x, y, w: Math.round(w * 10) / 10, h: Math.round(hh * 10) / 10 });
-    selected = objects.length - 1;
+    select(objects.length - 1);
     changed();
   }
   function addPoint(p) {
     if (tool === "keypoint") {
       snapshot();
       objects.push({ type: "keypoint", label: config.labels[label], x: clampX(p.x), y: clampY(p.y) });
-      selected = objects.length - 1;
+      select(objects.length - 1);
       changed();
     } else if (tool === "polygon") {
       pending = pending || [];
@@ -132,9 +141,28 @@ export function create({ config, item, value, onChange, files }) {
     snapshot();
     objects.push({ type: "polygon", label: config.labels[label], points: pending });
     pending = null;
-    selected = objects.length - 1;
+    select(objects.length - 1);
     changed();
     return true;
+  }
+  function select(i) { selected = i; vertex = 0; }
+  /** Pan so that an image point stays on screen (the crosshair, a moved object), as keys move it. */
+  function follow(x, y) {
+    const m = 24, sx = view.tx + x * view.scale, sy = view.ty + y * view.scale;
+    if (sx < m) view.tx += m - sx; else if (sx > size.w - m) view.tx -= sx - (size.w - m);
+    if (sy < m) view.ty += m - sy; else if (sy > size.h - m) view.ty -= sy - (size.h - m);
+  }
+  function resizeSelected(dx, dy) {
+    const o = objects[selected];
+    if (o.type === "polygon") {
+      const [x, y] = o.points[vertex];
+      o.points[vertex] = [clampX(x + dx), clampY(y + dy)];
+      follow(...o.points[vertex]);
+    } else if (o.type !== "keypoint") {
+      o.w = Math.round(Math.max(1, Math.min(W - o.x, o.w + dx)) * 10) / 10;
+      o.h = Math.round(Math.max(1, Math.min(H - o.y, o.h + dy)) * 10) / 10;
+      follow(o.x + o.w, o.y + o.h);
+    }
   }
   function moveSelected(dx, dy) {
     const o = objects[selected];
@@ -155,11 +183,16 @@ export function create({ config, item, value, onChange, files }) {
     const p = toImage(ev);
     if (ev.button === 1 || ev.shiftKey) { drag = { mode: "pan", sx: ev.clientX, sy: ev.clientY, tx: view.tx, ty: view.ty }; return; }
     const handle = handleAt(p);
+    if (typeof handle === "number") { snapshot(); vertex = handle; drag = { mode: "vertex", moved: false }; paint(); return; }
     if (handle) { snapshot(); drag = { mode: "resize", handle, start: { ...objects[selected] } }; return; }
     if (tool === "polygon" && pending) { addPoint(p); return; }
     const i = hit(p);
-    if (i >= 0 && tool !== "keypoint") { selected = i; snapshot(); drag = { mode: "move", last: p, moved: false }; paint(); return; }
-    selected = -1;
+    // The keypoint tool places points inside boxes (a face in a person): only a point is picked.
+    if (i >= 0 && (tool !== "keypoint" || objects[i].type === "keypoint")) {
+      if (i !== selected) select(i);
+      snapshot(); drag = { mode: "move", last: p, moved: false }; paint(); return;
+    }
+    select(-1);
     if (tool === "rectangle") { drag = { mode: "draw", from: p, to: p }; paint(); return; }
     addPoint(p);
   });
@@ -169,6 +202,7 @@ export function create({ config, item, value, onChange, files }) {
     if (drag.mode === "pan") { view.tx = drag.tx + ev.clientX - drag.sx; view.ty = drag.ty + ev.clientY - drag.sy; }
     else if (drag.mode === "draw") drag.to = p;
     else if (drag.mode === "move") { moveSelected(p.x - drag.last.x, p.y - drag.last.y); drag.last = p; drag.moved = true; }
+    else if (drag.mode === "vertex") { objects[selected].points[vertex] = [clampX(p.x), clampY(p.y)]; drag.moved = true; }
     else if (drag.mode === "resize") {
       const s = drag.start, o = objects[selected];
       const x1 = drag.handle.includes("w") ? clampX(p.x) : s.x, x2 = drag.handle.includes("e") ? clampX(p.x) : s.x + s.w;
@@ -183,8 +217,8 @@ export function create({ config, item, value, onChange, files }) {
     drag = null;
     if (!d) return;
     if (d.mode === "draw") { addRect(d.from, d.to); paint(); }
-    else if (d.mode === "move" && !d.moved) undo.pop();
-    else if (d.mode === "move" || d.mode === "resize") changed();
+    else if ((d.mode === "move" || d.mode === "vertex") && !d.moved) undo.pop();
+    else if (d.mode === "move" || d.mode === "resize" || d.mode === "vertex") changed();
   });
   canvas.addEventListener("dblclick", () => closePolygon());
   canvas.addEventListener("wheel", (ev) => {
@@ -225,6 +259,10 @@ export function create({ config, item, value, onChange, files }) {
         ctx.fillStyle = c;
         ctx.beginPath(); ctx.arc(o.x, o.y, 4 / view.scale, 0, 2 * Math.PI); ctx.fill();
       } else ctx.strokeRect(o.x, o.y, o.w, o.h);
+      if (i === selected && o.type === "polygon") {
+        const s = 6 / view.scale;
+        o.points.forEach(([x, y], k) => { ctx.fillStyle = k === vertex ? c : "#fff"; ctx.fillRect(x - s / 2, y - s / 2, s, s); });
+      }
       if (i === selected && (o.type === "rectangle" || !o.type)) {
         ctx.fillStyle = "#fff";
         const s = 6 / view.scale;
@@ -252,6 +290,9 @@ export function create({ config, item, value, onChange, files }) {
     toolbar.querySelectorAll("[data-label]").forEach((b, i) => b.classList.toggle("on", i === label));
     toolbar.querySelector(".count").textContent = `${objects.length} object${objects.length === 1 ? "" : "s"}` + (selected >= 0 ? ` · #${selected + 1} selected` : "");
     canvas.dataset.objects = String(objects.length);
+    canvas.dataset.selected = String(selected);
+    // where the image is on the canvas (scale, then offset in CSS pixels): for tests and tools
+    canvas.dataset.view = `${view.scale} ${view.tx} ${view.ty}`;
     const times = canvas.lhDrawTimes;
     times.push(performance.now() - t0);
     if (times.length > 2000) times.splice(0, 1000);
@@ -264,7 +305,9 @@ export function create({ config, item, value, onChange, files }) {
     ...shapes.map((s) => [TOOLS[s].toUpperCase(), `${s} tool`]),
     ["1 … 9, 0", "label (relabels the selection)"], ["mouse drag", "draw / move / resize"], ["arrows", "move the crosshair (or the selection; Shift: ×10)"],
     ["Space", "place a corner / vertex / point at the crosshair"], ["Enter", "close the polygon (when drawing one)"],
-    ["[ ]", "select the previous / next object"], ["Delete", "delete the selection"], ["Escape", "cancel drawing / deselect"],
+    ["[ ]", "select the previous / next object"], ["Ctrl + arrows", "resize the selection (Shift: ×10)"],
+    ...(shapes.includes("polygon") ? [["V", "next vertex of the selected polygon (Ctrl+arrows move it)"]] : []),
+    ["mouse on a handle", "resize a rectangle, move a polygon's vertex"], ["Delete", "delete the selection"], ["Escape", "cancel drawing / deselect"],
     ["Ctrl+Z / Ctrl+Shift+Z", "undo / redo"], ["+ −, wheel", "zoom"], ["F", "fit the image"], ["Shift+drag", "pan"],
   ];
   return {
@@ -280,7 +323,15 @@ export function create({ config, item, value, onChange, files }) {
       if ((ev.ctrlKey || ev.metaKey) && (k === "z" || k === "Z" || k === "y")) {
         const back = k === "z" && !ev.shiftKey;
         const from = back ? undo : redo, to = back ? redo : undo;
-        if (from.length) { to.push(JSON.stringify(objects)); objects = JSON.parse(from.pop()); selected = -1; changed(); }
+        if (from.length) { to.push(JSON.stringify(objects)); objects = JSON.parse(from.pop()); select(-1); changed(); }
+        return true;
+      }
+      if (ev.ctrlKey && !ev.altKey && !ev.metaKey && k.startsWith("Arrow")) {
+        if (selected < 0) return true;
+        const step = ev.shiftKey ? 10 : 1;
+        snapshot();
+        resizeSelected(k === "ArrowLeft" ? -step : k === "ArrowRight" ? step : 0, k === "ArrowUp" ? -step : k === "ArrowDown" ? step : 0);
+        changed();
         return true;
       }
       if (ev.ctrlKey || ev.metaKey || ev.altKey) return false;
@@ -293,19 +344,20 @@ export function create({ config, item, value, onChange, files }) {
         keyboardUsed = true;
         const step = ev.shiftKey ? 10 : 1;
         const dx = k === "ArrowLeft" ? -step : k === "ArrowRight" ? step : 0, dy = k === "ArrowUp" ? -step : k === "ArrowDown" ? step : 0;
-        if (selected >= 0 && !pending) { snapshot(); moveSelected(dx, dy); changed(); }
-        else { cross = { x: clampX(cross.x + dx), y: clampY(cross.y + dy) }; paint(); }
+        if (selected >= 0 && !pending) { snapshot(); moveSelected(dx, dy); const b = bbox(objects[selected]); follow(b.x, b.y); changed(); }
+        else { cross = { x: clampX(cross.x + dx), y: clampY(cross.y + dy) }; follow(cross.x, cross.y); paint(); }
         return true;
       }
-      if (k === " ") { keyboardUsed = true; selected = -1; addPoint(cross); return true; }
+      if (k === " ") { keyboardUsed = true; select(-1); addPoint(cross); return true; }
+      if (lower === "v" && selected >= 0 && objects[selected].type === "polygon") { vertex = (vertex + 1) % objects[selected].points.length; paint(); return true; }
       if (k === "Enter" && Array.isArray(pending)) { closePolygon(); return true; }
-      if (k === "Escape") { if (pending) pending = null; else selected = -1; paint(); return true; }
+      if (k === "Escape") { if (pending) pending = null; else select(-1); paint(); return true; }
       if (k === "Delete" || k === "Backspace") {
-        if (selected >= 0) { snapshot(); objects.splice(selected, 1); selected = -1; changed(); }
+        if (selected >= 0) { snapshot(); objects.splice(selected, 1); select(-1); changed(); }
         return true;
       }
       if (k === "[" || k === "]") {
-        if (objects.length) { selected = k === "]" ? (selected + 1) % objects.length : (selected - 1 + objects.length) % objects.length; paint(); }
+        if (objects.length) { select(k === "]" ? (selected + 1) % objects.length : (selected - 1 + objects.length) % objects.length); paint(); }
         return true;
       }
       if (k === "+" || k === "=" || k === "-") {

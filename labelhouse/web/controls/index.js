@@ -20,6 +20,9 @@ const modules = {
 
 const loaded = {};
 
+/** The control types this UI has a widget for. */
+export const widgetTypes = Object.keys(modules);
+
 export async function widgetFor(type) {
   if (!loaded[type]) {
     const load = modules[type];

@@ -4,7 +4,7 @@
 // off-screen, files fetched and decoded. Submit hands the answer to the outbox (api.js) and swaps
 // the prepared task in, so the annotator never waits for the network; only then is another task
 // prefetched, after the server has the answer (so it never holds more than two leases).
-import { api, submit as send, newKey, ApiError } from "../api.js";
+import { api, submit as send, newKey, ApiError, flush, pending } from "../api.js";
 import { h, clear, toast, showHelp, closeHelp, typing } from "../dom.js";
 import { buildTask, loadFiles, collect, partial } from "./task.js";
 
@@ -12,6 +12,10 @@ const DRAFT = (taskId) => `lh.draft.${taskId}`;
 const afterPaint = (fn) => requestAnimationFrame(() => setTimeout(fn, 0));
 
 export async function show(main, [pid]) {
+  // The first task is asked for with the project, not after it: one round trip less on a load.
+  // (Not while answers wait in the outbox: they go first, see first().)
+  let firstNext = pending() ? null : api.post(`/projects/${pid}/next`);
+  if (firstNext) firstNext.catch(() => {});
   const project = await api.get(`/projects/${pid}`);
   const stage = h("div.stage");
   const status = h("span.muted", { id: "task-status" });
@@ -79,7 +83,11 @@ export async function show(main, [pid]) {
     status.textContent = `Task #${entry.handout.task.id}`;
     entry.root.dataset.ready = "1";
     if (pressedAt !== undefined) {
-      requestAnimationFrame(() => setTimeout(() => performance.measure("lh:task-switch", { start: pressedAt, end: performance.now() }), 0));
+      afterPaint(() => performance.measure("lh:task-switch", { start: pressedAt, end: performance.now() }));
+    } else if (!performance.getEntriesByName("lh:first-task").length) {
+      // First load of the view: from the navigation (the page's time origin) to the first task
+      // on screen and interactive, after the frame that shows it (read by bench/ui.py).
+      afterPaint(() => { if (!performance.getEntriesByName("lh:first-task").length) performance.mark("lh:first-task"); });
     }
   }
 
@@ -99,25 +107,49 @@ export async function show(main, [pid]) {
       if (current && handout.lease.id === current.handout.lease.id) return null;
       const entry = await prepare(handout);
       stagedTask = entry;
+      // Laid out and drawn once while hidden: from here the swap is all that is left to do.
+      afterPaint(() => { entry.root.dataset.built = "1"; });
       return entry;
     })().catch((err) => {
-      if (!(err instanceof ApiError)) window.addEventListener("online", () => { staged = null; prefetch(); }, { once: true });
+      // Offline: try again when the network is back (if a task is on screen; else first() loads
+      // one and prefetches after it, and two claims racing could hand out the same task twice).
+      if (!(err instanceof ApiError)) window.addEventListener("online", () => { staged = null; if (current) prefetch(); }, { once: true });
       return null;
     });
     staged.then((entry) => { if (!entry) staged = null; });
     return staged;
   }
 
+  let loading = false;
   async function first() {
+    if (loading) return;
+    loading = true;
     stageMessage("Loading…");
     try {
-      const handout = await api.post(`/projects/${pid}/next`);
+      // Answers waiting in the outbox go first: their leases are still live on the server, so
+      // `next` would hand one of those tasks out again.
+      let handout;
+      if (firstNext) { handout = await firstNext.finally(() => { firstNext = null; }); }
+      else {
+        if (pending()) await flush();
+        if (pending()) throw new TypeError("offline");
+        handout = await api.post(`/projects/${pid}/next`);
+      }
       if (!handout) return empty();
       display(await prepare(handout));
       clearMessage();
       prefetch();
     } catch (err) {
-      stageMessage(err.message);
+      if (err instanceof ApiError) { stageMessage(err.message); return; }
+      // No network: the answers already given wait in the outbox; the queue resumes by itself
+      // (the browser's online event is a hint only: a server that is down raises none).
+      stageMessage("The server cannot be reached. Your answers are kept in this browser and sent when the network is back; the next task will load then.");
+      status.textContent = "offline";
+      const retry = () => { if (!left && !current) first(); };
+      window.addEventListener("online", retry, { once: true });
+      setTimeout(retry, 3000);
+    } finally {
+      loading = false;
     }
   }
 
@@ -173,6 +205,9 @@ export async function show(main, [pid]) {
     };
     const record = { entry, answer, annotationId: null };
     history.push(record);
+    // A decoded bitmap is 4 MB a megapixel: kept only while its task is on screen or staged (a
+    // reopened answer draws from the <img>, which the browser may decode again when needed).
+    afterPaint(() => { for (const f of Object.values(entry.files)) if (f.bitmap) { f.bitmap.close(); f.bitmap = null; } });
     while (history.length > 10) { const old = history.shift(); Object.values(old.entry.files).forEach((f) => URL.revokeObjectURL(f.url)); }
     const sent = send(task.id, body).then((out) => {
       if (out) record.annotationId = out.id;
@@ -194,16 +229,19 @@ export async function show(main, [pid]) {
     advance(api.post(`/leases/${lease}/${how}`).catch((err) => toast(err.message, "error")));
   }
 
+  /** Reopen the last submitted answer; pressed again while editing, the one before it (the
+   * last ten of this visit are kept). */
   async function back() {
-    if (editing) return;
-    const record = history.at(-1);
-    if (!record) { toast("Nothing submitted yet in this visit", "info"); return; }
+    const at = editing ? history.indexOf(editing.record) - 1 : history.length - 1;
+    const record = history[at];
+    if (!record) { toast(editing ? "No earlier answer in this visit" : "Nothing submitted yet in this visit", "info"); return; }
     if (!record.annotationId) { toast("That answer is still being sent; try again in a moment", "info"); return; }
     const built = await buildTask({ schema: project.schema, item: record.entry.handout.task.item, answer: record.answer, files: record.entry.files, onChange: () => {} });
+    if (editing) editing.root.remove();
     editing = { record, ...built };
     if (current) current.root.classList.add("staged");
     banner.hidden = false;
-    clear(banner).append(`Editing your answer to task #${record.entry.handout.task.id}: Enter saves a new version, Escape goes back.`);
+    clear(banner).append(`Editing your answer to task #${record.entry.handout.task.id}: Enter saves a new version, Escape goes back, Alt+B goes further back.`);
     built.root.dataset.editing = "1";
     stage.append(built.root);
     active = 0;

@@ -4,8 +4,6 @@ import { api, call } from "../api.js";
 import { h, clear, toast, fmtSeconds } from "../dom.js";
 import { progressBar } from "./projects.js";
 
-const FORMATS = ["jsonl", "csv", "coco", "sft", "dpo"];
-
 export async function show(main, [pid]) {
   const project = await api.get(`/projects/${pid}`);
   const progress = h("div");
@@ -26,7 +24,8 @@ export async function show(main, [pid]) {
         h("form.row", { onsubmit: (e) => { e.preventDefault(); upload(); } }, file, h("button.primary", { type: "submit", id: "import" }, "Import")),
         importState,
         h("h2", null, "Export"),
-        h("div.row.wrap", null, FORMATS.map((f) => h("a.button", { href: `/api/v1/projects/${pid}/export?format=${f}`, download: "", dataset: { format: f } }, f.toUpperCase()))),
+        h("p.muted.small", null, "The formats this project's controls feed; each file holds every annotated task with its consensus."),
+        h("div.row.wrap", null, project.exports.map((f) => h("a.button", { href: `/api/v1/projects/${pid}/export?format=${f}`, download: "", dataset: { format: f } }, f.toUpperCase()))),
         h("h2", null, "Schema"),
         h("pre.code.small", null, JSON.stringify(project.schema, null, 2)))));
 

@@ -1,4 +1,5 @@
-// Members and roles of this workspace: add, change role and vendor team, limit to projects, remove.
+// Members and roles of this workspace: add, change role and vendor team, limit to projects (an
+// outside vendor's people see only what they are assigned), remove.
 import { api } from "../api.js";
 import { h, clear, toast } from "../dom.js";
 
@@ -28,8 +29,9 @@ export async function show(main) {
     h("table.card", null, h("thead", null, h("tr", null, h("th", null, "E-mail"), h("th", null, "Role"), h("th", null, "Team"), h("th", null, "Projects"), h("th"))), body));
 
   async function load() {
-    let members = [];
-    try { members = await api.get("/members"); } catch (err) { toast(err.message, "error"); }
+    let members = [], projects = [];
+    try { [members, projects] = await Promise.all([api.get("/members"), api.get("/projects")]); } catch (err) { toast(err.message, "error"); }
+    const names = new Map(projects.map((p) => [p.id, p.name]));
     clear(body);
     for (const m of members) {
       const pick = h("select", {
@@ -49,9 +51,9 @@ export async function show(main) {
           } catch (err) { toast(err.message, "error"); teamInput.value = m.team || ""; }
         },
       });
+      const scope = h("td.scope", null, scopeView(m, names, projects, load));
       body.append(h("tr", { dataset: { member: m.email } },
-        h("td", null, m.email), h("td", null, pick), h("td", null, teamInput),
-        h("td.muted", null, m.projects === null ? "all" : m.projects.join(", ")),
+        h("td", null, m.email), h("td", null, pick), h("td", null, teamInput), scope,
         h("td", null, h("button.link.danger", {
           type: "button",
           onclick: async () => {
@@ -63,4 +65,36 @@ export async function show(main) {
   }
   load();
   return {};
+}
+
+/** Which projects a member may work on, with an editor: "all", or a ticked list. */
+function scopeView(m, names, projects, reload) {
+  const summary = m.projects === null ? "all projects" : m.projects.map((id) => names.get(id) ?? `#${id}`).join(", ") || "none";
+  const wrap = h("div.scope", null, h("span.muted", null, summary), " ");
+  const edit = h("button.link", {
+    type: "button",
+    "aria-label": `projects of ${m.email}`,
+    onclick: () => {
+      const all = h("input", { type: "checkbox", name: "all", checked: m.projects === null });
+      const boxes = projects.map((p) => h("input", { type: "checkbox", value: p.id, checked: m.projects !== null && m.projects.includes(p.id) }));
+      const sync = () => boxes.forEach((b) => { b.disabled = all.checked; });
+      all.addEventListener("change", sync);
+      sync();
+      const form = h("form.scope-editor", {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const body = all.checked ? { all_projects: true } : { projects: boxes.filter((b) => b.checked).map((b) => Number(b.value)) };
+          try { await api.patch(`/members/${m.user_id}`, body); toast(`${m.email}: projects saved`, "ok"); reload(); }
+          catch (err) { toast(err.message, "error"); }
+        },
+      },
+      h("label.inline", null, all, "all projects"),
+      projects.map((p, i) => h("label.inline", null, boxes[i], p.name)),
+      h("button.primary", { type: "submit" }, "Save"),
+      h("button", { type: "button", onclick: () => { form.replaceWith(wrap); } }, "Cancel"));
+      wrap.replaceWith(form);
+    },
+  }, "change");
+  wrap.append(edit);
+  return wrap;
 }

@@ -1,9 +1,25 @@
-// Create a project: a form for the basics, the schema as JSON with a live preview of the
-// labeling view (rendered by the same widgets annotators use, over a sample item).
+// Create a project: a form for the basics, the schema as YAML or JSON with a live preview of the
+// labeling view (rendered by the same widgets annotators use, over a sample item). The server
+// reads and checks the text as it is typed (POST /schemas/check), so the editor shows the same
+// errors creating the project would, and YAML is parsed by PyYAML's safe loader, not here.
 import { api } from "../api.js";
 import { h, clear, toast } from "../dom.js";
 import { go } from "../app.js";
 import { buildTask } from "./task.js";
+import { toYaml } from "../yaml.js";
+import { widgetTypes } from "../controls/index.js";
+
+// What the "add a control" form asks for, per type: the item field it reads by default, and
+// which list (if any) the comma-separated entry fills.
+const KINDS = {
+  choices: { over: "text", list: "options", hint: "options: positive, negative" },
+  spans: { over: "text", list: "labels", hint: "labels: PER, ORG, LOC" },
+  boxes: { over: "image", list: "labels", hint: "labels: car, person" },
+  text: { over: "prompt", list: null, hint: "" },
+  rating: { over: null, list: null, hint: "" },
+  ranking: { over: "responses", list: null, hint: "" },
+  preference: { over: "responses", list: null, hint: "" },
+};
 
 const TEMPLATES = {
   "Text classification": { controls: [{ name: "label", type: "choices", over: "text", options: ["positive", "negative", "neutral"] }] },
@@ -26,27 +42,65 @@ export function show(main) {
   const overlap = h("input", { name: "overlap", type: "number", min: 1, max: 50, value: 1 });
   const lease = h("input", { name: "lease_seconds", type: "number", min: 30, value: 900 });
   const gold = h("input", { name: "gold_rate", type: "number", min: 0, max: 1, step: 0.01, value: 0 });
-  const template = h("select", { name: "template", onchange: () => { schema.value = JSON.stringify(TEMPLATES[template.value], null, 2); preview(); } },
+  let syntax = "yaml";
+  const write = (value) => (syntax === "yaml" ? toYaml(value) : JSON.stringify(value, null, 2) + "\n");
+  const template = h("select", { name: "template", onchange: () => { schema.value = write(TEMPLATES[template.value]); preview(); } },
     Object.keys(TEMPLATES).map((t) => h("option", { value: t }, t)));
-  const schema = h("textarea.schema-editor", { name: "schema", spellcheck: false, "aria-label": "schema (JSON)" });
-  schema.value = JSON.stringify(TEMPLATES["Text classification"], null, 2);
+  const syntaxPick = h("select", { name: "syntax", "aria-label": "schema syntax", onchange: () => convert(syntaxPick.value) },
+    h("option", { value: "yaml" }, "YAML"), h("option", { value: "json" }, "JSON"));
+  const schema = h("textarea.schema-editor", { name: "schema", spellcheck: false, "aria-label": "schema" });
+  schema.value = write(TEMPLATES["Text classification"]);
   const problem = h("p.error", { role: "alert" });
+  const exportsLine = h("p.muted.small", { id: "schema-exports" });
   const previewBox = h("div.preview");
-  let timer = null;
+  const builder = controlForm(async (control) => {
+    problem.textContent = "";
+    const out = await read();
+    if (!out) return false;
+    const names = new Set(out.schema.controls.map((c) => c.name));
+    if (names.has(control.name)) { problem.textContent = `There is already a control named "${control.name}"`; return false; }
+    schema.value = write({ ...out.schema, controls: [...out.schema.controls, control] });
+    await preview();
+    return true;
+  });
+  let timer = null, asked = 0;
   schema.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(preview, 250); });
+
+  /** The schema the editor holds, read and checked by the server (YAML safely, there only);
+   * null when it has a mistake, which is shown under the editor. */
+  async function read() {
+    const mine = ++asked;
+    try {
+      const out = await api.post("/schemas/check", { text: schema.value, syntax });
+      return mine === asked ? out : null;
+    } catch (err) {
+      if (mine === asked) problem.textContent = err.field && err.field !== "text" ? `${err.field}: ${err.message}` : err.message;
+      return null;
+    }
+  }
+
+  async function convert(to) {
+    if (to === syntax) return;
+    problem.textContent = "";
+    const out = await read();
+    if (!out) { syntaxPick.value = syntax; return; }  // fix the mistake first, then switch
+    syntax = to;
+    schema.value = write(out.schema);
+  }
 
   async function preview() {
     problem.textContent = "";
-    let parsed;
-    try { parsed = JSON.parse(schema.value); } catch (err) { problem.textContent = `The schema is not valid JSON: ${err.message}`; return; }
-    if (!parsed || !Array.isArray(parsed.controls)) { problem.textContent = 'The schema needs a "controls" list'; return; }
+    const out = await read();
+    if (!out) return;
+    const parsed = out.schema;
+    exportsLine.textContent = `Exports: ${out.exports.join(", ")}`;
     try {
       const item = { ...SAMPLE };
       const files = {};
       for (const c of parsed.controls) {
         if (c.type === "boxes") { const f = await sampleImage(); files[c.over] = f; item[c.over] = { width: f.img.naturalWidth, height: f.img.naturalHeight }; }
-        if (c.type === "preference" && c.over) item[c.over] = SAMPLE.responses.slice(0, 2);
-        else if ((c.type === "ranking") && c.over) item[c.over] = SAMPLE.responses;
+        else if (c.type === "preference" && c.over) item[c.over] = SAMPLE.responses.slice(0, 2);
+        else if (c.type === "ranking" && c.over) item[c.over] = SAMPLE.responses;
         else if (c.over && !(c.over in item)) item[c.over] = SAMPLE.text;
       }
       const { root } = await buildTask({ schema: parsed, item, answer: null, files, onChange: () => {} });
@@ -58,11 +112,12 @@ export function show(main) {
     onsubmit: async (e) => {
       e.preventDefault();
       problem.textContent = "";
-      let parsed;
-      try { parsed = JSON.parse(schema.value); } catch (err) { problem.textContent = `The schema is not valid JSON: ${err.message}`; return; }
+      clearTimeout(timer);
+      const out = await read();
+      if (!out) return;
       try {
         const p = await api.post("/projects", {
-          name: name.value, description: description.value, schema: parsed,
+          name: name.value, description: description.value, schema: out.schema,
           overlap: Number(overlap.value), lease_seconds: Number(lease.value), gold_rate: Number(gold.value),
         });
         toast(`Project "${p.name}" created`, "ok");
@@ -76,15 +131,49 @@ export function show(main) {
       h("label", null, "Name", name),
       h("label", null, "Description", description),
       h("div.row", null, h("label", null, "Annotators per task", overlap), h("label", null, "Lease (seconds)", lease), h("label", null, "Gold rate", gold)),
-      h("label", null, "Start from", template),
-      h("label", null, "Schema (JSON)", schema),
+      h("div.row", null, h("label", null, "Start from", template), h("label", null, "Schema as", syntaxPick)),
+      builder,
+      h("label", null, "Schema", schema),
       problem,
+      exportsLine,
       h("button.primary", { type: "submit" }, "Create project")),
     h("div", null, h("div.label-small", null, "Preview of the labeling view"), previewBox)));
   main.append(form);
   preview();
   name.focus();
   return {};
+}
+
+/** A small form that adds one control to the schema (the editor holds the rest of its options). */
+function controlForm(add) {
+  const type = h("select", { name: "control_type", "aria-label": "control type", onchange: () => sync() },
+    widgetTypes.map((t) => h("option", { value: t }, t)));
+  const name = h("input", { name: "control_name", placeholder: "name", size: 10, "aria-label": "control name" });
+  const over = h("input", { name: "control_over", placeholder: "item field", size: 10, "aria-label": "item field" });
+  const list = h("input", { name: "control_list", size: 28, "aria-label": "options or labels" });
+  function sync() {
+    const kind = KINDS[type.value] || {};
+    over.value = kind.over || "";
+    list.hidden = !kind.list;
+    list.placeholder = kind.hint || "";
+  }
+  sync();
+  async function submit() {
+    const kind = KINDS[type.value] || {};
+    const control = { name: name.value.trim() || type.value, type: type.value };
+    if (over.value.trim()) control.over = over.value.trim();
+    if (kind.list) {
+      const entries = list.value.split(",").map((x) => x.trim()).filter(Boolean);
+      if (!entries.length) { toast(`Write the ${kind.list}, separated by commas`, "error"); list.focus(); return; }
+      control[kind.list] = entries;
+    }
+    if (await add(control)) { name.value = ""; list.value = ""; }
+  }
+  // Enter in a field adds the control instead of submitting the project form.
+  const onKey = (e) => { if (e.key === "Enter") { e.preventDefault(); submit(); } };
+  for (const input of [name, over, list]) input.addEventListener("keydown", onKey);
+  return h("fieldset.add-control", null, h("legend", null, "Add a control"),
+    h("div.row.wrap", null, type, name, over, list, h("button", { type: "button", id: "add-control", onclick: submit }, "Add")));
 }
 
 let sample = null;

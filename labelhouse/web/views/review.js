@@ -14,14 +14,15 @@ export async function show(main, [pid]) {
   const reason = h("input", { name: "reason", placeholder: "reason (required to reject; the annotator sees it)", size: 50 });
   main.append(h("div.row", null, h("h1", null, `Review · ${project.name}`)), head, stage,
     h("div.row.wrap", null,
-      h("button", { type: "button", onclick: () => step(-1), title: "[" }, "← Annotation"),
-      h("button", { type: "button", onclick: () => step(1), title: "]" }, "Annotation →"),
+      h("button", { type: "button", onclick: () => step(-1), title: "Alt+P" }, "← Annotation"),
+      h("button", { type: "button", onclick: () => step(1), title: "Alt+N" }, "Annotation →"),
       h("span.spacer"), reason,
       h("button.danger", { type: "button", id: "reject", onclick: () => decide("reject"), title: "Alt+R" }, "Reject"),
       h("button", { type: "button", id: "correct", onclick: () => decide("correct"), title: "Alt+C" }, "Save correction"),
       h("button.primary", { type: "button", id: "accept", onclick: () => decide("accept"), title: "Alt+A" }, "Accept")));
 
   let claim = null, views = [], index = 0, files = {}, left = false;
+  let active = 0; // which control of the annotation on screen gets the keys
 
   async function load() {
     clear(stage); clear(head);
@@ -58,7 +59,15 @@ export async function show(main, [pid]) {
 
   function showView() {
     views.forEach((v, i) => v.root.classList.toggle("staged", i !== index));
+    active = 0;
+    paintActive();
     paintHead();
+  }
+
+  function paintActive() {
+    const v = views[index];
+    if (!v) return;
+    v.root.querySelectorAll(".control-box").forEach((b, i) => b.classList.toggle("active", i === active && v.widgets.length > 1));
   }
 
   function step(d) {
@@ -93,17 +102,32 @@ export async function show(main, [pid]) {
     if (ev.key === "Escape" && closeHelp()) return;
     if (ev.key === "?" && !typing(ev)) {
       ev.preventDefault();
-      showHelp([["Review", [["Alt+A", "accept"], ["Alt+R", "reject (write the reason first)"], ["Alt+C", "save your correction"], ["[ ]", "previous / next annotation"]]],
+      showHelp([["Review", [["Alt+A", "accept"], ["Alt+R", "reject (write the reason first)"], ["Alt+C", "save your correction (edit the answer in the widgets first)"],
+        ["Alt+P / Alt+N", "previous / next annotation"], ["Tab / Shift+Tab", "next / previous control"], ["Escape", "leave a text box"]]],
         ...(views[index] ? views[index].widgets.map((w) => [`${w.config.name} (${w.config.type})`, w.keys]) : [])]);
       return;
     }
     if (ev.altKey && ev.code === "KeyA") { ev.preventDefault(); decide("accept"); return; }
     if (ev.altKey && ev.code === "KeyR") { ev.preventDefault(); decide("reject"); return; }
     if (ev.altKey && ev.code === "KeyC") { ev.preventDefault(); decide("correct"); return; }
-    if (typing(ev)) return;
-    if (ev.key === "[" || ev.key === "]") { ev.preventDefault(); step(ev.key === "]" ? 1 : -1); return; }
+    if (ev.altKey && (ev.code === "KeyN" || ev.code === "KeyP")) { ev.preventDefault(); step(ev.code === "KeyN" ? 1 : -1); return; }
+    if (typing(ev)) {
+      if (ev.key === "Escape") { ev.target.blur(); ev.preventDefault(); }
+      return;
+    }
     const v = views[index];
-    if (v && v.widgets[0] && v.widgets[0].key(ev)) ev.preventDefault();
+    if (!v) return;
+    if (ev.key === "Tab" && v.widgets.length > 1) {
+      ev.preventDefault();
+      active = (active + (ev.shiftKey ? v.widgets.length - 1 : 1)) % v.widgets.length;
+      paintActive();
+      return;
+    }
+    // The active control first, then the others (as in the label view): a correction is made
+    // with the same keys as the answer was.
+    const w = v.widgets[active];
+    if (w && w.key(ev)) { ev.preventDefault(); return; }
+    for (const other of v.widgets) if (other !== w && other.key(ev)) { ev.preventDefault(); return; }
   }
   document.addEventListener("keydown", onKey);
   load().catch((err) => toast(err.message, "error"));
