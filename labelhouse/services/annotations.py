@@ -273,7 +273,20 @@ def edit(
         {"t": old.task_id},
     ).scalar_one()
     clean = schemas.get(project).validate_answer(answer, json_value(data))
-    old.is_latest = False
+    # Optimistic concurrency (ATTACKS D-04): an edit names the version it starts from (its id), and
+    # only one edit of a version can make it "not latest". The conditional UPDATE is that check and
+    # act in one statement (PostgreSQL re-reads the row after a concurrent writer commits; SQLite has
+    # one writer), so of two editors who read the same version, the second gets 409, never a lost update.
+    flipped = Raw.of(s).execute(
+        "UPDATE annotations SET is_latest = :no WHERE id = :a AND is_latest = :yes",
+        {"a": annotation_id, "no": False, "yes": True},
+    )
+    if flipped != 1:
+        raise Conflict(
+            f"annotation {annotation_id} was changed by someone else meanwhile; "
+            "read the latest version (GET /tasks/{task_id}/annotations) and edit that one"
+        )
+    s.expire(old, ["is_latest"])
     new = Annotation(
         workspace_id=old.workspace_id,
         project_id=old.project_id,
