@@ -247,7 +247,7 @@ def test_hostile_json_gets_a_clear_4xx(client: TestClient, owner: Person) -> Non
     assert all(e["message"].startswith(f"line {e['line']}: not valid JSON") for e in errors)  # said once
 
 
-def test_login_is_rate_limited_uniformly(client: TestClient, rt) -> None:  # type: ignore[no-untyped-def]
+def test_R_01_login_is_rate_limited_uniformly(client: TestClient, rt) -> None:  # type: ignore[no-untyped-def]
     from labelhouse.services import accounts
     from labelhouse.services.clock import utcnow
 
