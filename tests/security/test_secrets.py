@@ -230,3 +230,27 @@ def test_K_07_signed_file_links_cannot_be_altered_extended_or_retyped(
     expired = variant(exp=str(past), sig=signing.sign(rt.secret, int(q["u"]), int(q["w"]), item, field, past))
     r = client.get(expired)
     assert r.status_code == 401 and "expired" in r.text
+
+
+def test_A_07_tokens_are_bound_to_their_user_and_workspace_and_die_at_once(
+    client: TestClient, rt: Runtime
+) -> None:
+    a = make_person(rt, "a@acme.test", "acme")
+    b = make_person(rt, "b@globex.test", "globex")
+    pb = client.post("/api/v1/projects", json={"name": "B", "schema": BOX_SCHEMA}, headers=b.headers).json()[
+        "id"
+    ]
+    made = client.post("/api/v1/tokens", json={"name": "ci"}, headers=a.headers)
+    assert made.status_code == 201
+    token, token_id = made.json()["token"], made.json()["id"]
+    h = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/api/v1/projects/{pb}", headers=h).status_code == 404  # B's objects: not found
+    # The secret is shown once: no GET answers it again (a listing shows a prefix).
+    for path in ("/api/v1/tokens", "/api/v1/me", "/api/v1/members", "/api/v1/audit?limit=1000"):
+        assert token not in client.get(path, headers=a.headers).text
+    # Another workspace's owner cannot revoke (or see) it; its owner can, and it dies at once.
+    assert client.delete(f"/api/v1/tokens/{token_id}", headers=b.headers).status_code == 404
+    assert client.get("/api/v1/me", headers=h).status_code == 200
+    assert client.delete(f"/api/v1/tokens/{token_id}", headers=a.headers).status_code == 204
+    assert client.get("/api/v1/me", headers=h).status_code == 401
+    assert client.post("/api/v1/projects/1/next", headers=h).status_code == 401  # the fast lane too

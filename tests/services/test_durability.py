@@ -25,7 +25,7 @@ from tests.conftest import CHOICES_SCHEMA, Person, make_person
 from tests.live_server import free_port, serving
 from tests.services.test_crash import _start
 
-IMPORT_ROWS = 80_000  # 8 batches of the import job (inline imports are limited to 1 MiB here)
+IMPORT_ROWS = 50_000  # 5 batches of the import job (inline imports are limited to 1 MiB here)
 
 
 def _submit_body(handout: dict[str, Any], key: str, label: str = "pos") -> dict[str, Any]:
@@ -72,6 +72,7 @@ def _seed_labeled_project(rt: Runtime, owner: Person) -> int:
     return pid
 
 
+@pytest.mark.slow
 def test_D_01_D_02_D_03_kill_9_mid_submit_mid_export_mid_import(
     rt: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
