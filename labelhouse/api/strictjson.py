@@ -55,6 +55,10 @@ def check(body: bytes) -> None:
         ) from None
     except RecursionError:
         raise BadJson("the body is not valid JSON: it is nested too deep") from None
+    except BadJson:
+        raise
+    except ValueError:  # an integer past Python's 4,300-digit conversion limit (CVE-2020-10735)
+        raise BadJson("a number in the body has too many digits") from None
     try:
         orjson.dumps(value)  # refuses strings holding lone surrogates ("\ud800")
     except orjson.JSONEncodeError:

@@ -34,6 +34,7 @@ MALFORMED: dict[str, tuple[bytes, str]] = {
     "wrong content type": (b'{"name": "x", "role": "annotator"}', "text/plain"),
     "top-level array": (b'[{"name": "x"}]', "application/json"),
     "null": (b"null", "application/json"),
+    "huge integer": (b'{"name": "x", "overlap": ' + b"9" * 5000 + b"}", "application/json"),
     "nulls for required": (
         b'{"name": null, "schema": null, "role": null, "answer": null}',
         "application/json",
