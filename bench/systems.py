@@ -186,7 +186,15 @@ class LabelhouseSystem:
         return cmd
 
     def _env(self) -> dict[str, str]:
-        return {**os.environ, **NO_PROXY_ENV, "LABELHOUSE_LOG_LEVEL": self.log_level, **self.extra_env}
+        # Benchmarks drive a few tokens far past what people do: the per-token rate limit (a
+        # policy, not a cost) would measure itself, so it is off here unless a bench sets it.
+        return {
+            **os.environ,
+            **NO_PROXY_ENV,
+            "LABELHOUSE_LOG_LEVEL": self.log_level,
+            "LABELHOUSE_RATE_LIMIT": "0",
+            **self.extra_env,
+        }
 
     def start(self) -> None:
         check_loopback(self.base_url)

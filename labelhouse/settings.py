@@ -80,6 +80,16 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
         "false",
         "`true`: URL imports accept only https:// URLs (redirects included).",
     ),
+    "rate_limit": (
+        "LABELHOUSE_RATE_LIMIT",
+        "100",
+        "Requests a second each API token or browser session may make on average (bursts of ten seconds' worth); past it the answer is 429 with Retry-After. Calls without a credential share one budget per client address. 0 turns the limit off.",
+    ),
+    "workspace_quota_mb": (
+        "LABELHOUSE_WORKSPACE_QUOTA_MB",
+        "0",
+        "Most MiB of stored files (item images, audio, ...) one workspace may hold; an import past it is refused with 413 and keeps what it wrote before. Counted on stored bytes, each distinct file once. 0: no quota.",
+    ),
     "oidc_issuer": (
         "LABELHOUSE_OIDC_ISSUER",
         "",
@@ -150,6 +160,8 @@ class Settings:
     outbound_max_mb: int
     outbound_timeout_s: float
     outbound_https_only: bool
+    rate_limit: float
+    workspace_quota_mb: int
     oidc_issuer: str = ""
     oidc_client_id: str = ""
     oidc_client_secret: str = field(default="", repr=False)
@@ -209,6 +221,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             outbound_max_mb=int(raw["outbound_max_mb"]),
             outbound_timeout_s=float(raw["outbound_timeout_s"]),
             outbound_https_only=_flag(raw["outbound_https_only"], "outbound_https_only"),
+            rate_limit=float(raw["rate_limit"]),
+            workspace_quota_mb=int(raw["workspace_quota_mb"]),
             oidc_issuer=str(raw["oidc_issuer"]).strip(),
             oidc_client_id=str(raw["oidc_client_id"]).strip(),
             oidc_client_secret=str(raw["oidc_client_secret"]),
@@ -246,6 +260,10 @@ def _check(settings: Settings) -> None:
         raise Invalid(
             "production mode refuses LABELHOUSE_SQLITE_SYNCHRONOUS=OFF: a crash could lose acknowledged annotations",
             field="sqlite_synchronous",
+        )
+    if settings.rate_limit < 0 or settings.workspace_quota_mb < 0:
+        raise Invalid(
+            "LABELHOUSE_RATE_LIMIT and LABELHOUSE_WORKSPACE_QUOTA_MB are 0 (off) or more", field="settings"
         )
     allow = AllowList.parse(settings.outbound_allow)  # also checks the syntax in every mode
     _check_oidc(settings)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 import traceback
 from pathlib import Path
@@ -11,12 +10,13 @@ from labelhouse.core.errors import LabelhouseError
 from labelhouse.formats.registry import get_reader
 from labelhouse.jobs import queue
 from labelhouse.runtime import Runtime
+from labelhouse.security import logsafe
 from labelhouse.services import items as item_service
 from labelhouse.services.accounts import actor_for
 from labelhouse.services.clock import utcnow
 from labelhouse.storage.tables import Job
 
-log = logging.getLogger("labelhouse.worker")
+log = logsafe.logger("labelhouse.worker")
 
 
 def run_one(rt: Runtime) -> bool:
@@ -70,6 +70,7 @@ def _import(rt: Runtime, job: Job) -> dict[str, object]:
                 now=utcnow,
                 on_progress=progress,
                 outbound=rt.outbound,
+                quota_mb=rt.settings.workspace_quota_mb,
             )
     finally:
         path.unlink(missing_ok=True)

@@ -15,6 +15,8 @@ from labelhouse.api import errors, web
 from labelhouse.api.fastlane import FastLane
 from labelhouse.api.headers import SecurityHeaders
 from labelhouse.api.routes import accounts, admin, items, members, projects, queue, reviews, sessions, sso
+from labelhouse.api.strictjson import StrictJson
+from labelhouse.api.throttle import Throttle
 from labelhouse.runtime import Runtime
 from labelhouse.worker import JobThread
 
@@ -116,6 +118,8 @@ def create_app(rt: Runtime, *, run_jobs: bool | None = None) -> FastAPI:
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(web.router)
     app.add_middleware(FastLane, runtime=rt)
+    app.add_middleware(StrictJson, skip=_IMPORT_PATH)
+    app.add_middleware(Throttle, per_second=rt.settings.rate_limit)
     app.add_middleware(SecurityHeaders, docs_path=f"{PREFIX}/docs")
     app.add_middleware(BodyLimit, max_bytes=rt.settings.max_body_mb * 1024 * 1024)
     return app

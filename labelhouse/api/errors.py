@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import orjson
@@ -12,8 +11,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from labelhouse.core.errors import HTTP_STATUS, LabelhouseError
+from labelhouse.security import logsafe
 
-log = logging.getLogger("labelhouse.api")
+log = logsafe.logger("labelhouse.api")
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from labelhouse.core.text import clean_name
 
 
 class _Body(BaseModel):
@@ -16,7 +18,8 @@ class _Body(BaseModel):
 # field costs the server more than a moment (a password is hashed with argon2).
 Email = Annotated[str, Field(max_length=320)]
 Password = Annotated[str, Field(max_length=1024)]
-Name = Annotated[str, Field(max_length=200)]
+# Names are NFC-normalized and free of invisible and control characters (I-12, core/text.py).
+Name = Annotated[str, Field(max_length=200), AfterValidator(clean_name)]
 Text = Annotated[str, Field(max_length=100_000)]
 
 

@@ -11,6 +11,14 @@ from labelhouse.api.app import create_app
 from labelhouse.runtime import Runtime
 from labelhouse.services import accounts
 
+# Live connection caps per server process (ATTACKS ): past 1,000 open connections or
+# tasks uvicorn answers 503 at once instead of queueing without bound; an idle keep-alive
+# connection is closed after 5 s; one HTTP event (headers) is at most 64 KiB. Slow-header
+# (slowloris) protection needs the reverse proxy in front (see docs/security.md).
+MAX_CONNECTIONS = 1000
+KEEP_ALIVE_S = 5
+MAX_HEADER_BYTES = 64 * 1024
+
 
 def run_server(rt: Runtime) -> None:
     with rt.db.session() as s:
@@ -40,6 +48,9 @@ def run_server(rt: Runtime) -> None:
             port=rt.settings.port,
             log_level=rt.settings.log_level,
             access_log=False,
+            limit_concurrency=MAX_CONNECTIONS,
+            timeout_keep_alive=KEEP_ALIVE_S,
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         )
         return
     app = create_app(rt)
@@ -50,4 +61,7 @@ def run_server(rt: Runtime) -> None:
         log_level=rt.settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=5,
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from labelhouse.controls.base import ControlConfig
 from labelhouse.controls.registry import get_control
 from labelhouse.core.errors import Invalid
+from labelhouse.core.text import BadText, clean_label
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,36 @@ class Schema:
         return out
 
 
+# Keys whose strings are names people pick from: NFC, visible, one script, distinct (I-12).
+_LABEL_KEYS = frozenset({"name", "label", "labels", "options"})
+
+
+def _clean_labels(entry: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``entry`` with every label-like string cleaned by ``core.text.clean_label``.
+
+    A control's own validators then see the normalized strings, so two options that differ only
+    by Unicode normalization are caught as duplicates by the same check as exact ones."""
+
+    def clean(value: Any, path: str, is_label: bool) -> Any:
+        if isinstance(value, str) and is_label:
+            try:
+                return clean_label(value)
+            except BadText as exc:
+                raise Invalid(f"{exc} (at {path})", field=path) from None
+        if isinstance(value, list):
+            out = [clean(v, f"{path}[{i}]", is_label) for i, v in enumerate(value)]
+            strings = [v for v in out if isinstance(v, str)]
+            if is_label and len(set(strings)) != len(strings):
+                twice = next(v for v in strings if strings.count(v) > 1)
+                raise Invalid(f"{twice!r} is listed twice (after Unicode normalization)", field=path)
+            return out
+        if isinstance(value, Mapping):
+            return {k: clean(v, f"{path}.{k}", k in _LABEL_KEYS) for k, v in value.items()}
+        return value
+
+    return {k: clean(v, f"{where}.{k}", k in _LABEL_KEYS) for k, v in entry.items()}
+
+
 def parse_schema(raw: Any) -> Schema:
     """Parse ``{"controls": [...]}`` into typed configs, naming the bad field on error."""
     if not isinstance(raw, Mapping) or not isinstance(raw.get("controls"), list):
@@ -59,7 +90,7 @@ def parse_schema(raw: Any) -> Schema:
             raise Invalid("each control needs a 'type'", field=where)
         control = get_control(str(entry["type"]))
         try:
-            config = control.config_model.model_validate(dict(entry))
+            config = control.config_model.model_validate(_clean_labels(entry, where))
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"])

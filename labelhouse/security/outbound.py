@@ -22,7 +22,6 @@ addresses we never judged.
 from __future__ import annotations
 
 import ipaddress
-import logging
 import socket
 import time
 import typing
@@ -34,9 +33,10 @@ import httpcore
 import httpx
 
 from labelhouse.core.errors import Invalid
+from labelhouse.security import logsafe
 from labelhouse.security.addresses import Address, AllowList, all_allowed
 
-log = logging.getLogger("labelhouse.security")
+log = logsafe.logger("labelhouse.security")
 
 Resolver = Callable[[str, int], list[Address]]
 _CONTROL = frozenset(chr(c) for c in range(0x20)) | {"\x7f", " "}

@@ -26,3 +26,17 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Was this hash made with weaker parameters than today's? (then rehash at the next login)"""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
+def parameters() -> dict[str, int]:
+    """The argon2id cost in force (documented in docs/security.md)."""
+    p = _hasher
+    return {"time_cost": p.time_cost, "memory_kib": p.memory_cost, "parallelism": p.parallelism}

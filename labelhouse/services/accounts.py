@@ -16,7 +16,7 @@ from labelhouse.core.errors import Conflict, Invalid, NotFound, Unauthenticated
 from labelhouse.core.ids import ProjectId, UserId, WorkspaceId
 from labelhouse.core.roles import Role
 from labelhouse.security import tokens
-from labelhouse.security.passwords import hash_password, verify_password
+from labelhouse.security.passwords import hash_password, needs_rehash, verify_password
 from labelhouse.security.permissions import require
 from labelhouse.services import audit
 from labelhouse.services.clock import aware
@@ -240,6 +240,8 @@ def login(
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or user.disabled:
         raise Unauthenticated(message)
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)  # the cost went up since: upgrade it now (K-02)
     query = select(Membership, Workspace).join(Workspace, Workspace.id == Membership.workspace_id)
     query = query.where(Membership.user_id == user.id)
     if workspace:

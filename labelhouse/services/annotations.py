@@ -104,6 +104,14 @@ def submit(
         if first is not None:
             if first.task_id != task_id:
                 raise Conflict(_KEY_REUSED)
+            again = _normalized(db, actor, task_id, answer)
+            if (answer if again is None else again) != first.answer:
+                # Same key, other answer: not a retry of the first submit (ATTACKS D-05).
+                raise Invalid(
+                    "this idempotency_key was already used to submit a different answer to this task; "
+                    "a retry must resend the same answer, a new answer needs a new key (or PUT /annotations/{id})",
+                    field="idempotency_key",
+                )
             return Submitted(first, created=False)
     if holder != actor.user_id:
         raise Forbidden("only the annotator holding the lease may submit to it")
@@ -198,6 +206,21 @@ def submit(
     return Submitted(created, created=True)
 
 
+def _normalized(db: Raw, actor: Actor, task_id: int, answer: Any) -> Any:
+    """``answer`` as a submit to ``task_id`` would store it, or None when it is not valid."""
+    row = db.first(
+        "SELECT p.id, p.updated_at, p.schema, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
+        "JOIN projects p ON p.id = t.project_id WHERE t.id = :t AND p.workspace_id = :w",
+        {"t": task_id, "w": actor.workspace_id},
+    )
+    if row is None:
+        return None
+    try:
+        return schemas.parsed(row[0], str(row[1]), row[2]).validate_answer(answer, json_value(row[3]))
+    except Invalid:
+        return None
+
+
 _KEY_REUSED = "this idempotency_key was already used for another task; make a new key per submit"
 
 
@@ -273,7 +296,20 @@ def edit(
         {"t": old.task_id},
     ).scalar_one()
     clean = schemas.get(project).validate_answer(answer, json_value(data))
-    old.is_latest = False
+    # Optimistic concurrency (ATTACKS D-04): an edit names the version it starts from (its id), and
+    # only one edit of a version can make it "not latest". The conditional UPDATE is that check and
+    # act in one statement (PostgreSQL re-reads the row after a concurrent writer commits; SQLite has
+    # one writer), so of two editors who read the same version, the second gets 409, never a lost update.
+    flipped = Raw.of(s).execute(
+        "UPDATE annotations SET is_latest = :no WHERE id = :a AND is_latest = :yes",
+        {"a": annotation_id, "no": False, "yes": True},
+    )
+    if flipped != 1:
+        raise Conflict(
+            f"annotation {annotation_id} was changed by someone else meanwhile; "
+            "read the latest version (GET /tasks/{task_id}/annotations) and edit that one"
+        )
+    s.expire(old, ["is_latest"])
     new = Annotation(
         workspace_id=old.workspace_id,
         project_id=old.project_id,

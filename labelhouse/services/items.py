@@ -12,13 +12,13 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from labelhouse.blobs.base import BlobStore
 from labelhouse.controls import Schema
 from labelhouse.core.actor import Actor
-from labelhouse.core.errors import Invalid, LabelhouseError, NotFound
+from labelhouse.core.errors import Invalid, LabelhouseError, NotFound, TooLarge
 from labelhouse.core.ids import ProjectId
 from labelhouse.formats.base import ImportRow
 from labelhouse.security.permissions import allowed, require
@@ -216,7 +216,14 @@ def _prepare_batch(
 
 
 def _write_batch(
-    s: Session, actor: Actor, project_id: int, batch: _Batch, *, now: datetime, result: ImportResult
+    s: Session,
+    actor: Actor,
+    project_id: int,
+    batch: _Batch,
+    *,
+    now: datetime,
+    result: ImportResult,
+    quota_mb: int = 0,
 ) -> None:
     """Write one prepared batch: every new item gets a task; the permission is checked again."""
     project = get_project(s, actor, project_id, "items.import")
@@ -224,7 +231,7 @@ def _write_batch(
         result.add_error(line, message)
     result.duplicates += batch.duplicates
     if batch.blobs:
-        _record_blobs(s, actor.workspace_id, batch.blobs, now)
+        _record_blobs(s, actor.workspace_id, batch.blobs, now, quota_mb)
     if not batch.items:
         return
     inserted = _bulk_insert(Raw.of(s), actor.workspace_id, project.id, project.overlap, batch.items, now)
@@ -337,7 +344,7 @@ def _bulk_insert(
 
 
 def _record_blobs(
-    s: Session, workspace_id: int, new_blobs: dict[str, tuple[int, str]], now: datetime
+    s: Session, workspace_id: int, new_blobs: dict[str, tuple[int, str]], now: datetime, quota_mb: int = 0
 ) -> None:
     known = set(
         s.scalars(
@@ -349,8 +356,32 @@ def _record_blobs(
         for sha, (size, media) in new_blobs.items()
         if sha not in known
     ]
+    if rows and quota_mb > 0:
+        _check_quota(
+            s, workspace_id, sum(new_blobs[sha][0] for sha in new_blobs if sha not in known), quota_mb
+        )
     if rows:
         s.execute(insert(Blob), rows)
+
+
+def storage_used(s: Session, workspace_id: int) -> int:
+    """Bytes of files the workspace stores (each distinct file once, as stored)."""
+    return int(
+        s.scalar(select(func.coalesce(func.sum(Blob.size), 0)).where(Blob.workspace_id == workspace_id)) or 0
+    )
+
+
+def _check_quota(s: Session, workspace_id: int, adding: int, quota_mb: int) -> None:
+    """Refuse files past the workspace's storage quota (ATTACKS R-05). The blob rows of a workspace
+    are written one unit of work at a time per import batch, so the sum read here is current
+    enough; two imports racing may pass the quota by at most one batch."""
+    used = storage_used(s, workspace_id)
+    if used + adding > quota_mb * 1024 * 1024:
+        raise TooLarge(
+            f"this workspace stores {used / 2**20:.1f} MiB of files and its quota is {quota_mb} MiB "
+            f"(LABELHOUSE_WORKSPACE_QUOTA_MB); these {adding / 2**20:.1f} MiB do not fit. "
+            "Trash and purge unused items, or ask the operator to raise the quota"
+        )
 
 
 def import_stream(
@@ -364,6 +395,7 @@ def import_stream(
     on_progress: Callable[[int, ImportResult], None] | None = None,
     batch_size: int = BATCH,
     outbound: OutboundPolicy | None = None,
+    quota_mb: int = 0,
 ) -> ImportResult:
     """Import a stream of rows in batches, one unit of work each.
 
@@ -389,7 +421,7 @@ def import_stream(
         while (batch := pending.result()).rows:
             pending = reader.submit(read_ahead)
             with unit_of_work() as s:
-                _write_batch(s, actor, project_id, batch, now=now(), result=result)
+                _write_batch(s, actor, project_id, batch, now=now(), result=result, quota_mb=quota_mb)
             seen += batch.rows
             if on_progress is not None:
                 on_progress(seen, result)

@@ -5,14 +5,41 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labelhouse.core.actor import Actor
-from labelhouse.core.errors import NotFound
+from labelhouse.core.errors import NotFound, TooMany
 from labelhouse.jobs import queue
 from labelhouse.security.permissions import allowed, require
 from labelhouse.services.projects import get_project
 from labelhouse.storage.tables import Job
+
+# Unfinished jobs one user, and one workspace, may have at once (ATTACKS R-07): a flood of
+# imports waits at the door instead of filling the queue ahead of other workspaces' jobs.
+MAX_OPEN_PER_USER = 5
+MAX_OPEN_PER_WORKSPACE = 20
+
+
+def _check_fan_out(s: Session, actor: Actor) -> None:
+    open_jobs = (Job.workspace_id == actor.workspace_id) & Job.state.in_(("queued", "running"))
+    mine, ours = s.execute(
+        select(
+            func.count().filter(Job.created_by == actor.user_id),
+            func.count(),
+        ).where(open_jobs)
+    ).one()
+    if mine >= MAX_OPEN_PER_USER:
+        raise TooMany(
+            f"you have {mine} jobs queued or running, the most one user may have; "
+            "wait for one to finish (GET /jobs/{id})",
+            details={"retry_after": 10},
+        )
+    if ours >= MAX_OPEN_PER_WORKSPACE:
+        raise TooMany(
+            f"this workspace has {ours} jobs queued or running, the most it may have; wait for one to finish",
+            details={"retry_after": 10},
+        )
 
 
 def start_import(
@@ -26,6 +53,7 @@ def start_import(
     size: int | None = None,
 ) -> Job:
     project = get_project(s, actor, project_id, "items.import")
+    _check_fan_out(s, actor)
     return queue.enqueue(
         s,
         workspace_id=actor.workspace_id,

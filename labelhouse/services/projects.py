@@ -16,6 +16,7 @@ from labelhouse.controls.schema_text import Syntax, parse_schema_text
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, NotFound
 from labelhouse.core.ids import ProjectId
+from labelhouse.core.text import BadText, clean_name
 from labelhouse.formats import writers
 from labelhouse.quality.policy import QualityPolicy
 from labelhouse.security.permissions import require
@@ -40,8 +41,16 @@ class ProjectSettings:
     quality: dict[str, Any] | None = None
 
 
+def _name(name: str) -> str:
+    """The stored form of a project name: trimmed, NFC, visible characters only (I-12)."""
+    try:
+        return clean_name(name.strip())
+    except BadText as exc:
+        raise Invalid(f"the project name is not plain text: {exc}", field="name") from None
+
+
 def _validate(settings: ProjectSettings) -> None:
-    if settings.name is not None and not (1 <= len(settings.name.strip()) <= 200):
+    if settings.name is not None and not (1 <= len(_name(settings.name)) <= 200):
         raise Invalid("a project name has 1 to 200 characters", field="name")
     if settings.overlap is not None and not (1 <= settings.overlap <= MAX_OVERLAP):
         raise Invalid(f"overlap is how many people label each task: 1 to {MAX_OVERLAP}", field="overlap")
@@ -70,7 +79,7 @@ def create_project(s: Session, actor: Actor, settings: ProjectSettings, *, now: 
     policy = QualityPolicy.parse(settings.quality)
     project = Project(
         workspace_id=actor.workspace_id,
-        name=settings.name.strip(),
+        name=_name(settings.name),
         description=settings.description or "",
         schema=schema.to_dict(),
         overlap=policy.min_labels if policy.adaptive else settings.overlap or 1,
@@ -109,7 +118,7 @@ def update_project(
     project = get_project(s, actor, project_id, "project.update")
     _validate(settings)
     if settings.name is not None:
-        project.name = settings.name.strip()
+        project.name = _name(settings.name)
     if settings.description is not None:
         project.description = settings.description
     if settings.schema is not None:

@@ -235,7 +235,7 @@ def test_hostile_json_gets_a_clear_4xx(client: TestClient, owner: Person) -> Non
     r = client.post("/api/v1/projects", content=deep, headers=h)
     assert r.status_code == 400 and "not valid JSON" in r.json()["error"]["message"]
     r = client.post("/api/v1/tasks/1/annotations", content=deep, headers=h)  # the fast lane
-    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid"
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid"  # api/strictjson.py
     pid = _project(client, owner)
     r = client.post(
         f"/api/v1/projects/{pid}/items",
@@ -247,7 +247,7 @@ def test_hostile_json_gets_a_clear_4xx(client: TestClient, owner: Person) -> Non
     assert all(e["message"].startswith(f"line {e['line']}: not valid JSON") for e in errors)  # said once
 
 
-def test_login_is_rate_limited_uniformly(client: TestClient, rt) -> None:  # type: ignore[no-untyped-def]
+def test_R_01_login_is_rate_limited_uniformly(client: TestClient, rt) -> None:  # type: ignore[no-untyped-def]
     from labelhouse.services import accounts
     from labelhouse.services.clock import utcnow
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from labelhouse.api import views
@@ -46,7 +46,12 @@ def purge_all(actor: CurrentActor, rt: RT) -> Response:
 
 
 @router.get("/audit", tags=["audit"])
-def audit_log(actor: CurrentActor, rt: RT, after: int = 0, limit: int = 200) -> Response:
+def audit_log(
+    actor: CurrentActor,
+    rt: RT,
+    after: int = Query(0, ge=0, le=2**63 - 1, description="the last seq of the previous page"),
+    limit: int = Query(200, ge=1, le=1000),
+) -> Response:
     """The workspace's audit events after sequence number ``after`` (managers and owners)."""
     with rt.db.session(write=False) as s:
         return json_response(

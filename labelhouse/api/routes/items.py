@@ -28,6 +28,7 @@ from labelhouse.services.accounts import actor_for
 from labelhouse.services.clock import utcnow
 
 router = APIRouter(tags=["items"])
+MAX_ID = 2**63 - 1  # the largest id a database column holds: larger cursors are refused
 
 
 def _sniff(head: bytes, content_type: str) -> str:
@@ -126,6 +127,7 @@ async def import_items(
                     blobs=rt.blobs,
                     now=utcnow,
                     outbound=rt.outbound,
+                    quota_mb=rt.settings.workspace_quota_mb,
                 )
                 return json_response(result.to_dict(), 201)
         with rt.db.session() as s:
@@ -143,7 +145,11 @@ async def import_items(
 
 @router.get("/projects/{project_id}/items")
 def list_items(
-    project_id: int, actor: CurrentActor, rt: RT, after: int = 0, limit: int = Query(100, le=1000, ge=1)
+    project_id: int,
+    actor: CurrentActor,
+    rt: RT,
+    after: int = Query(0, ge=0, le=MAX_ID, description="the last item id of the previous page"),
+    limit: int = Query(100, le=1000, ge=1),
 ) -> Response:
     with rt.db.session(write=False) as s:
         rows = svc.list_items(s, actor, project_id, after=after, limit=limit)
