@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,21 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
         "false",
         "`true`: URL imports accept only https:// URLs (redirects included).",
     ),
+    "master_key": (
+        "LABELHOUSE_MASTER_KEY",
+        "",
+        "The master key that wraps every workspace's data key: 32 random bytes in base64. Empty: read `LABELHOUSE_MASTER_KEY_FILE`. See docs/security.md, Encryption at rest.",
+    ),
+    "master_key_file": (
+        "LABELHOUSE_MASTER_KEY_FILE",
+        "",
+        "File holding the master key (base64, mode 0600). Empty: `master.key` in the key folder, created on first start. Production refuses a key file inside the data folder.",
+    ),
+    "key_dir": (
+        "LABELHOUSE_KEY_DIR",
+        "",
+        "Folder of the keyring (the workspaces' data keys, wrapped by the master key) and of the default master key file. Empty: `keys` in the data folder. Backups never copy it; production refuses it inside the data folder.",
+    ),
 }
 
 
@@ -97,6 +112,9 @@ class Settings:
     outbound_max_mb: int
     outbound_timeout_s: float
     outbound_https_only: bool
+    master_key: str = field(default="", repr=False)  # a secret: never in a repr or a log line
+    master_key_file: str = ""
+    key_dir: str = ""
 
     @property
     def db_url(self) -> str:
@@ -114,6 +132,14 @@ class Settings:
     @property
     def upload_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def keys_dir(self) -> Path:
+        return Path(self.key_dir) if self.key_dir else self.data_dir / "keys"
+
+    @property
+    def master_key_path(self) -> Path:
+        return Path(self.master_key_file) if self.master_key_file else self.keys_dir / "master.key"
 
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -142,6 +168,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             outbound_max_mb=int(raw["outbound_max_mb"]),
             outbound_timeout_s=float(raw["outbound_timeout_s"]),
             outbound_https_only=_flag(raw["outbound_https_only"], "outbound_https_only"),
+            master_key=str(raw["master_key"]),
+            master_key_file=str(raw["master_key_file"]),
+            key_dir=str(raw["key_dir"]),
         )
     except ValueError as exc:
         raise Invalid(f"a setting is not a number: {exc}", field="settings") from None
@@ -183,6 +212,37 @@ def _check(settings: Settings) -> None:
             f"production mode refuses LABELHOUSE_OUTBOUND_ALLOW entries {', '.join(allow.too_broad())}: "
             "they open the internal network or a cloud metadata service to URL fetches; list the hosts needed",
             field="outbound_allow",
+        )
+
+
+def check_key_placement(settings: Settings) -> None:
+    """Production refuses keys stored with the data they protect (checked when keys are opened).
+
+    A copy of the data folder (a disk snapshot, an rsync) must never carry the master key, and
+    must not carry the keyring either: an old keyring copy would bring back the data key of a
+    deleted workspace (see docs/security.md, crypto-shredding)."""
+    if settings.mode != "production":
+        return
+    data = settings.data_dir.resolve()
+    if settings.keys_dir.resolve().is_relative_to(data):
+        raise Invalid(
+            "production mode refuses the key folder inside the data folder: set LABELHOUSE_KEY_DIR to a "
+            "folder outside it (e.g. /etc/labelhouse/keys) and keep its copies apart from data backups",
+            field="key_dir",
+        )
+    if settings.master_key:
+        return
+    path = settings.master_key_path.resolve()
+    if path.is_relative_to(data):
+        raise Invalid(
+            "production mode refuses LABELHOUSE_MASTER_KEY_FILE inside the data folder: the key would "
+            "travel with every copy of the data it protects; move it out",
+            field="master_key_file",
+        )
+    if path.exists() and path.stat().st_mode & 0o077:
+        raise Invalid(
+            f"production mode refuses the master key file {path}: others can read it; chmod 600 it",
+            field="master_key_file",
         )
 
 

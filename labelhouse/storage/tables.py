@@ -40,6 +40,9 @@ class Workspace(Base):
     id: Mapped[int] = mapped_column(Pk, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # set when the workspace was deleted: its rows are gone, its data key destroyed; the row and
+    # its audit chain stay (a tombstone), and its id is never reused
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class User(Base):
