@@ -31,6 +31,8 @@ from labelhouse.security.keyring import DataKeys, Keyring
 ITEM_PREFIX = "lh1:"
 BLOB_MAGIC = b"LHB1"
 _NONCE = 12
+# What sealing adds to a blob file: magic, key version, nonce, GCM tag.
+BLOB_OVERHEAD = len(BLOB_MAGIC) + 2 + _NONCE + 16
 
 
 class Tampered(Unavailable):
