@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from labelhouse.api import app as app_module
 from labelhouse.api.app import create_app
 from labelhouse.blobs.local import LocalBlobStore
-from labelhouse.security.sealing import BLOB_OVERHEAD
 from labelhouse.core.errors import Invalid, NotFound
 from labelhouse.formats import media
 from labelhouse.formats.csvfile import CsvReader
 from labelhouse.runtime import Runtime
+from labelhouse.security.sealing import BLOB_OVERHEAD
 from tests.api.test_workspace_rules import _label_all
 from tests.conftest import CHOICES_SCHEMA, Person, make_person
 from tests.formats.test_images import _bilevel_png
