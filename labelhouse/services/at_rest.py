@@ -80,19 +80,17 @@ def _seal_items(db: Database, vault: Vault, skip: set[int]) -> int:
             rows = s.execute(text(_plain_rows_sql(not db.is_sqlite)), {"after": after, "n": BATCH}).all()
             if not rows:
                 return sealed
+            updates = []
             for item_id, workspace_id, project_id, data in rows:
                 if workspace_id in skip:
                     continue
                 fields: Any = json_value(data)
                 encoded = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
                 digest = vault.content_hash(workspace_id, encoded)
-                s.execute(
-                    text(f"UPDATE items SET data = {as_json}, content_hash = :h WHERE id = :i"),
-                    {
-                        "data": vault.seal_item(workspace_id, project_id, digest, encoded),
-                        "h": digest,
-                        "i": item_id,
-                    },
-                )
-            sealed += len(rows)
+                stored = vault.seal_item(workspace_id, project_id, digest, encoded)
+                updates.append({"data": stored, "h": digest, "i": item_id})
+            if updates:  # one executemany per batch
+                update = f"UPDATE items SET data = {as_json}, content_hash = :h WHERE id = :i"
+                s.execute(text(update), updates)
+            sealed += len(updates)
             after = rows[-1][0]
