@@ -94,6 +94,14 @@ class Keyring:
             raise Unavailable(f"the keyring {self.path} has an unknown format {doc.get('format')!r}")
         return doc
 
+    def _must_read(self) -> dict[str, Any]:
+        doc = self._read()
+        if doc is None:
+            raise Unavailable(
+                f"the keyring {self.path} is gone: restore it from its copy (nothing opens without it)"
+            )
+        return doc
+
     def _write(self, doc: dict[str, Any]) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -137,11 +145,11 @@ class Keyring:
 
     def get(self, workspace_id: int, *, create: bool) -> DataKeys | None:
         """The workspace's keys; with ``create``, make its first key if it has none."""
-        doc = self._read() or {"workspaces": {}, "master_key_id": self._provider.key_id}
+        doc = self._must_read()
         entry = self._entry(doc, workspace_id)
         if entry is None and create:
             with self._locked():
-                doc = self._read() or {}
+                doc = self._must_read()
                 self._check_master(doc)
                 entry = self._entry(doc, workspace_id)
                 if entry is None:
@@ -167,7 +175,7 @@ class Keyring:
     def destroy(self, workspace_id: int, *, reason: str, now: datetime) -> bool:
         """Crypto-shred: drop the workspace's wrapped keys, keep when and why. True if it had keys."""
         with self._locked():
-            doc = self._read() or {"workspaces": {}}
+            doc = self._must_read()
             entry = self._entry(doc, workspace_id) or {"current": 0, "created_at": None}
             had = bool(entry.get("keys"))
             entry.update({"keys": {}, "destroyed_at": now.isoformat(), "reason": reason})
@@ -178,7 +186,7 @@ class Keyring:
     def add_version(self, workspace_id: int) -> int:
         """A new data key for the workspace's new writes; older versions still open old data."""
         with self._locked():
-            doc = self._read() or {}
+            doc = self._must_read()
             self._check_master(doc)
             entry = self._entry(doc, workspace_id)
             if entry is None:
@@ -197,7 +205,7 @@ class Keyring:
         """Re-wrap every data key under ``new`` (master key rotation; the data is not touched).
         Returns how many data keys were re-wrapped."""
         with self._locked():
-            doc = self._read() or {}
+            doc = self._must_read()
             self._check_master(doc)
             count = 0
             for name, entry in doc["workspaces"].items():
@@ -214,7 +222,7 @@ class Keyring:
 
     def status(self) -> dict[str, Any]:
         """What the keyring holds, without any key: for ``labelhouse keys status`` and audits."""
-        doc = self._read() or {"workspaces": {}, "master_key_id": None}
+        doc = self._must_read()
         return {
             "master_key_id": doc["master_key_id"],
             "workspaces": {

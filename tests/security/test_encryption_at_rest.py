@@ -534,3 +534,23 @@ def test_unsealed_rows_are_refused(sqlite_rt: Runtime) -> None:
         sqlite_rt.vault.open_item(owner.workspace_id, 1, "x", '{"text": "plain"}')
     with pytest.raises(NotFound):
         sqlite_rt.blobs.get(owner.workspace_id, "../../etc/passwd")
+
+
+def test_K_04_a_wrapped_data_key_moved_to_another_workspace_does_not_unwrap(tmp_path: Path) -> None:
+    import json
+
+    from labelhouse.security.keyring import Keyring
+    from labelhouse.security.keys import LocalKeyProvider, new_master_key
+
+    master = LocalKeyProvider(new_master_key())
+    ring = Keyring(tmp_path / "keyring.json", lambda: master)
+    one, two = ring.get(1, create=True), ring.get(2, create=True)
+    assert one is not None and two is not None and one.keys[1] != two.keys[1]
+    doc = json.loads((tmp_path / "keyring.json").read_text())
+    doc["workspaces"]["1"]["keys"]["1"] = doc["workspaces"]["2"]["keys"]["1"]
+    (tmp_path / "keyring.json").write_text(json.dumps(doc))
+    with pytest.raises(Unavailable, match="does not unwrap"):
+        Keyring(tmp_path / "keyring.json", lambda: master).get(1, create=False)
+    (tmp_path / "keyring.json").unlink()
+    with pytest.raises(Unavailable, match="is gone"):
+        ring.get(3, create=True)
