@@ -276,6 +276,7 @@ def test_K_05_workspaces_delete_command(tmp_path: Path) -> None:
     for ws in ("acme", "globex"):
         out = runner.invoke(main, ["users", "create", f"o@{ws}.test", "--workspace", ws, "--data", str(data)])
         assert out.exit_code == 0, out.output
+    assert runner.invoke(main, ["backup", str(tmp_path / "bk"), "--data", str(data)]).exit_code == 0
     out = runner.invoke(main, ["workspaces", "delete", "acme", "--data", str(data)])
     assert out.exit_code != 0 and "--reason" in out.output
     out = runner.invoke(
@@ -286,6 +287,31 @@ def test_K_05_workspaces_delete_command(tmp_path: Path) -> None:
     assert "DESTROYED" in out.output and "offboarded" in out.output and "versions [1]" in out.output
     out = runner.invoke(main, ["workspaces", "delete", "acme", "--reason", "x", "--yes", "--data", str(data)])
     assert out.exit_code == 3  # not found: it is gone
+    # `restore` says which workspaces of a backup can still be read with this install's keys.
+    out = runner.invoke(
+        main,
+        ["restore", str(tmp_path / "bk"), "--data", str(tmp_path / "fresh")],
+        env={"LABELHOUSE_KEY_DIR": str(data / "keys")},
+    )
+    assert out.exit_code == 0, out.output
+    assert "workspace acme: data key destroyed" in out.output and "workspace globex: readable" in out.output
+
+
+def test_an_interrupted_rotation_is_finished_at_the_next_start(tmp_path: Path) -> None:
+    from labelhouse.security.keys import LocalKeyProvider, new_master_key, write_key_file
+
+    data = tmp_path / "data"
+    rt = open_runtime(_settings(data))
+    make_person(rt, "o@acme.test")
+    rt.db.dispose()
+    key_file = data / "keys" / "master.key"
+    new = new_master_key()
+    write_key_file(key_file.with_name("master.key.new"), new)
+    rt.vault.keyring.rewrap(LocalKeyProvider(new))  # ...and the process died before the rename
+    again = open_runtime(_settings(data))
+    again.db.dispose()
+    assert LocalKeyProvider(new).key_id == again.vault.keyring.master_key_id
+    assert not key_file.with_name("master.key.new").exists()
 
 
 @pytest.mark.parametrize("shred", [False, True])
