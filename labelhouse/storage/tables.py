@@ -280,6 +280,8 @@ class Blob(Base):
     workspace_id: Mapped[int] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
+    # the file's name in the store: a keyed hash of its content under the workspace's key
+    # (security/sealing.py); the plain SHA-256 for files stored before encryption at rest
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     media_type: Mapped[str] = mapped_column(String(100))
