@@ -10,6 +10,7 @@ import orjson  # noqa: F401  (imported early: the engine's JSON serializer uses 
 from labelhouse.blobs import LocalBlobStore
 from labelhouse.blobs.base import BlobStore
 from labelhouse.blobs.sealed import SealedBlobStore
+from labelhouse.core.errors import Unavailable
 from labelhouse.security.keyring import Keyring
 from labelhouse.security.keys import MasterKeySource
 from labelhouse.security.rotation import finish_interrupted
@@ -66,10 +67,19 @@ def key_source(settings: Settings) -> MasterKeySource:
     )
 
 
-def open_vault(settings: Settings) -> Vault:
-    """The master key (given, or made on first start), the keyring it wraps, the vault over both."""
+def open_vault(settings: Settings, *, existing: bool = False) -> Vault:
+    """The master key (given, or made on first start), the keyring it wraps, the vault over both.
+
+    ``existing``: the keys must already be there (the database was sealed with them, or a
+    ``keys`` command runs): a wrong LABELHOUSE_KEY_DIR then stops with a message instead of
+    starting a second, empty set of keys beside the real one."""
     source = key_source(settings)
     keyring_path = settings.keys_dir / "keyring.json"
+    if existing and not keyring_path.exists():
+        raise Unavailable(
+            f"no keyring at {keyring_path}, but this install's data is sealed with one: set "
+            "LABELHOUSE_KEY_DIR (and LABELHOUSE_MASTER_KEY or LABELHOUSE_MASTER_KEY_FILE) to the install's keys"
+        )
     # A lost key file next to an existing keyring is an error to report, not a key to remake.
     source.create = source.create and not keyring_path.exists()
     finish_interrupted(source, keyring_path)
@@ -80,13 +90,14 @@ def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     # The data folder holds the database, the files and the install secret: its owner only (K-06).
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     settings.upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    vault = open_vault(settings)
     db = Database(settings.db_url, synchronous=settings.sqlite_synchronous)
-    db.sealer = vault
     if migrate:
         upgrade(db)
     from labelhouse.services.accounts import install_secret
-    from labelhouse.services.at_rest import seal_existing
+    from labelhouse.services.at_rest import is_sealed, seal_existing
+
+    vault = open_vault(settings, existing=is_sealed(db))
+    db.sealer = vault
 
     files = LocalBlobStore(settings.blob_dir)
     seal_existing(db, vault, files)

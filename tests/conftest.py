@@ -72,6 +72,14 @@ def rt(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator
     if backend == "postgresql":
         database_url = request.getfixturevalue("pg_database")
     settings = load_settings(env={}, data_dir=tmp_path / "data", database_url=database_url, job_threads=0)
+    if backend == "postgresql":
+        # Empty the shared database first: its data was sealed with an earlier test's keys, and
+        # opening it with this test's fresh key folder is refused (as it should be).
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            try:
+                conn.execute(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE")
+            except psycopg.errors.UndefinedTable:
+                pass  # not migrated yet
     runtime = open_runtime(settings)
     if backend == "postgresql":
         with runtime.db.engine.begin() as conn:

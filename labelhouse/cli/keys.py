@@ -23,7 +23,7 @@ def status(data_dir: Path | None, database_url: str | None) -> None:
     from labelhouse.runtime import open_vault
 
     settings = load_settings(data_dir=data_dir, database_url=database_url)
-    vault = open_vault(settings)
+    vault = open_vault(settings, existing=True)
     state = vault.keyring.status()
     click.echo(f"keyring {vault.keyring.path}, master key {state['master_key_id']}")
     for ws, entry in state["workspaces"].items():
@@ -66,7 +66,7 @@ def rotate(
         rt.vault.forget(ws)
         click.echo(f"workspace {workspace}: new data is sealed under data key version {version}")
         return
-    vault = open_vault(settings)
+    vault = open_vault(settings, existing=True)
     done = rotate_master(vault.keyring, key_source(settings), new_key_file)
     click.echo(
         f"re-wrapped {done.data_keys} data keys: master key {done.old_key_id} -> {done.new_key_id}, "

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from labelhouse.blobs.base import NamedStore
 from labelhouse.security.keyring import Shredded
@@ -24,6 +25,15 @@ from labelhouse.storage.tables import InstallState
 
 MARK = "encrypted_at_rest"
 BATCH = 2000
+
+
+def is_sealed(db: Database) -> bool:
+    """Whether this database's data was sealed already (so its keys must exist somewhere)."""
+    try:
+        with db.session(write=False) as s:
+            return s.get(InstallState, MARK) is not None
+    except SQLAlchemyError:  # not migrated yet: nothing sealed
+        return False
 
 
 def seal_existing(db: Database, vault: Vault, files: NamedStore) -> dict[str, int]:

@@ -7,6 +7,7 @@ import io
 import os
 import stat
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,23 @@ SCHEMA = {
     ]
 }
 BOX_SCHEMA = {"controls": [{"name": "objects", "type": "boxes", "over": "image", "labels": ["cat"]}]}
+
+
+@pytest.fixture(autouse=True)
+def _leave_the_shared_database_empty(request: pytest.FixtureRequest) -> Iterator[None]:
+    """These tests open more runtimes on the worker's PostgreSQL database, which leaves it marked
+    as sealed with this test's keys; empty it so the next test's fresh keys may open it."""
+    url = ""
+    if "rt" in request.fixturenames and request.getfixturevalue("backend") == "postgresql":
+        url = request.getfixturevalue("pg_database")
+    yield
+    if url:
+        import psycopg
+
+        from tests.conftest import _TABLES
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE")
 
 
 def _png(tag: bytes = PIXEL_CANARY) -> bytes:
@@ -580,3 +598,13 @@ def test_K_04_a_wrapped_data_key_moved_to_another_workspace_does_not_unwrap(tmp_
     (tmp_path / "keyring.json").unlink()
     with pytest.raises(Unavailable, match="is gone"):
         ring.get(3, create=True)
+
+
+def test_a_sealed_install_never_starts_a_second_set_of_keys(sqlite_rt: Runtime, tmp_path: Path) -> None:
+    make_person(sqlite_rt, "o@acme.test")
+    elsewhere = tmp_path / "elsewhere"
+    with pytest.raises(Unavailable, match="LABELHOUSE_KEY_DIR"):
+        open_runtime(_settings(sqlite_rt.settings.data_dir, LABELHOUSE_KEY_DIR=str(elsewhere)))
+    assert not (elsewhere / "keyring.json").exists() and not (elsewhere / "master.key").exists()
+    out = CliRunner().invoke(main, ["keys", "status", "--data", str(tmp_path / "empty")])
+    assert out.exit_code != 0 and "no keyring" in out.output
