@@ -29,7 +29,7 @@ from labelhouse.services.clock import utcnow
 from labelhouse.services.workspaces import delete_workspace
 from labelhouse.settings import load_settings
 from labelhouse.storage import backup as backups
-from tests.conftest import CHOICES_SCHEMA, Person, make_person
+from tests.conftest import CHOICES_SCHEMA, Person, empty_pg, make_person
 
 CANARY = "CANARY-7f3a-client-secret-text"
 PIXEL_CANARY = b"CANARY-PIXELS-91be"
@@ -50,12 +50,7 @@ def _leave_the_shared_database_empty(request: pytest.FixtureRequest) -> Iterator
         url = request.getfixturevalue("pg_database")
     yield
     if url:
-        import psycopg
-
-        from tests.conftest import _TABLES
-
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE")
+        empty_pg(url)
 
 
 def _png(tag: bytes = PIXEL_CANARY) -> bytes:
