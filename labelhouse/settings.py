@@ -140,6 +140,21 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
         "false",
         "Single sign-on: `true` links a first sign-in to an existing local account with the same e-mail, but only when the provider marks the e-mail verified (`email_verified: true`). `false`: such a sign-in is refused.",
     ),
+    "master_key": (
+        "LABELHOUSE_MASTER_KEY",
+        "",
+        "The master key that wraps every workspace's data key: 32 random bytes in base64. Empty: read `LABELHOUSE_MASTER_KEY_FILE`. See docs/security.md, Encryption at rest.",
+    ),
+    "master_key_file": (
+        "LABELHOUSE_MASTER_KEY_FILE",
+        "",
+        "File holding the master key (base64, mode 0600). Empty: `master.key` in the key folder, created on first start. Production refuses a key file inside the data folder.",
+    ),
+    "key_dir": (
+        "LABELHOUSE_KEY_DIR",
+        "",
+        "Folder of the keyring (the workspaces' data keys, wrapped by the master key) and of the default master key file. Empty: `keys` in the data folder. Backups never copy it; production refuses it inside the data folder.",
+    ),
 }
 
 
@@ -177,6 +192,10 @@ class Settings:
     def oidc_enabled(self) -> bool:
         return bool(self.oidc_issuer)
 
+    master_key: str = field(default="", repr=False)  # a secret: never in a repr or a log line
+    master_key_file: str = ""
+    key_dir: str = ""
+
     @property
     def db_url(self) -> str:
         if self.database_url:
@@ -193,6 +212,14 @@ class Settings:
     @property
     def upload_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def keys_dir(self) -> Path:
+        return Path(self.key_dir) if self.key_dir else self.data_dir / "keys"
+
+    @property
+    def master_key_path(self) -> Path:
+        return Path(self.master_key_file) if self.master_key_file else self.keys_dir / "master.key"
 
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -233,6 +260,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             oidc_groups_claim=str(raw["oidc_groups_claim"]).strip(),
             oidc_roles=str(raw["oidc_roles"]),
             oidc_link_email=_flag(raw["oidc_link_email"], "oidc_link_email"),
+            master_key=str(raw["master_key"]),
+            master_key_file=str(raw["master_key_file"]),
+            key_dir=str(raw["key_dir"]),
         )
     except ValueError as exc:
         raise Invalid(f"a setting is not a number: {exc}", field="settings") from None
@@ -320,6 +350,37 @@ def _check_oidc(settings: Settings) -> None:
         raise Invalid("LABELHOUSE_OIDC_ROLES maps no group: nobody could sign in", field="oidc_roles")
     if not settings.oidc_groups_claim:
         raise Invalid("LABELHOUSE_OIDC_GROUPS_CLAIM is empty", field="oidc_groups_claim")
+
+
+def check_key_placement(settings: Settings) -> None:
+    """Production refuses keys stored with the data they protect (checked when keys are opened).
+
+    A copy of the data folder (a disk snapshot, an rsync) must never carry the master key, and
+    must not carry the keyring either: an old keyring copy would bring back the data key of a
+    deleted workspace (see docs/security.md, crypto-shredding)."""
+    if settings.mode != "production":
+        return
+    data = settings.data_dir.resolve()
+    if settings.keys_dir.resolve().is_relative_to(data):
+        raise Invalid(
+            "production mode refuses the key folder inside the data folder: set LABELHOUSE_KEY_DIR to a "
+            "folder outside it (e.g. /etc/labelhouse/keys) and keep its copies apart from data backups",
+            field="key_dir",
+        )
+    if settings.master_key:
+        return
+    path = settings.master_key_path.resolve()
+    if path.is_relative_to(data):
+        raise Invalid(
+            "production mode refuses LABELHOUSE_MASTER_KEY_FILE inside the data folder: the key would "
+            "travel with every copy of the data it protects; move it out",
+            field="master_key_file",
+        )
+    if path.exists() and path.stat().st_mode & 0o077:
+        raise Invalid(
+            f"production mode refuses the master key file {path}: others can read it; chmod 600 it",
+            field="master_key_file",
+        )
 
 
 def setting_names() -> list[str]:

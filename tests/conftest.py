@@ -65,6 +65,17 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def empty_pg(database_url: str) -> None:
+    """Empty the worker's shared PostgreSQL database before a runtime with fresh keys opens it:
+    its data was sealed with an earlier test's keys, and opening it with another key folder is
+    refused (as it should be)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        try:
+            conn.execute(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE")
+        except psycopg.errors.UndefinedTable:
+            pass  # not migrated yet
+
+
 @pytest.fixture
 def rt(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Runtime]:
     """A migrated runtime on a fresh database of the given backend, with its own data folder."""
@@ -72,6 +83,8 @@ def rt(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator
     if backend == "postgresql":
         database_url = request.getfixturevalue("pg_database")
     settings = load_settings(env={}, data_dir=tmp_path / "data", database_url=database_url, job_threads=0)
+    if backend == "postgresql":
+        empty_pg(database_url)
     runtime = open_runtime(settings)
     if backend == "postgresql":
         with runtime.db.engine.begin() as conn:

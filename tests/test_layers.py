@@ -14,7 +14,7 @@ ALLOWED: dict[str, set[str]] = {
     "quality": {"core", "controls"},
     "security": {"core"},
     "storage": {"core"},
-    "blobs": {"core"},
+    "blobs": {"core", "security"},
     "formats": {"core", "controls"},
     "dispatch": {"core", "storage"},
     "jobs": {"core", "storage"},

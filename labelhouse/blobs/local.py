@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -14,6 +15,8 @@ _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
 class LocalBlobStore:
+    """Files under ``root/<workspace>/<2 hex>/<name>``; the name is always a 64-hex digest."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -25,9 +28,16 @@ class LocalBlobStore:
 
     def put(self, workspace_id: int, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
-        path = self._path(workspace_id, sha)
-        if path.exists():
-            return sha
+        if not self.exists(workspace_id, sha):
+            self.write(workspace_id, sha, data)
+        return sha
+
+    def exists(self, workspace_id: int, name: str) -> bool:
+        return self._path(workspace_id, name).exists()
+
+    def write(self, workspace_id: int, name: str, data: bytes) -> None:
+        """Store ``data`` under ``name`` (replacing what was there), atomically."""
+        path = self._path(workspace_id, name)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
@@ -39,7 +49,6 @@ class LocalBlobStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return sha
 
     def get(self, workspace_id: int, sha256: str) -> bytes:
         try:
@@ -49,3 +58,7 @@ class LocalBlobStore:
 
     def delete(self, workspace_id: int, sha256: str) -> None:
         self._path(workspace_id, sha256).unlink(missing_ok=True)
+
+    def purge(self, workspace_id: int) -> None:
+        """Remove every file of a workspace (it was deleted)."""
+        shutil.rmtree(self.root / str(int(workspace_id)), ignore_errors=True)

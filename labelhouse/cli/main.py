@@ -26,7 +26,12 @@ class LazyGroup(click.Group):
     """Subcommands whose modules load only when used (click's documented lazy-loading recipe):
     ``quality`` pulls in numpy and scipy, which ``serve`` must not pay for in memory or start time."""
 
-    LAZY = {"quality": "labelhouse.cli.quality:quality", "audit": "labelhouse.cli.audit:audit"}
+    LAZY = {
+        "quality": "labelhouse.cli.quality:quality",
+        "audit": "labelhouse.cli.audit:audit",
+        "keys": "labelhouse.cli.keys:keys",
+        "workspaces": "labelhouse.cli.workspaces:workspaces",
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.LAZY])
@@ -290,8 +295,13 @@ def restore(source: Path, force: bool, data_dir: Path | None, database_url: str 
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     manifest = backups.restore(source, settings.db_url, settings.blob_dir, force=force)
-    runtime_from(data_dir, database_url)  # migrate the restored database to this version
+    rt = runtime_from(data_dir, database_url)  # migrate the restored database to this version
     click.echo(f"restored a {manifest['kind']} backup from {manifest['created_at']}")
+    from labelhouse.services.workspaces import key_states
+
+    with rt.db.session(write=False) as s:
+        for name, state in key_states(s):
+            click.echo(f"  workspace {name}: {state}")
 
 
 @main.command()

@@ -20,6 +20,7 @@ from labelhouse.security.passwords import hash_password, needs_rehash, verify_pa
 from labelhouse.security.permissions import require
 from labelhouse.services import audit
 from labelhouse.services.clock import aware
+from labelhouse.services.item_data import vault_of
 from labelhouse.storage.tables import InstallState, Membership, Token, User, Workspace
 
 LOGIN_TOKEN_HOURS = 24 * 7
@@ -59,6 +60,7 @@ def get_or_create_workspace(s: Session, name: str, *, now: datetime) -> Workspac
         ws = Workspace(name=name, created_at=now)
         s.add(ws)
         s.flush()
+        vault_of(s).ensure_key(ws.id)
     return ws
 
 

@@ -19,6 +19,7 @@ from labelhouse.security.permissions import allowed, require
 from labelhouse.services import audit, pauses
 from labelhouse.services import consensus as task_consensus
 from labelhouse.services.clock import aware
+from labelhouse.services.item_data import open_fields
 from labelhouse.services.projects import policies, schemas
 from labelhouse.storage.rawsql import Duplicate, Raw, json_value
 from labelhouse.storage.tables import Annotation, Project
@@ -122,7 +123,7 @@ def submit(
     # PostgreSQL the task row is locked, so that the submit completing it sees every earlier one.
     task_row = db.first(
         "SELECT t.state, i.data, p.updated_at, p.schema, t.done, t.overlap, t.is_gold, p.quality, "
-        "p.extra_labels FROM tasks t JOIN items i ON i.id = t.item_id "
+        "p.extra_labels, i.content_hash FROM tasks t JOIN items i ON i.id = t.item_id "
         "JOIN projects p ON p.id = t.project_id "
         "WHERE t.id = :t AND p.workspace_id = :w AND p.deleted_at IS NULL"
         + (" FOR UPDATE OF t" if lock_rows else ""),
@@ -131,7 +132,9 @@ def submit(
     if task_row is None or task_row[0] == "trashed":
         raise NotFound(f"task {task_id} not found")
     schema = schemas.parsed(project_id, str(task_row[2]), task_row[3])
-    clean = schema.validate_answer(answer, json_value(task_row[1]))
+    clean = schema.validate_answer(
+        answer, open_fields(db, actor.workspace_id, project_id, task_row[9], task_row[1])
+    )
     if lead_time_s is not None and not (0 <= lead_time_s <= 86400 * 7):
         raise Invalid("lead_time_s is the seconds spent, 0 to 7 days", field="lead_time_s")
     params = {
@@ -209,14 +212,15 @@ def submit(
 def _normalized(db: Raw, actor: Actor, task_id: int, answer: Any) -> Any:
     """``answer`` as a submit to ``task_id`` would store it, or None when it is not valid."""
     row = db.first(
-        "SELECT p.id, p.updated_at, p.schema, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
+        "SELECT p.id, p.updated_at, p.schema, i.data, i.content_hash FROM tasks t JOIN items i ON i.id = t.item_id "
         "JOIN projects p ON p.id = t.project_id WHERE t.id = :t AND p.workspace_id = :w",
         {"t": task_id, "w": actor.workspace_id},
     )
     if row is None:
         return None
     try:
-        return schemas.parsed(row[0], str(row[1]), row[2]).validate_answer(answer, json_value(row[3]))
+        fields = open_fields(db, actor.workspace_id, row[0], row[4], row[3])
+        return schemas.parsed(row[0], str(row[1]), row[2]).validate_answer(answer, fields)
     except Invalid:
         return None
 
@@ -291,11 +295,12 @@ def edit(
         raise Conflict(f"annotation {annotation_id} has a newer version; edit the latest one")
     project = s.get(Project, old.project_id)
     assert project is not None
-    data = s.execute(
-        text("SELECT i.data FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t"),
+    data, digest = s.execute(
+        text("SELECT i.data, i.content_hash FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t"),
         {"t": old.task_id},
-    ).scalar_one()
-    clean = schemas.get(project).validate_answer(answer, json_value(data))
+    ).one()
+    fields = open_fields(s, old.workspace_id, old.project_id, digest, data)
+    clean = schemas.get(project).validate_answer(answer, fields)
     # Optimistic concurrency (ATTACKS D-04): an edit names the version it starts from (its id), and
     # only one edit of a version can make it "not latest". The conditional UPDATE is that check and
     # act in one statement (PostgreSQL re-reads the row after a concurrent writer commits; SQLite has

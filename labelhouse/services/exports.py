@@ -17,6 +17,7 @@ from labelhouse.formats import ExportAnnotation, ExportRecord, get_writer
 from labelhouse.formats.base import Writer
 from labelhouse.services import audit
 from labelhouse.services.clock import aware
+from labelhouse.services.item_data import vault_of
 from labelhouse.services.projects import get_project, schemas
 from labelhouse.storage.rawsql import json_value
 
@@ -36,6 +37,7 @@ def plan_export(s: Session, actor: Actor, project_id: int, fmt: str, *, now: dat
     """Check and describe an export, and record it in the audit log (needs a write unit)."""
     project = get_project(s, actor, project_id, "export")
     writer = get_writer(fmt)
+    vault_of(s).check(actor.workspace_id)  # a missing key fails here, not mid-stream
     audit.record(
         s,
         actor.workspace_id,
@@ -70,9 +72,11 @@ def iter_records(
     sent = 0
     while True:
         with read_unit() as s:
+            vault = vault_of(s)
             tasks = s.execute(
                 text(
-                    "SELECT t.id, t.item_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
+                    "SELECT t.id, t.item_id, i.data, i.workspace_id, i.content_hash FROM tasks t "
+                    "JOIN items i ON i.id = t.item_id "
                     "WHERE t.project_id = :p AND t.id > :after AND t.state != 'trashed' AND t.done > 0 "
                     "AND NOT t.is_gold ORDER BY t.id LIMIT :n"
                 ),
@@ -111,13 +115,13 @@ def iter_records(
                     lead_time_s=lead,
                 )
             )
-        for task_id, item_id, data in tasks:
+        for task_id, item_id, data, workspace_id, digest in tasks:
             annotations = by_task.get(task_id)
             if annotations:
                 yield ExportRecord(
                     task_id,
                     item_id,
-                    json_value(data),
+                    vault.open_item(workspace_id, plan.project_id, digest, data),
                     tuple(annotations),
                     consensus_of(plan.schema, annotations),
                 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -22,7 +21,9 @@ from labelhouse.core.errors import Invalid, LabelhouseError, NotFound, TooLarge
 from labelhouse.core.ids import ProjectId
 from labelhouse.formats.base import ImportRow
 from labelhouse.security.permissions import allowed, require
+from labelhouse.security.sealing import Vault
 from labelhouse.services import audit, remote_files
+from labelhouse.services.item_data import fields_of, vault_of
 from labelhouse.services.projects import get_project, schemas
 from labelhouse.storage.rawsql import Raw
 from labelhouse.storage.tables import Blob, Item, Project, Task
@@ -60,26 +61,22 @@ class ImportResult:
 class _Prepared:
     line: int
     data: dict[str, Any]
-    encoded: str  # the item as stored: canonical JSON (sorted keys)
+    encoded: str  # the item as stored: canonical JSON (sorted keys), sealed (a JSON string)
     content_hash: str
     priority: int
     gold: Any
     skills: list[str] | None
 
 
-# The first 128 bits of SHA-256 identify an item within its project (a collision is about
-# 2**-64 likely among billions of items); half the hex keeps the unique index small and fast.
-HASH_HEX = 32
+def _canonical(vault: Vault, workspace_id: int, project_id: int, data: Mapping[str, Any]) -> tuple[str, str]:
+    """The stored form of an item (its canonical JSON, sealed) and its content hash.
 
-
-def content_hash(data: Mapping[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()[:HASH_HEX]
-
-
-def _canonical(data: Mapping[str, Any]) -> tuple[str, str]:
-    """The stored JSON of an item and its content hash, from one encoding."""
+    The hash is keyed under the workspace's key (``Vault.content_hash``): re-imports dedup within
+    a project, yet equal items in two workspaces have unrelated hashes. 128 bits keep the unique
+    index small; a collision is about 2**-64 likely among billions of items."""
     encoded = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
-    return encoded.decode(), hashlib.sha256(encoded).hexdigest()[:HASH_HEX]
+    digest = vault.content_hash(workspace_id, encoded)
+    return vault.seal_item(workspace_id, project_id, digest, encoded), digest
 
 
 def _unwrap(raw: dict[str, Any]) -> tuple[dict[str, Any], int, Any, list[str] | None]:
@@ -104,7 +101,7 @@ def _prepare(
     row: ImportRow,
     schema: Schema,
     blobs: BlobStore,
-    workspace_id: int,
+    target: _Target,
     new_blobs: dict[str, tuple[int, str]],
 ) -> _Prepared:
     if row.data is None:
@@ -113,7 +110,7 @@ def _prepare(
     if not data:
         raise Invalid("the item has no fields")
     for fieldname, (name, payload) in row.files.items():
-        sha = blobs.put(workspace_id, payload)
+        sha = blobs.put(target.workspace_id, payload)
         ref = dict(data.get(fieldname) or {}) if isinstance(data.get(fieldname), dict) else {}
         # The reader identified the file by its content; a file name never decides how it is served.
         media = str(ref.pop("media_type", "application/octet-stream"))
@@ -129,8 +126,17 @@ def _prepare(
             )
     if gold is not None:
         gold = schema.validate_answer(gold, data)
-    encoded, digest = _canonical(data)
+    encoded, digest = _canonical(target.vault, target.workspace_id, target.project_id, data)
     return _Prepared(row.line, data, encoded, digest, priority, gold, skills)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where an import's items go, and the vault that seals them (in the read-ahead thread)."""
+
+    workspace_id: int
+    project_id: int
+    vault: Vault
 
 
 @dataclass
@@ -176,7 +182,7 @@ def _prepare_batch(
     rows: list[ImportRow],
     schema: Schema,
     blobs: BlobStore,
-    workspace_id: int,
+    target: _Target,
     fetcher: _Fetcher | None = None,
 ) -> _Batch:
     """Check and encode rows; no database. Runs ahead of the writer in the import's read thread.
@@ -194,7 +200,7 @@ def _prepare_batch(
         if row.error is not None:  # the reader's own message already names the line
             return (row.line, row.error)
         try:
-            return _prepare(row, schema, blobs, workspace_id, new_blobs)
+            return _prepare(row, schema, blobs, target, new_blobs)
         except LabelhouseError as exc:
             where = f" (field {exc.field})" if exc.field else ""
             return (row.line, f"line {row.line}: {exc.message}{where}")
@@ -252,9 +258,10 @@ def import_batch(
 ) -> None:
     """Write one batch of rows: every good row becomes an item and a task; bad rows are reported."""
     schema = schemas.get(get_project(s, actor, project_id, "items.import"))
+    target = _Target(actor.workspace_id, project_id, vault_of(s))
     fetcher = _Fetcher(outbound)
     try:
-        batch = _prepare_batch(rows, schema, blobs, actor.workspace_id, fetcher)
+        batch = _prepare_batch(rows, schema, blobs, target, fetcher)
     finally:
         fetcher.close()
     _write_batch(s, actor, project_id, batch, now=now, result=result)
@@ -408,11 +415,13 @@ def import_stream(
     seen = 0
     with unit_of_work() as s:
         schema = schemas.get(get_project(s, actor, project_id, "items.import"))
+        target = _Target(actor.workspace_id, project_id, vault_of(s))
     iterator: Iterator[ImportRow] = iter(rows)
     fetcher = _Fetcher(outbound)
 
+    # Sealing happens here too, off the writer's thread: the writer only moves ciphertext.
     def read_ahead() -> _Batch:
-        return _prepare_batch(list(islice(iterator, batch_size)), schema, blobs, actor.workspace_id, fetcher)
+        return _prepare_batch(list(islice(iterator, batch_size)), schema, blobs, target, fetcher)
 
     # Reading, parsing and checking the next batch overlaps writing this one (the driver releases
     # the GIL while SQLite works): half of an import's time.
@@ -510,7 +519,7 @@ def view_file(s: Session, actor: Actor, item_id: int, field: str, *, now: dateti
         item, _project = get_item(s, actor, item_id)
     else:
         item, _project = get_item_for_holder(s, actor, item_id, now=now)
-    ref = item.data.get(field) if isinstance(item.data, dict) else None
+    ref = fields_of(s, item).get(field)
     if not isinstance(ref, dict) or "blob" not in ref:
         raise NotFound(f"item {item_id} has no file in field {field!r}")
     blob = s.get(Blob, (actor.workspace_id, ref["blob"]))

@@ -15,6 +15,7 @@ from labelhouse.core.actor import Actor
 from labelhouse.core.errors import NotFound, TooLarge
 from labelhouse.quality.wilson import wilson
 from labelhouse.services.clock import aware
+from labelhouse.services.item_data import open_fields
 from labelhouse.services.projects import get_project, policy_of, schemas
 from labelhouse.storage.rawsql import json_value
 from labelhouse.storage.tables import Job, Project
@@ -214,14 +215,14 @@ def _responses(
     out: dict[str, Any] = {}
     for start in range(0, len(tasks), 1000):
         chunk = tasks[start : start + 1000]
-        for task_id, data in s.execute(
+        for task_id, data, workspace_id, digest in s.execute(
             text(
-                "SELECT t.id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
+                "SELECT t.id, i.data, i.workspace_id, i.content_hash FROM tasks t JOIN items i ON i.id = t.item_id "
                 "WHERE t.project_id = :p AND t.id IN (" + ",".join(str(t) for t in chunk) + ")"
             ),
             {"p": project_id},
         ):
-            out[str(task_id)] = (json_value(data) or {}).get(config.over)
+            out[str(task_id)] = open_fields(s, workspace_id, project_id, digest, data).get(config.over)
     return out
 
 

@@ -19,6 +19,7 @@ from labelhouse.dispatch import leases as lease_sql
 from labelhouse.dispatch import policy
 from labelhouse.security.permissions import require
 from labelhouse.services.clock import aware
+from labelhouse.services.item_data import open_fields
 from labelhouse.services.projects import queue_project
 from labelhouse.storage.rawsql import Raw, json_value
 from labelhouse.storage.tables import Draft, Lease
@@ -114,17 +115,17 @@ def next_task(
             return None
         lease_id, task_id, expires = claimed.id, claimed.task_id, claimed.expires_at
     row = db.first(
-        "SELECT i.id, i.data, d.answer FROM tasks t JOIN items i ON i.id = t.item_id "
+        "SELECT i.id, i.data, d.answer, i.content_hash FROM tasks t JOIN items i ON i.id = t.item_id "
         "LEFT JOIN drafts d ON d.task_id = t.id AND d.user_id = :u WHERE t.id = :t",
         {"t": task_id, "u": actor.user_id},
     )
     assert row is not None
-    item_id, data, draft = row
+    item_id, data, draft, digest = row
     return Handout(
         task_id=task_id,
         item_id=item_id,
         project_id=project.id,
-        item=with_file_urls(item_id, json_value(data)),
+        item=with_file_urls(item_id, open_fields(db, actor.workspace_id, project.id, digest, data)),
         lease_id=lease_id,
         expires_at=aware(expires),
         draft=json_value(draft) if draft is not None else None,

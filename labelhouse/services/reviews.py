@@ -19,10 +19,11 @@ from labelhouse.security.permissions import allowed, require
 from labelhouse.services import annotations as ann
 from labelhouse.services import consensus as task_consensus
 from labelhouse.services.clock import aware
+from labelhouse.services.item_data import open_fields
 from labelhouse.services.pauses import failed_gold_users
 from labelhouse.services.projects import get_project, policy_of, schemas
 from labelhouse.services.queue import with_file_urls
-from labelhouse.storage.rawsql import Raw, json_value
+from labelhouse.storage.rawsql import Raw
 from labelhouse.storage.tables import Annotation, Project, Review, Task, User
 
 DECISIONS = {"accept": "accepted", "reject": "rejected", "correct": "corrected"}
@@ -83,13 +84,16 @@ def next_review(s: Session, actor: Actor, project_id: int, *, now: datetime) -> 
         expires = aware(task.review_expires_at) if task.review_expires_at else expires
     annotations = _annotations(s, task.id)
     any_failed = any(a["annotator_id"] in failed and a["review"] != "rejected" for a in annotations)
-    data = s.execute(text("SELECT data FROM items WHERE id = :i"), {"i": task.item_id}).scalar_one()
+    data, digest = s.execute(
+        text("SELECT data, content_hash FROM items WHERE id = :i"), {"i": task.item_id}
+    ).one()
+    fields = open_fields(s, task.workspace_id, task.project_id, digest, data)
     return ReviewTask(
         task={
             "id": task.id,
             "item_id": task.item_id,
             "project_id": task.project_id,
-            "item": with_file_urls(task.item_id, json_value(data)),
+            "item": with_file_urls(task.item_id, fields),
             "consensus": task.consensus,
             "confidence": task.confidence,
             "labels": task.done,

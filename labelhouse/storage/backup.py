@@ -57,7 +57,14 @@ def backup(db_url: str, blob_dir: Path, target: Path) -> dict[str, object]:
                 dest_path.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, dest_path)
                 files += 1
-    manifest = {"kind": kind, "created_at": datetime.now(UTC).isoformat(), "blobs": files}
+    manifest = {
+        "kind": kind,
+        "created_at": datetime.now(UTC).isoformat(),
+        "blobs": files,
+        # Item payloads and files in here are sealed; the keys that open them are not (on purpose:
+        # deleting a workspace destroys its key, and with it this backup's copy of its data).
+        "keys": "not included: restore with the install's keyring (LABELHOUSE_KEY_DIR) and master key",
+    }
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return manifest
 

@@ -32,6 +32,10 @@ class Database:
     def __init__(self, url: str, *, synchronous: str = "NORMAL", pool_size: int = 40) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # What seals and opens workspace data (security.sealing.Vault), set by the runtime; carried
+        # by every unit of work so that services reach it without a parameter (storage does not
+        # import security, so it is opaque here).
+        self.sealer: Any = None
         self._write_lock = threading.Lock()
         if self.is_sqlite:
             self.engine = create_engine(
@@ -76,7 +80,9 @@ class Database:
         """One unit of work: commit when the block ends, roll back if it raises."""
         with self._turn(write):
             bind: Engine = self._writer if write else self.engine
-            with Session(bind=bind, expire_on_commit=False, autoflush=False) as session:
+            with Session(
+                bind=bind, expire_on_commit=False, autoflush=False, info={"sealer": self.sealer}
+            ) as session:
                 try:
                     yield session
                     session.commit()
@@ -97,7 +103,7 @@ class Database:
             try:
                 if self.is_sqlite:
                     conn.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
-                yield Raw(conn.driver_connection, postgres=not self.is_sqlite)
+                yield Raw(conn.driver_connection, postgres=not self.is_sqlite, sealer=self.sealer)
                 self._commit_raw(conn)
             except BaseException:
                 conn.rollback()

@@ -56,11 +56,12 @@ def _integrity_errors(postgres: bool) -> tuple[type[BaseException], ...]:
 class Raw:
     """A driver connection inside a transaction: a session's, or one from ``Database.raw()``."""
 
-    __slots__ = ("_conn", "_pg")
+    __slots__ = ("_conn", "_pg", "sealer")
 
-    def __init__(self, dbapi_connection: Any, *, postgres: bool) -> None:
+    def __init__(self, dbapi_connection: Any, *, postgres: bool, sealer: Any = None) -> None:
         self._conn = dbapi_connection
         self._pg = postgres
+        self.sealer = sealer  # the unit of work's Vault (see Database.sealer)
 
     @classmethod
     def of(cls, db: Session | Raw) -> Raw:
@@ -68,7 +69,11 @@ class Raw:
         if isinstance(db, Raw):
             return db
         connection = db.connection()
-        return cls(connection.connection.dbapi_connection, postgres=connection.dialect.name == "postgresql")
+        return cls(
+            connection.connection.dbapi_connection,
+            postgres=connection.dialect.name == "postgresql",
+            sealer=db.info.get("sealer"),
+        )
 
     @property
     def is_postgres(self) -> bool:

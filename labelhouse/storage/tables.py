@@ -41,6 +41,9 @@ class Workspace(Base):
     id: Mapped[int] = mapped_column(Pk, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # set when the workspace was deleted: its rows are gone, its data key destroyed; the row and
+    # its audit chain stay (a tombstone), and its id is never reused
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class User(Base):
@@ -280,6 +283,8 @@ class Blob(Base):
     workspace_id: Mapped[int] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
+    # the file's name in the store: a keyed hash of its content under the workspace's key
+    # (security/sealing.py); the plain SHA-256 for files stored before encryption at rest
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     media_type: Mapped[str] = mapped_column(String(100))

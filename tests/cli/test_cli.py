@@ -18,15 +18,17 @@ from labelhouse.settings import load_settings
 from tests.conftest import CHOICES_SCHEMA
 
 
-def _run(*args: str, data: Path, input: str | None = None) -> str:
-    result = CliRunner().invoke(main, [*args, "--data", str(data)], input=input, catch_exceptions=False)
+def _run(*args: str, data: Path, input: str | None = None, env: dict[str, str] | None = None) -> str:
+    result = CliRunner().invoke(
+        main, [*args, "--data", str(data)], input=input, env=env, catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
 
-def _client(data: Path) -> TestClient:
+def _client(data: Path, env: dict[str, str] | None = None) -> TestClient:
     actor_cache.clear()
-    return TestClient(create_app(open_runtime(load_settings(env={}, data_dir=data)), run_jobs=False))
+    return TestClient(create_app(open_runtime(load_settings(env=env or {}, data_dir=data)), run_jobs=False))
 
 
 def test_users_import_export_backup_restore(tmp_path: Path) -> None:
@@ -58,8 +60,10 @@ def test_users_import_export_backup_restore(tmp_path: Path) -> None:
 
     _run("backup", str(tmp_path / "bk"), data=data)
     fresh = tmp_path / "restored"
-    _run("restore", str(tmp_path / "bk"), data=fresh)
-    with _client(fresh) as c:
+    # A backup holds no keys: the restored install reads it with the original's keyring.
+    keys = {"LABELHOUSE_KEY_DIR": str(data / "keys")}
+    _run("restore", str(tmp_path / "bk"), data=fresh, env=keys)
+    with _client(fresh, keys) as c:
         got = c.get(
             f"/api/v1/projects/{pid}/export?format=jsonl", headers={"Authorization": f"Bearer {token}"}
         )

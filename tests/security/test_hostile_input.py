@@ -17,6 +17,7 @@ from labelhouse.core.errors import Invalid, NotFound
 from labelhouse.formats import media
 from labelhouse.formats.csvfile import CsvReader
 from labelhouse.runtime import Runtime
+from labelhouse.security.sealing import BLOB_OVERHEAD
 from tests.api.test_workspace_rules import _label_all
 from tests.conftest import CHOICES_SCHEMA, Person, make_person
 from tests.formats.test_images import _bilevel_png
@@ -124,7 +125,7 @@ def test_I_04_archive_bomb_is_refused_before_extraction(app, boss, sqlite_rt) ->
     out = app.post(f"/api/v1/projects/{pid}/items", content=bomb, headers=boss.headers).json()
     assert out["created"] == 1 and "zip bomb" in out["errors"][0]["message"]
     sizes = [p.stat().st_size for p in sqlite_rt.settings.blob_dir.rglob("*") if p.is_file()]
-    assert sizes == [len(png())]  # only the real image was written
+    assert sizes == [len(png()) + BLOB_OVERHEAD]  # only the real image was written (sealed)
 
 
 def test_I_05_pixel_bombs_and_formats_outside_the_allowlist(app, boss) -> None:  # type: ignore[no-untyped-def]

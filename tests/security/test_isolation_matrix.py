@@ -32,7 +32,7 @@ from labelhouse.runtime import Runtime, open_runtime
 from labelhouse.services.accounts import actor_cache
 from labelhouse.services.clock import utcnow
 from labelhouse.settings import load_settings
-from tests.conftest import Person, make_person
+from tests.conftest import Person, empty_pg, make_person
 from tests.security.matrix import ACTORS, DEFAULT_PARAMS, EXCLUDED_PATHS, MATRIX, Row
 
 IMAGE_SCHEMA = {
@@ -217,6 +217,7 @@ def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     database_url = ""
     if request.param == "postgresql":
         database_url = request.getfixturevalue("pg_database")
+        empty_pg(database_url)
     data = tmp_path_factory.mktemp(f"matrix-{request.param}")
     rt = open_runtime(load_settings(env={}, data_dir=data, database_url=database_url, job_threads=0))
     lab = Lab(rt)

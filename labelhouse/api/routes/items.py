@@ -26,6 +26,7 @@ from labelhouse.services import jobs as job_svc
 from labelhouse.services import remote_files
 from labelhouse.services.accounts import actor_for
 from labelhouse.services.clock import utcnow
+from labelhouse.services.item_data import fields_of
 
 router = APIRouter(tags=["items"])
 MAX_ID = 2**63 - 1  # the largest id a database column holds: larger cursors are refused
@@ -157,7 +158,7 @@ def list_items(
             {
                 "id": item.id,
                 "task_id": task.id,
-                "data": item.data,
+                "data": fields_of(s, item),
                 "state": task.state,
                 "done": task.done,
                 "priority": -task.queue_rank,
