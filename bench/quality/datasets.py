@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+# shared/ sits beside the repository; a git worktree elsewhere points at it with LABELHOUSE_SHARED
+SHARED = Path(os.environ.get("LABELHOUSE_SHARED") or Path(__file__).resolve().parents[3] / "shared")
 CROWD = SHARED / "datasets" / "crowd"
 PREFERENCES = SHARED / "datasets" / "preferences"
 

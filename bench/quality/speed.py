@@ -40,7 +40,7 @@ def main() -> None:
     data = WORK / f"synthetic_{tasks}.npz"
     if not data.exists():
         save(str(data), tasks, seed=0)
-    impls = [(sys.executable, "ours"), (sys.executable, "ours_map")]
+    impls = [(sys.executable, "ours"), (sys.executable, "ours_map"), (sys.executable, "ours_vb")]
     if CK_PYTHON.exists():
         impls.append((CK_PYTHON, "crowdkit"))
     else:

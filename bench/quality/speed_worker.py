@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("impl", choices=["ours", "ours_map", "crowdkit"])
+    ap.add_argument("impl", choices=["ours", "ours_map", "ours_vb", "crowdkit"])
     ap.add_argument("data", help=".npz written by synthetic.save (task, worker, label, truth)")
     ap.add_argument(
         "--tracemalloc", action="store_true", help="trace allocations (slower; RSS is the default)"
@@ -41,7 +41,7 @@ def main() -> None:
         from labelhouse.quality import Answers, get_method
 
         answers = Answers.from_codes(s["task"], s["worker"], s["label"])
-        method = get_method("ds" if args.impl == "ours" else "ds_map")
+        method = get_method({"ours": "ds", "ours_map": "ds_map", "ours_vb": "ds_vb"}[args.impl])
 
         def run() -> tuple[object, int]:
             r = method.infer(answers)

@@ -82,6 +82,15 @@ def _load() -> dict[str, Any]:
             summary="Dawid-Skene with a Dirichlet prior favouring right answers (MAP), by EM",
         )
     )
+    register(
+        DawidSkene(
+            "ds_vb",
+            smoothing=0.01,
+            diagonal=3.0,
+            variational=True,
+            summary="Dawid-Skene with the same prior, by variational Bayes (uncertainty-aware EM)",
+        )
+    )
     register(OneCoin())
     register(Glad())
     register(Mace())

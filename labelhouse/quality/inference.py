@@ -23,7 +23,7 @@ import numpy as np
 from labelhouse.core.errors import Invalid, NotFound
 from labelhouse.quality.answers import Answers, FloatArray, IntArray
 
-DEFAULT_METHOD = "ds_map"
+DEFAULT_METHOD = "ds_vb"
 
 
 @dataclass(frozen=True)

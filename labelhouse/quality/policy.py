@@ -106,48 +106,75 @@ def _count(values: dict[str, Any], name: str) -> None:
 # -- the posterior of a single-choice task ------------------------------------------------------
 
 
-def choice_posterior(
+def choice_distribution(
     answers: Sequence[str], options: Sequence[str], accuracy: float | Sequence[float]
-) -> tuple[str | None, float]:
-    """The most likely option and its posterior probability under the one-coin model.
-
-    Each answer is right with probability ``accuracy`` (one number, or one per answer) and
-    otherwise one of the other options uniformly; the prior over options is uniform. Ties go to
-    the option listed first. No answers: ``(None, 0.0)``.
-    """
-    if not answers:
-        return None, 0.0
+) -> dict[str, float]:
+    """The posterior over options under the one-coin model: each answer is right with probability
+    ``accuracy`` (one number, or one per answer) and otherwise one of the other options
+    uniformly; uniform prior. Keys: the options, then any answered value not among them, in that
+    order. No answers: the uniform distribution."""
     k = max(len(options), 2)
     accuracies = [accuracy] * len(answers) if isinstance(accuracy, int | float) else list(accuracy)
     # log-likelihood of "the truth is c" = sum over answers of log(a) if the answer is c, else
     # log((1 - a) / (k - 1)); everything but the first term is the same for all c.
-    base = 0.0
     gain: dict[str, float] = {}
     for answer, a in zip(answers, accuracies, strict=True):
         a = min(max(float(a), 1e-6), 1 - 1e-6)
-        wrong = math.log((1 - a) / (k - 1))
-        base += wrong
-        gain[answer] = gain.get(answer, 0.0) + math.log(a) - wrong
+        gain[answer] = gain.get(answer, 0.0) + math.log(a * (k - 1) / (1 - a))
     order = list(options) + [a for a in gain if a not in options]
     scores = [gain.get(option, 0.0) for option in order]
-    top = max(scores)
+    top = max(scores, default=0.0)
+    weights = [math.exp(s - top) for s in scores]
     # options nobody chose share the zero gain; count them once each
-    total = sum(math.exp(s - top) for s in scores) + max(0, k - len(order)) * math.exp(-top)
-    best = scores.index(top)
-    return order[best], 1.0 / total
+    total = sum(weights) + max(0, k - len(order)) * math.exp(-top)
+    return {option: w / total for option, w in zip(order, weights, strict=True)}
+
+
+def choice_posterior(
+    answers: Sequence[str], options: Sequence[str], accuracy: float | Sequence[float]
+) -> tuple[str | None, float]:
+    """The most likely option and its posterior probability under the one-coin model
+    (:func:`choice_distribution`). Ties go to the option listed first. No answers: ``(None, 0.0)``.
+    """
+    if not answers:
+        return None, 0.0
+    dist = choice_distribution(answers, options, accuracy)
+    best = max(dist, key=dist.__getitem__)  # the first of the largest: listed options come first
+    return best, dist[best]
+
+
+def vote_weight(accuracy: float, n_options: int) -> float:
+    """The weight of an answer in a weighted vote that picks the one-coin posterior's winner:
+    its log-odds of being right, log(a (k - 1) / (1 - a)). Zero for a coin flip among k options."""
+    k = max(n_options, 2)
+    a = min(max(accuracy, 1.0 / k), 1 - 1e-6)
+    return math.log(a * (k - 1) / (1 - a))
 
 
 # Pseudo-answers of the prior in an annotator's estimated accuracy: with few answers the estimate
-# stays near assumed_accuracy, with many it is their agreement rate.
+# stays near assumed_accuracy, with many it is their own record.
 PRIOR_ANSWERS = 4.0
 
 
-def annotator_accuracy(agreed: int, counted: int, policy: QualityPolicy) -> float:
-    """An annotator's estimated accuracy in a project: how often their answers agreed with their
-    tasks' final consensus (tasks with two or more labels), smoothed towards the assumed accuracy,
-    and kept in [0.5 / 0.99] so one bad start cannot silence or crown anybody."""
-    estimate = (agreed + PRIOR_ANSWERS * policy.assumed_accuracy) / (counted + PRIOR_ANSWERS)
+def annotator_accuracy(correct: float, counted: float, policy: QualityPolicy) -> float:
+    """An annotator's estimated accuracy in a project from their running record: ``correct`` is
+    the expected number of right answers among ``counted`` (see :func:`answer_credit`), smoothed
+    towards the assumed accuracy, and kept in [0.5, 0.99] so one bad start cannot silence or
+    crown anybody."""
+    estimate = (correct + PRIOR_ANSWERS * policy.assumed_accuracy) / (counted + PRIOR_ANSWERS)
     return min(max(estimate, 0.5), 0.99)
+
+
+def answer_credit(
+    answers: Sequence[str], options: Sequence[str], accuracy: float | Sequence[float]
+) -> list[float]:
+    """How much each answer of a finished task adds to its annotator's ``correct`` count: the
+    posterior probability that it is right, given the task's answers and the annotators'
+    current accuracies. Adding these up over tasks is an online EM step for the one-coin model
+    (the E-step's expected right answers), so the estimates approach what a refit would give
+    without refitting the project on the submit path."""
+    dist = choice_distribution(answers, options, accuracy)
+    return [dist[a] for a in answers]
 
 
 # -- review routing -----------------------------------------------------------------------------

@@ -3,10 +3,10 @@ confidence for the task (its weakest control) that review routing and adaptive o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from labelhouse.quality.policy import QualityPolicy, choice_posterior
+from labelhouse.quality.policy import QualityPolicy, answer_credit, choice_posterior, vote_weight
 
 
 def _single_choice(config: Any) -> bool:
@@ -14,7 +14,10 @@ def _single_choice(config: Any) -> bool:
 
 
 def task_consensus(
-    controls: Sequence[Any], answers: Sequence[tuple[str, dict[str, Any]]], policy: QualityPolicy
+    controls: Sequence[Any],
+    answers: Sequence[tuple[str, dict[str, Any]]],
+    policy: QualityPolicy,
+    accuracy: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], float | None]:
     """``{control: {value, confidence, n[, posterior]}}`` over ``(annotator, answer)`` pairs,
     and the task's confidence.
@@ -24,6 +27,11 @@ def task_consensus(
     policy's assumed accuracy: unlike agreement it grows with the number of labels, which is
     what adaptive overlap needs. The task's confidence is the smallest, over its controls, of
     the posterior where there is one and the agreement otherwise (None: no control answered).
+
+    ``accuracy`` maps annotators to their estimated accuracy (``policy.annotator_accuracy``;
+    absent: the assumed accuracy). With it, single-choice answers are weighted by their log-odds
+    of being right, so the stored value is the posterior's winner and ``confidence`` its
+    weighted share.
     """
     out: dict[str, dict[str, Any]] = {}
     weakest: float | None = None
@@ -31,23 +39,56 @@ def task_consensus(
         given = [(who, answer[config.name]) for who, answer in answers if answer.get(config.name) is not None]
         if not given:
             continue
+        single = _single_choice(config)
         if len(given) == 1:
             entry: dict[str, Any] = {"value": given[0][1], "confidence": 1.0, "n": 1}
         else:
             from labelhouse.quality.consensus import consensus  # numpy: loaded on first need
 
-            found = consensus(config, given)
+            weights = None
+            if single and accuracy:
+                k = len(config.options)
+                # + 1e-6: annotators at a coin flip still break ties between equals
+                weights = {
+                    who: vote_weight(accuracy.get(who, policy.assumed_accuracy), k) + 1e-6 for who, _ in given
+                }
+            found = consensus(config, given, weights)
             entry = {"value": found.value, "confidence": round(found.confidence, 4), "n": found.n}
         score = float(entry["confidence"])
-        if _single_choice(config):
+        if single:
             _value, posterior = choice_posterior(
-                [str(v) for _w, v in given], list(config.options), policy.assumed_accuracy
+                [str(v) for _w, v in given],
+                list(config.options),
+                [(accuracy or {}).get(who, policy.assumed_accuracy) for who, _v in given],
             )
             entry["posterior"] = round(posterior, 4)
             score = posterior
         out[config.name] = entry
         weakest = score if weakest is None else min(weakest, score)
     return out, weakest
+
+
+def task_credit(
+    controls: Sequence[Any], answers: Sequence[tuple[str, dict[str, Any]]], accuracy: Mapping[str, float]
+) -> dict[str, tuple[float, int]]:
+    """What a finished task adds to each of its annotators' records: ``(expected right answers,
+    answers counted)`` over its single-choice controls that two or more annotators answered
+    (one answer alone says nothing about whether it was right). ``accuracy`` must cover every
+    annotator in ``answers``."""
+    out: dict[str, tuple[float, int]] = {}
+    for config in controls:
+        if not _single_choice(config):
+            continue
+        given = [(who, str(a[config.name])) for who, a in answers if a.get(config.name) is not None]
+        if len(given) < 2:
+            continue
+        credits = answer_credit(
+            [v for _w, v in given], list(config.options), [accuracy[w] for w, _v in given]
+        )
+        for (who, _v), c in zip(given, credits, strict=True):
+            correct, counted = out.get(who, (0.0, 0))
+            out[who] = (correct + c, counted + 1)
+    return out
 
 
 # A gold answer counts as right when, on every control the gold answer fills, the annotator's

@@ -1,5 +1,11 @@
 """A task's stored consensus: computed when a submit completes the task (and again when a review
-changes its answers), where adaptive overlap decides whether it needs one more label."""
+changes its answers), where adaptive overlap decides whether it needs one more label.
+
+Under adaptive overlap the posterior weighs each annotator by their estimated accuracy in the
+project, read from ``annotator_estimates`` in the same statement as the task's answers; when a
+task is finished, each of its single-choice answers adds its posterior probability of being right
+to its annotator's record (``quality.policy.answer_credit``): a few upserts, never a project fit.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,12 @@ import orjson
 
 from labelhouse.controls import Schema
 from labelhouse.dispatch.leases import TaskOutcome
-from labelhouse.quality.policy import QualityPolicy, wants_more_labels
-from labelhouse.quality.task import task_consensus
+from labelhouse.quality.policy import (
+    QualityPolicy,
+    annotator_accuracy,
+    wants_more_labels,
+)
+from labelhouse.quality.task import task_consensus, task_credit
 from labelhouse.storage.rawsql import Raw, json_value
 
 # Answers that count towards a task's consensus: the latest version of each, not trashed, not
@@ -21,8 +31,37 @@ _COUNTED = (
 )
 
 
+# The same answers with each annotator's running record in the project (adaptive overlap).
+_COUNTED_WITH_RECORD = (
+    "SELECT a.user_id, a.answer, e.correct, e.counted FROM annotations a "
+    "LEFT JOIN annotator_estimates e ON e.project_id = a.project_id AND e.user_id = a.user_id "
+    "WHERE a.task_id = :t AND a.is_latest AND a.deleted_at IS NULL "
+    "AND (a.review IS NULL OR a.review != 'rejected') ORDER BY a.id"
+)
+
+_CREDIT = (
+    "INSERT INTO annotator_estimates (workspace_id, project_id, user_id, correct, counted) "
+    "SELECT workspace_id, :p, :u, :c, :n FROM projects WHERE id = :p "
+    "ON CONFLICT (project_id, user_id) DO UPDATE SET "
+    "correct = annotator_estimates.correct + excluded.correct, "
+    "counted = annotator_estimates.counted + excluded.counted"
+)
+
+
 def counted_answers(db: Raw, task_id: int) -> list[tuple[str, dict[str, Any]]]:
     return [(str(uid), json_value(answer)) for uid, answer in db.all(_COUNTED, {"t": task_id})]
+
+
+def answers_with_accuracy(
+    db: Raw, task_id: int, policy: QualityPolicy
+) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, float]]:
+    """The task's counted answers and each of their annotators' estimated accuracy."""
+    answers: list[tuple[str, dict[str, Any]]] = []
+    accuracy: dict[str, float] = {}
+    for uid, answer, correct, counted in db.all(_COUNTED_WITH_RECORD, {"t": task_id}):
+        answers.append((str(uid), json_value(answer)))
+        accuracy[str(uid)] = annotator_accuracy(float(correct or 0.0), float(counted or 0.0), policy)
+    return answers, accuracy
 
 
 def on_submit(
@@ -47,14 +86,39 @@ def on_submit(
     labels = done_before + 1
     if labels < overlap:
         return None
-    answers = [(str(user_id), answer)] if done_before == 0 else counted_answers(db, task_id)
-    values, confidence = task_consensus(schema.controls, answers, policy)
+    accuracy: dict[str, float] | None = None
+    if policy.adaptive:
+        answers, accuracy = answers_with_accuracy(db, task_id, policy)
+    elif done_before == 0:
+        answers = [(str(user_id), answer)]
+    else:
+        answers = counted_answers(db, task_id)
+    values, confidence = task_consensus(schema.controls, answers, policy, accuracy)
     new_overlap = overlap
     if wants_more_labels(policy, labels, confidence, extra_spent) and _take_budget(
         db, project_id, policy, labels
     ):
         new_overlap = labels + 1
+    elif accuracy is not None:
+        _credit(db, project_id, schema, answers, accuracy)
     return TaskOutcome(orjson.dumps(values).decode(), confidence, new_overlap)
+
+
+def _credit(
+    db: Raw,
+    project_id: int,
+    schema: Schema,
+    answers: list[tuple[str, dict[str, Any]]],
+    accuracy: dict[str, float],
+) -> None:
+    """Add a finished task's evidence to its annotators' records, in one batch of upserts
+    (annotators in a fixed order, so concurrent submits lock the rows alike)."""
+    credit = task_credit(schema.controls, answers, accuracy)
+    if credit:
+        db.executemany(
+            _CREDIT,
+            [{"p": project_id, "u": int(who), "c": c, "n": n} for who, (c, n) in sorted(credit.items())],
+        )
 
 
 def _take_budget(db: Raw, project_id: int, policy: QualityPolicy, labels: int) -> bool:
@@ -72,7 +136,11 @@ def _take_budget(db: Raw, project_id: int, policy: QualityPolicy, labels: int) -
 
 def refresh(db: Raw, task_id: int, schema: Schema, policy: QualityPolicy) -> None:
     """Recompute a task's stored consensus from its counted answers (after a review or a delete)."""
-    values, confidence = task_consensus(schema.controls, counted_answers(db, task_id), policy)
+    if policy.adaptive:
+        answers, accuracy = answers_with_accuracy(db, task_id, policy)
+        values, confidence = task_consensus(schema.controls, answers, policy, accuracy)
+    else:
+        values, confidence = task_consensus(schema.controls, counted_answers(db, task_id), policy)
     json = "CAST(:c AS JSONB)" if db.is_postgres else ":c"
     db.execute(
         f"UPDATE tasks SET consensus = {json}, confidence = :cf WHERE id = :t",

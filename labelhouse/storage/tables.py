@@ -244,6 +244,19 @@ class AnnotatorPause(Base):
     lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class AnnotatorEstimate(Base):
+    """An annotator's running accuracy evidence in a project, read by adaptive overlap's posterior:
+    ``correct`` is the expected number of right answers among ``counted`` single-choice answers on
+    completed tasks (each answer scored by the other answers of its task)."""
+
+    __tablename__ = "annotator_estimates"
+    workspace_id: Mapped[int] = _ws()
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    correct: Mapped[float] = mapped_column(Float, default=0.0)
+    counted: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class Draft(Base):
     __tablename__ = "drafts"
     __table_args__ = (UniqueConstraint("task_id", "user_id"),)

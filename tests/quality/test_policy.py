@@ -90,3 +90,42 @@ def test_task_consensus_and_gold() -> None:
     assert gold_correct([_Choice()], {"label": "pos"}, {"label": "pos"}) is True
     assert gold_correct([_Choice()], {"label": "neg"}, {"label": "pos"}) is False
     assert gold_correct([_Choice()], {"label": "neg"}, {}) is None
+
+
+def test_per_annotator_accuracy_weights_the_posterior_by_hand() -> None:
+    from labelhouse.quality.policy import annotator_accuracy, answer_credit, choice_distribution, vote_weight
+
+    policy = QualityPolicy.parse({"target_confidence": 0.9, "assumed_accuracy": 0.7})
+    # no record: the assumed accuracy; a record pulls it towards the record, 4 pseudo-answers
+    assert annotator_accuracy(0, 0, policy) == pytest.approx(0.7)
+    assert annotator_accuracy(38, 40, policy) == pytest.approx(40.8 / 44)
+    assert annotator_accuracy(0, 40, policy) == 0.5 and annotator_accuracy(1000, 1000, policy) == 0.99
+    # one trusted "pos" (0.95) against two weak "neg" (0.6): pos 0.95*0.4*0.4, neg 0.05*0.6*0.6
+    dist = choice_distribution(["pos", "neg", "neg"], ["pos", "neg"], [0.95, 0.6, 0.6])
+    assert dist["pos"] == pytest.approx(0.152 / 0.170)
+    assert choice_posterior(["pos", "neg", "neg"], ["pos", "neg"], [0.95, 0.6, 0.6])[0] == "pos"
+    assert answer_credit(["pos", "neg", "neg"], ["pos", "neg"], [0.95, 0.6, 0.6]) == pytest.approx(
+        [0.152 / 0.170, 0.018 / 0.170, 0.018 / 0.170]
+    )
+    # the log-odds weight: zero for a coin flip, log(a (k - 1) / (1 - a)) otherwise
+    assert vote_weight(0.5, 2) == 0.0 and vote_weight(0.25, 4) == 0.0
+    assert vote_weight(0.9, 3) == pytest.approx(math.log(18))
+
+
+def test_task_consensus_and_credit_with_estimates() -> None:
+    from labelhouse.controls.choices import ChoicesConfig
+    from labelhouse.quality.task import task_credit
+
+    config = ChoicesConfig(name="label", type="choices", options=["pos", "neg"])
+    policy = QualityPolicy.parse({"target_confidence": 0.9})
+    answers = [("a", {"label": "pos"}), ("b", {"label": "neg"}), ("c", {"label": "neg"})]
+    plain, plain_conf = task_consensus([config], answers, policy)
+    assert plain["label"]["value"] == "neg" and plain_conf == pytest.approx(0.7)
+    accuracy = {"a": 0.95, "b": 0.6, "c": 0.6}
+    weighted, conf = task_consensus([config], answers, policy, accuracy)
+    # the trusted annotator outweighs two weak ones: the stored value is the posterior's winner
+    assert weighted["label"]["value"] == "pos" and conf == pytest.approx(0.152 / 0.170)
+    credit = task_credit([config], answers, accuracy)
+    assert credit["a"] == (pytest.approx(0.152 / 0.170), 1) and credit["b"][1] == 1
+    # one answer alone says nothing about whether it was right
+    assert task_credit([config], answers[:1], accuracy) == {}
