@@ -8,7 +8,9 @@ the time. Each response must be: no 5xx (``not_a_server_error``), a status the d
 for that operation, a content type it declares, a body that matches its declared schema, and the
 headers it declares. Generation is seeded (derandomized) and bounded, so a CI failure reproduces.
 
-Runs on SQLite and on PostgreSQL (the same world, the same checks).
+Runs on SQLite and on PostgreSQL (the same world, the same checks); on PostgreSQL the app
+connects as a role that row security applies to (tests/security/app_role.py), so the fuzzer also
+shows that no route breaks under the Z-08 policies.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from labelhouse.runtime import Runtime, open_runtime
 from labelhouse.services.accounts import actor_cache
 from labelhouse.settings import load_settings
 from tests.conftest import CHOICES_SCHEMA, make_person
+from tests.security.app_role import app_role_url
 
 # Each operation gets this many generated cases per backend. With ~50 operations that is about
 # 1,000 requests per backend: ~15-30 s on 2 busy cores.
@@ -118,6 +121,10 @@ def fuzz_world(
     if request.param == "postgresql":
         with rt.db.engine.begin() as conn:
             conn.execute(text("TRUNCATE workspaces, users, install_state RESTART IDENTITY CASCADE"))
+        rt.db.dispose()
+        # Served through the app's own role, so row security (Z-08) holds on every fuzzed path.
+        settings = load_settings(env={}, data_dir=data, database_url=app_role_url(url), job_threads=0)
+        rt = open_runtime(settings, migrate=False)
     actor_cache.clear()
     with TestClient(create_app(rt, run_jobs=False), raise_server_exceptions=False) as c:
         yield _seed(rt, c)
