@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from labelhouse.api import views
 from labelhouse.api.deps import RT, CurrentActor, json_response
-from labelhouse.api.models import JobOut, RowId
+from labelhouse.api.models import MAX_ID, JobOut, RowId
 from labelhouse.services import audit, jobs, trash
 from labelhouse.services.clock import utcnow
 
@@ -46,7 +46,12 @@ def purge_all(actor: CurrentActor, rt: RT) -> Response:
 
 
 @router.get("/audit", tags=["audit"])
-def audit_log(actor: CurrentActor, rt: RT, after: int = 0, limit: int = 200) -> Response:
+def audit_log(
+    actor: CurrentActor,
+    rt: RT,
+    after: int = Query(0, ge=-MAX_ID, le=MAX_ID),
+    limit: int = Query(200, ge=1, le=1000),
+) -> Response:
     """The workspace's audit events after sequence number ``after`` (managers and owners)."""
     with rt.db.session(write=False) as s:
         return json_response(

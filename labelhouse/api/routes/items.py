@@ -181,9 +181,11 @@ def _file_actor(
     rt: RT,
     item_id: RowId,
     field: str,
-    u: int | None = Query(None, description="signed URL: user id"),
-    w: int | None = Query(None, description="signed URL: workspace id"),
-    exp: int | None = Query(None, description="signed URL: expiry (Unix seconds, the lease's end)"),
+    u: int | None = Query(None, ge=-MAX_ID, le=MAX_ID, description="signed URL: user id"),
+    w: int | None = Query(None, ge=-MAX_ID, le=MAX_ID, description="signed URL: workspace id"),
+    exp: int | None = Query(
+        None, ge=-MAX_ID, le=MAX_ID, description="signed URL: expiry (Unix seconds, the lease's end)"
+    ),
     sig: str | None = Query(None, description="signed URL: signature, as `next` handed it out"),
 ) -> Actor:
     """Who fetches a file: the bearer of a token, or the user a signed URL was made for (a browser
