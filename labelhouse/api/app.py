@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labelhouse import __version__
 from labelhouse.api import errors, web
+from labelhouse.api.documented import declare_errors
 from labelhouse.api.fastlane import FastLane
 from labelhouse.api.headers import SecurityHeaders
 from labelhouse.api.routes import accounts, admin, items, members, projects, queue, reviews, sessions, sso
@@ -115,6 +116,7 @@ def create_app(rt: Runtime, *, run_jobs: bool | None = None) -> FastAPI:
     app.state.login_limits = accounts.LoginLimits()
     errors.install(app)
     for module in (accounts, sessions, sso, members, projects, items, queue, reviews, admin):
+        declare_errors(module.router.routes)
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(web.router)
     app.add_middleware(FastLane, runtime=rt)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Forbidden
+from labelhouse.core.scope import enter_workspace
 from labelhouse.runtime import Runtime
 from labelhouse.security import csrf
 from labelhouse.services.accounts import authenticate, cached_actor
@@ -58,7 +59,14 @@ def actor_for_request(rt: Runtime, method: str, authorization: str, cookie: str,
     """The acting user of a request: a bearer token if one is sent, else the session cookie.
 
     With the cookie, an unsafe method must also carry the session's CSRF token (security/csrf.py).
+    The rest of the request runs scoped to the actor's workspace (core/scope.py).
     """
+    actor = _actor_for_request(rt, method, authorization, cookie, csrf_sent)
+    enter_workspace(actor.workspace_id)
+    return actor
+
+
+def _actor_for_request(rt: Runtime, method: str, authorization: str, cookie: str, csrf_sent: str) -> Actor:
     if not authorization:
         session = session_token(cookie)
         if session:

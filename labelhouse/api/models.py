@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import orjson
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from labelhouse.core.text import clean_name
@@ -21,6 +23,27 @@ Password = Annotated[str, Field(max_length=1024)]
 # Names are NFC-normalized and free of invisible and control characters (I-12, core/text.py).
 Name = Annotated[str, Field(max_length=200), AfterValidator(clean_name)]
 Text = Annotated[str, Field(max_length=100_000)]
+# Row ids are 64-bit integers in both databases: a larger one is refused here (422) rather than
+# overflowing the driver (a 500 on SQLite and PostgreSQL alike, found by schemathesis).
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
+RowId = Annotated[int, Path(ge=-MAX_ID, le=MAX_ID, description="a row id")]
+
+
+def _no_nul(value: dict[str, Any]) -> dict[str, Any]:
+    # PostgreSQL's jsonb cannot hold U+0000 (a 500 there, found by schemathesis); refusing it on
+    # both databases keeps them alike. orjson writes it as the escape, so one search finds it.
+    try:
+        text = orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        raise ValueError("numbers in an answer must fit in 64 bits") from None
+    if b"\\u0000" in text:
+        raise ValueError("text in an answer may not contain the NUL character (\\u0000); remove it")
+    return value
+
+
+# A free-form answer object (keyed by control name), as stored.
+Answer = Annotated[dict[str, Any], AfterValidator(_no_nul)]
 
 
 class LoginIn(_Body):
@@ -30,7 +53,7 @@ class LoginIn(_Body):
 
 
 class SwitchIn(_Body):
-    workspace_id: int
+    workspace_id: Id
 
 
 class WorkspaceOut(BaseModel):
@@ -44,7 +67,7 @@ class SessionOut(BaseModel):
     email: str
     workspace_id: int
     role: str
-    projects: list[int] | None
+    projects: list[Id] | None
     csrf_token: str = Field(description="send as X-CSRF-Token on every unsafe request of this session")
     workspaces: list[WorkspaceOut]
 
@@ -151,19 +174,21 @@ class NextOut(BaseModel):
 
 
 class SubmitIn(_Body):
-    answer: dict[str, Any]
-    lease_id: int
+    answer: Answer
+    lease_id: Id
     idempotency_key: Name
     lead_time_s: float | None = Field(default=None, description="seconds the annotator spent")
 
 
 class EditIn(_Body):
-    answer: dict[str, Any]
+    answer: Answer
     lead_time_s: float | None = None
 
 
 class DraftIn(_Body):
-    answer: Any
+    # An answer in progress is still an answer: an object keyed by control name (a null one
+    # reached the NOT NULL column and answered 500).
+    answer: Answer
 
 
 class AnnotationOut(BaseModel):
@@ -231,8 +256,8 @@ class ReviewNextOut(BaseModel):
 
 
 class PauseIn(_Body):
-    user_id: int
-    reason: str
+    user_id: Id
+    reason: Text
 
 
 class PauseOut(BaseModel):
@@ -251,7 +276,7 @@ class MemberIn(_Body):
     email: Email
     role: Name
     password: Password | None = None
-    projects: list[int] | None = Field(
+    projects: list[Id] | None = Field(
         default=None, description="limit to these projects (null: all)", max_length=10000
     )
     skills: list[Name] | None = Field(default=None, max_length=1000)
@@ -260,7 +285,7 @@ class MemberIn(_Body):
 
 class MemberPatch(_Body):
     role: Name | None = None
-    projects: list[int] | None = Field(default=None, max_length=10000)
+    projects: list[Id] | None = Field(default=None, max_length=10000)
     all_projects: bool = False
     skills: list[Name] | None = Field(default=None, max_length=1000)
     team: str | None = Field(default=None, max_length=100, description='vendor team; "" removes it')
@@ -270,7 +295,7 @@ class MemberOut(BaseModel):
     user_id: int
     email: str
     role: str
-    projects: list[int] | None
+    projects: list[Id] | None
     skills: list[str]
     team: str | None = None
 
@@ -296,7 +321,7 @@ class JobOut(BaseModel):
 
 
 class DeleteItemsIn(_Body):
-    ids: list[int] = Field(max_length=10000)
+    ids: list[Id] = Field(max_length=10000)
 
 
 class ErrorBody(BaseModel):

@@ -68,7 +68,8 @@ class Client:
         cls, url: str, email: str, password: str, workspace: str | None = None, **options: Any
     ) -> Client:
         """Log in with email and password; return a client holding the new token."""
-        client = cls(url, token="", **options)
+        # No token yet (bandit B106 checked): the login below sets it.
+        client = cls(url, token="", **options)  # nosec B106
         body = {"email": email, "password": password, "workspace": workspace}
         try:
             issued = client._session.obj("POST", "/auth/login", json=body)

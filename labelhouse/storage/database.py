@@ -11,11 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from labelhouse.core.scope import current_workspace
 from labelhouse.storage.rawsql import Raw, sqlite_datetime
+
+# Row security (migration 0010): the workspace of this transaction, forgotten at its end.
+_SCOPE_SQL = "SELECT set_config('app.workspace_id', %s, true)"
 
 
 class Database:
@@ -84,6 +88,9 @@ class Database:
                 bind=bind, expire_on_commit=False, autoflush=False, info={"sealer": self.sealer}
             ) as session:
                 try:
+                    workspace = current_workspace()
+                    if workspace is not None and not self.is_sqlite:
+                        session.execute(text(_SCOPE_SQL.replace("%s", ":w")), {"w": str(workspace)})
                     yield session
                     session.commit()
                 except BaseException:
@@ -103,6 +110,8 @@ class Database:
             try:
                 if self.is_sqlite:
                     conn.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
+                elif (workspace := current_workspace()) is not None:
+                    conn.driver_connection.execute(_SCOPE_SQL, (str(workspace),))  # type: ignore[union-attr]
                 yield Raw(conn.driver_connection, postgres=not self.is_sqlite, sealer=self.sealer)
                 self._commit_raw(conn)
             except BaseException:

@@ -33,6 +33,7 @@ from labelhouse.services.accounts import actor_cache
 from labelhouse.services.clock import utcnow
 from labelhouse.settings import load_settings
 from tests.conftest import Person, empty_pg, make_person
+from tests.security.app_role import app_role_url
 from tests.security.matrix import ACTORS, DEFAULT_PARAMS, EXCLUDED_PATHS, MATRIX, Row
 
 IMAGE_SCHEMA = {
@@ -78,6 +79,7 @@ class Lab:
         self.rt = rt
         self.app = create_app(rt, run_jobs=False)
         self.client = TestClient(self.app)
+        self.admin = rt.db.engine  # resets the world; on PostgreSQL, the tables' owner
         self.dirty = True
         self._world: World | None = None
         meta = MetaData()
@@ -95,7 +97,7 @@ class Lab:
         return self._world
 
     def _reset(self) -> None:
-        with self.rt.db.engine.begin() as conn:
+        with self.admin.begin() as conn:
             if self.rt.db.is_sqlite:
                 for t in self.tables:
                     conn.execute(text(f"DELETE FROM {t.name}"))
@@ -220,10 +222,19 @@ def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         empty_pg(database_url)
     data = tmp_path_factory.mktemp(f"matrix-{request.param}")
     rt = open_runtime(load_settings(env={}, data_dir=data, database_url=database_url, job_threads=0))
+    owner = rt
+    if request.param == "postgresql":
+        # The app connects as a role row security applies to (Z-08): the matrix holds through it.
+        settings = load_settings(
+            env={}, data_dir=data, database_url=app_role_url(database_url), job_threads=0
+        )
+        rt = open_runtime(settings, migrate=False)
     lab = Lab(rt)
+    lab.admin = owner.db.engine
     yield lab
     lab.client.close()
     rt.db.dispose()
+    owner.db.dispose()
     actor_cache.clear()
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from labelhouse.api.deps import RT, CurrentActor, json_response
-from labelhouse.api.models import BootstrapIn, LoginIn, TokenIn, TokenOut
+from labelhouse.api.models import BootstrapIn, LoginIn, RowId, TokenIn, TokenOut
 from labelhouse.core.errors import TooMany, Unauthenticated
 from labelhouse.runtime import Runtime
 from labelhouse.security.ratelimit import FailureLimiter
@@ -134,7 +134,7 @@ def list_tokens(actor: CurrentActor, rt: RT) -> Response:
 
 
 @router.delete("/tokens/{token_id}", tags=["accounts"], status_code=204)
-def revoke_token(token_id: int, actor: CurrentActor, rt: RT) -> Response:
+def revoke_token(token_id: RowId, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session() as s:
         accounts.revoke_token(s, actor, token_id, now=utcnow())
     return Response(status_code=204)

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from labelhouse.api import views
 from labelhouse.api.deps import RT, CurrentActor, json_response
-from labelhouse.api.models import JobOut
+from labelhouse.api.models import JobOut, RowId
 from labelhouse.services import audit, jobs, trash
 from labelhouse.services.clock import utcnow
 
@@ -15,7 +15,7 @@ router = APIRouter()
 
 
 @router.get("/jobs/{job_id}", tags=["jobs"], response_model=JobOut)
-def get_job(job_id: int, actor: CurrentActor, rt: RT) -> Response:
+def get_job(job_id: RowId, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session(write=False) as s:
         return json_response(views.job(jobs.get_job(s, actor, job_id)))
 
@@ -27,14 +27,14 @@ def list_trash(actor: CurrentActor, rt: RT) -> Response:
 
 
 @router.post("/trash/{kind}/{row_id}/restore", tags=["trash"], status_code=204)
-def restore(kind: str, row_id: int, actor: CurrentActor, rt: RT) -> Response:
+def restore(kind: str, row_id: RowId, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session() as s:
         trash.restore(s, actor, kind, row_id, now=utcnow())
     return Response(status_code=204)
 
 
 @router.delete("/trash/{kind}/{row_id}", tags=["trash"])
-def purge_one(kind: str, row_id: int, actor: CurrentActor, rt: RT) -> Response:
+def purge_one(kind: str, row_id: RowId, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session() as s:
         return json_response({"purged": trash.purge(s, actor, kind, row_id, now=utcnow())})
 

@@ -6,7 +6,7 @@ import io
 import time
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -14,7 +14,8 @@ from starlette.responses import Response
 
 from labelhouse.api import views
 from labelhouse.api.deps import RT, CurrentActor, actor_for_request, json_response
-from labelhouse.api.models import DeleteItemsIn, ImportOut, JobOut
+from labelhouse.api.documented import authenticates
+from labelhouse.api.models import MAX_ID, DeleteItemsIn, ImportOut, JobOut, RowId
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, TooLarge, Unauthenticated
 from labelhouse.formats.base import Reader
@@ -29,7 +30,6 @@ from labelhouse.services.clock import utcnow
 from labelhouse.services.item_data import fields_of
 
 router = APIRouter(tags=["items"])
-MAX_ID = 2**63 - 1  # the largest id a database column holds: larger cursors are refused (R-03)
 
 
 def _sniff(head: bytes, content_type: str) -> str:
@@ -97,7 +97,7 @@ def _many_fetches(reader: Reader, data: bytes) -> bool:
     },
 )
 async def import_items(
-    project_id: int,
+    project_id: RowId,
     request: Request,
     actor: CurrentActor,
     rt: RT,
@@ -146,7 +146,7 @@ async def import_items(
 
 @router.get("/projects/{project_id}/items")
 def list_items(
-    project_id: int,
+    project_id: RowId,
     actor: CurrentActor,
     rt: RT,
     after: int = Query(0, ge=0, le=MAX_ID, description="the last item id of the previous page"),
@@ -177,14 +177,17 @@ def delete_items(body: DeleteItemsIn, actor: CurrentActor, rt: RT) -> Response:
     return json_response({"trashed": count})
 
 
+@authenticates
 def _file_actor(
     request: Request,
     rt: RT,
-    item_id: int,
+    item_id: RowId,
     field: str,
-    u: int | None = Query(None, description="signed URL: user id"),
-    w: int | None = Query(None, description="signed URL: workspace id"),
-    exp: int | None = Query(None, description="signed URL: expiry (Unix seconds, the lease's end)"),
+    u: int | None = Query(None, ge=-MAX_ID, le=MAX_ID, description="signed URL: user id"),
+    w: int | None = Query(None, ge=-MAX_ID, le=MAX_ID, description="signed URL: workspace id"),
+    exp: int | None = Query(
+        None, ge=-MAX_ID, le=MAX_ID, description="signed URL: expiry (Unix seconds, the lease's end)"
+    ),
     sig: str | None = Query(None, description="signed URL: signature, as `next` handed it out"),
 ) -> Actor:
     """Who fetches a file: the bearer of a token, or the user a signed URL was made for (a browser
@@ -201,8 +204,15 @@ def _file_actor(
         return actor_for(s, w, u)
 
 
-@router.get("/items/{item_id}/files/{field}", responses={200: {"content": {"application/octet-stream": {}}}})
-def item_file(item_id: int, field: str, actor: Annotated[Actor, Depends(_file_actor)], rt: RT) -> Response:
+# Images, audio and video inline with their own type, anything else as an octet-stream download.
+_FILE_TYPES: dict[str, Any] = {
+    media: {"schema": {"type": "string", "format": "binary"}}
+    for media in ("image/*", "audio/*", "video/*", "application/octet-stream")
+}
+
+
+@router.get("/items/{item_id}/files/{field}", responses={200: {"content": _FILE_TYPES}})
+def item_file(item_id: RowId, field: str, actor: Annotated[Actor, Depends(_file_actor)], rt: RT) -> Response:
     """A binary part of an item: for reviewers and managers, or an annotator holding a live lease on it.
 
     Authenticate with a token, or use the signed URL that `next` hands out (valid for that user

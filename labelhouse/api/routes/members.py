@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from labelhouse.api.deps import RT, CurrentActor, json_response
-from labelhouse.api.models import MemberIn, MemberOut, MemberPatch
+from labelhouse.api.models import MemberIn, MemberOut, MemberPatch, RowId
 from labelhouse.services import members
 from labelhouse.services.clock import utcnow
 
@@ -39,7 +39,7 @@ def add_member(body: MemberIn, actor: CurrentActor, rt: RT) -> Response:
 
 
 @router.patch("/members/{user_id}", response_model=MemberOut)
-def update_member(user_id: int, body: MemberPatch, actor: CurrentActor, rt: RT) -> Response:
+def update_member(user_id: RowId, body: MemberPatch, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session() as s:
         m = members.update_member(
             s,
@@ -56,7 +56,7 @@ def update_member(user_id: int, body: MemberPatch, actor: CurrentActor, rt: RT) 
 
 
 @router.delete("/members/{user_id}", status_code=204)
-def remove_member(user_id: int, actor: CurrentActor, rt: RT) -> Response:
+def remove_member(user_id: RowId, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session() as s:
         members.remove_member(s, actor, user_id, now=utcnow())
     return Response(status_code=204)

@@ -7,7 +7,15 @@ from starlette.responses import Response, StreamingResponse
 
 from labelhouse.api import views
 from labelhouse.api.deps import RT, CurrentActor, json_response
-from labelhouse.api.models import JobOut, ProjectIn, ProjectOut, ProjectPatch, SchemaCheckOut, SchemaTextIn
+from labelhouse.api.models import (
+    JobOut,
+    ProjectIn,
+    ProjectOut,
+    ProjectPatch,
+    RowId,
+    SchemaCheckOut,
+    SchemaTextIn,
+)
 from labelhouse.services import exports, quality, quality_jobs
 from labelhouse.services import projects as svc
 from labelhouse.services.clock import utcnow
@@ -50,13 +58,13 @@ def list_projects(actor: CurrentActor, rt: RT) -> Response:
 
 
 @router.get("/projects/{project_id}", response_model=ProjectOut)
-def get_project(project_id: int, actor: CurrentActor, rt: RT) -> Response:
+def get_project(project_id: RowId, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session(write=False) as s:
         return json_response(views.project(svc.get_project(s, actor, project_id)))
 
 
 @router.patch("/projects/{project_id}", response_model=ProjectOut)
-def update_project(project_id: int, body: ProjectPatch, actor: CurrentActor, rt: RT) -> Response:
+def update_project(project_id: RowId, body: ProjectPatch, actor: CurrentActor, rt: RT) -> Response:
     settings = _settings(body)
     with rt.db.session() as s:
         out = views.project(svc.update_project(s, actor, project_id, settings, now=utcnow()))
@@ -64,7 +72,7 @@ def update_project(project_id: int, body: ProjectPatch, actor: CurrentActor, rt:
 
 
 @router.delete("/projects/{project_id}", status_code=204)
-def delete_project(project_id: int, actor: CurrentActor, rt: RT) -> Response:
+def delete_project(project_id: RowId, actor: CurrentActor, rt: RT) -> Response:
     """Move the project to the trash (restore with POST /trash/project/{id}/restore)."""
     with rt.db.session() as s:
         svc.delete_project(s, actor, project_id, now=utcnow())
@@ -72,7 +80,7 @@ def delete_project(project_id: int, actor: CurrentActor, rt: RT) -> Response:
 
 
 @router.get("/projects/{project_id}/stats")
-def project_stats(project_id: int, actor: CurrentActor, rt: RT) -> Response:
+def project_stats(project_id: RowId, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session(write=False) as s:
         return json_response(svc.stats(s, actor, project_id))
 
@@ -83,7 +91,7 @@ def project_stats(project_id: int, actor: CurrentActor, rt: RT) -> Response:
     responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}, "application/json": {}}}},
 )
 def export(
-    project_id: int,
+    project_id: RowId,
     actor: CurrentActor,
     rt: RT,
     format: str = Query("jsonl", description="jsonl, csv, coco, sft or dpo"),
@@ -101,7 +109,7 @@ def export(
 
 @router.get("/projects/{project_id}/quality", tags=["quality"])
 def project_quality(
-    project_id: int,
+    project_id: RowId,
     actor: CurrentActor,
     rt: RT,
     method: str | None = Query(None, description="truth-inference method (default: the documented default)"),

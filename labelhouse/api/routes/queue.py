@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from labelhouse.api import views
 from labelhouse.api.deps import RT, CurrentActor, hot_call, json_response
-from labelhouse.api.models import AnnotationOut, DraftIn, EditIn, NextIn, NextOut, SubmitIn
+from labelhouse.api.models import AnnotationOut, DraftIn, EditIn, NextIn, NextOut, RowId, SubmitIn
 from labelhouse.core.actor import Actor
 from labelhouse.runtime import Runtime
 from labelhouse.security import signing
@@ -72,13 +72,13 @@ def submit_response(rt: Runtime, actor: Actor, task_id: int, body: SubmitIn) -> 
     response_model=NextOut,
     responses={204: {"description": "no work for this annotator now"}},
 )
-async def next_task(project_id: int, actor: CurrentActor, rt: RT, body: NextIn | None = None) -> Response:
+async def next_task(project_id: RowId, actor: CurrentActor, rt: RT, body: NextIn | None = None) -> Response:
     """Lease the next task. Asking again while holding a live lease returns the same lease."""
     return await hot_call(rt, next_response, rt, actor, project_id, bool(body and body.prefetch))
 
 
 @router.post("/leases/{lease_id}/release", status_code=204)
-async def release(lease_id: int, actor: CurrentActor, rt: RT) -> Response:
+async def release(lease_id: RowId, actor: CurrentActor, rt: RT) -> Response:
     """Give the task back to the queue (you may be handed it again later)."""
     with rt.db.session() as s:
         queue.end_lease(s, actor, lease_id, "released", now=utcnow())
@@ -86,7 +86,7 @@ async def release(lease_id: int, actor: CurrentActor, rt: RT) -> Response:
 
 
 @router.post("/leases/{lease_id}/skip", status_code=204)
-async def skip(lease_id: int, actor: CurrentActor, rt: RT) -> Response:
+async def skip(lease_id: RowId, actor: CurrentActor, rt: RT) -> Response:
     """Give the task back and never be handed it again."""
     with rt.db.session() as s:
         queue.end_lease(s, actor, lease_id, "skipped", now=utcnow())
@@ -94,14 +94,14 @@ async def skip(lease_id: int, actor: CurrentActor, rt: RT) -> Response:
 
 
 @router.put("/tasks/{task_id}/draft", status_code=204)
-async def save_draft(task_id: int, body: DraftIn, actor: CurrentActor, rt: RT) -> Response:
+async def save_draft(task_id: RowId, body: DraftIn, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session() as s:
         queue.save_draft(s, actor, task_id, body.answer, now=utcnow())
     return Response(status_code=204)
 
 
 @router.get("/tasks/{task_id}/draft")
-def get_draft(task_id: int, actor: CurrentActor, rt: RT) -> Response:
+def get_draft(task_id: RowId, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session(write=False) as s:
         return json_response({"answer": queue.get_draft(s, actor, task_id)})
 
@@ -112,13 +112,13 @@ def get_draft(task_id: int, actor: CurrentActor, rt: RT) -> Response:
     response_model=AnnotationOut,
     responses={200: {"model": AnnotationOut, "description": "a retry: the first result, unchanged"}},
 )
-async def submit(task_id: int, body: SubmitIn, actor: CurrentActor, rt: RT) -> Response:
+async def submit(task_id: RowId, body: SubmitIn, actor: CurrentActor, rt: RT) -> Response:
     """Submit an answer under a lease. A retry with the same idempotency_key returns the first result."""
     return await hot_call(rt, submit_response, rt, actor, task_id, body)
 
 
 @router.get("/tasks/{task_id}/annotations", response_model=list[AnnotationOut])
-def list_annotations(task_id: int, actor: CurrentActor, rt: RT, all_versions: bool = False) -> Response:
+def list_annotations(task_id: RowId, actor: CurrentActor, rt: RT, all_versions: bool = False) -> Response:
     with rt.db.session(write=False) as s:
         return json_response(
             [views.annotation(a) for a in ann.list_for_task(s, actor, task_id, all_versions=all_versions)]
@@ -126,13 +126,13 @@ def list_annotations(task_id: int, actor: CurrentActor, rt: RT, all_versions: bo
 
 
 @router.get("/annotations/{annotation_id}", response_model=AnnotationOut)
-def get_annotation(annotation_id: int, actor: CurrentActor, rt: RT) -> Response:
+def get_annotation(annotation_id: RowId, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session(write=False) as s:
         return json_response(views.annotation(ann.get_annotation(s, actor, annotation_id)))
 
 
 @router.put("/annotations/{annotation_id}", status_code=201, response_model=AnnotationOut)
-def edit_annotation(annotation_id: int, body: EditIn, actor: CurrentActor, rt: RT) -> Response:
+def edit_annotation(annotation_id: RowId, body: EditIn, actor: CurrentActor, rt: RT) -> Response:
     """Make a new version; the previous one is kept."""
     with rt.db.session() as s:
         out = views.annotation(
@@ -142,7 +142,7 @@ def edit_annotation(annotation_id: int, body: EditIn, actor: CurrentActor, rt: R
 
 
 @router.delete("/annotations/{annotation_id}", status_code=204)
-def delete_annotation(annotation_id: int, actor: CurrentActor, rt: RT) -> Response:
+def delete_annotation(annotation_id: RowId, actor: CurrentActor, rt: RT) -> Response:
     with rt.db.session() as s:
         ann.delete(s, actor, annotation_id, now=utcnow())
     return Response(status_code=204)
