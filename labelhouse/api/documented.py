@@ -3,7 +3,8 @@
 The error handlers (api/errors.py) and the middlewares answer every route with the same envelope,
 so rather than repeat a ``responses=`` table on each route, this derives it from what the route
 is: authenticated routes can answer 401/403, routes with a path id 404, routes with input
-400/422, every route 413 (the body limit sits in front of all of them), unsafe methods 409.
+400/422, every route 413 and 429 (the body limit and the throttle sit in front of all of them),
+unsafe methods 409.
 Schemathesis (tests/security/test_openapi_fuzz.py) holds every answer to this declaration.
 """
 
@@ -36,6 +37,7 @@ _DESCRIPTIONS = {
     409: "the request clashes with the current state",
     413: "the body is over its size limit",
     422: "the input is not valid; `field` names where",
+    429: "too many requests from this token, session or address; retry after `Retry-After` seconds",
     503: "a dependency (database, blob store) is unavailable; retry later",
 }
 
@@ -46,7 +48,7 @@ def _authenticated(dependant: Dependant) -> bool:
 
 def error_statuses(route: APIRoute) -> set[int]:
     """The error statuses a route can answer with, from its dependencies, parameters and method."""
-    statuses = {413, 503}
+    statuses = {413, 429, 503}  # the body limit and the request throttle sit in front of every route
     methods = route.methods or set()
     if _authenticated(route.dependant):
         statuses |= {401, 403}

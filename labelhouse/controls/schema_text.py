@@ -54,7 +54,7 @@ def parse_schema_text(source: str, syntax: Syntax) -> Any:
             ) from None
     else:
         try:
-            value = yaml.load(source, Loader=_SchemaLoader)  # noqa: S506 (a SafeLoader subclass)
+            value = yaml.load(source, Loader=_SchemaLoader)  # noqa: S506  # nosec B506 (a SafeLoader subclass)
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark or err.context_mark
             where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

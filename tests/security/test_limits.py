@@ -29,6 +29,10 @@ def limited(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Ite
     """A runtime with a low request rate and a 1 MiB storage quota per workspace."""
     url = request.getfixturevalue("pg_database") if backend == "postgresql" else ""
     env = {"LABELHOUSE_RATE_LIMIT": "3", "LABELHOUSE_WORKSPACE_QUOTA_MB": "1"}
+    if backend == "postgresql":
+        from tests.conftest import empty_pg
+
+        empty_pg(url)  # its rows were sealed with an earlier test's keys
     rt = open_runtime(load_settings(env=env, data_dir=tmp_path / "d", database_url=url, job_threads=0))
     if backend == "postgresql":
         from sqlalchemy import text
