@@ -25,7 +25,7 @@ from tests.conftest import CHOICES_SCHEMA, Person, make_person
 from tests.live_server import free_port, serving
 from tests.services.test_crash import _start
 
-IMPORT_ROWS = 50_000  # 5 batches of the import job (inline imports are limited to 1 MiB here)
+IMPORT_ROWS = 150_000  # 15 batches of the import job (inline imports are limited to 1 MiB here)
 
 
 def _submit_body(handout: dict[str, Any], key: str, label: str = "pos") -> dict[str, Any]:
