@@ -161,9 +161,15 @@ def test_boxes_by_mouse(page: Any, site: Site) -> None:
         if _view(page) != zoomed:
             break
         page.wait_for_timeout(20)
-    page.mouse.move(*_at(page, 600, 600))  # hover first: the press then lands on a settled view
-    _frame(page)
-    _click(page, 600, 600)  # select the keypoint and delete it; undo, redo
+    # Select the keypoint by clicking it (hovering first, so the press lands on a settled view).
+    # Right after the fit, Chromium under load sometimes delivers the press before the canvas has
+    # taken the new view; a second click at the same place then selects it (up to three).
+    for _attempt in range(3):
+        page.mouse.move(*_at(page, 600, 600))
+        _frame(page)
+        _click(page, 600, 600)
+        if page.locator(CANVAS).get_attribute("data-selected") == "1":
+            break
     assert page.locator(CANVAS).get_attribute("data-selected") == "1"
     page.keyboard.press("Delete")
     assert _count(page) == 3
