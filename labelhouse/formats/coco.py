@@ -134,32 +134,35 @@ def _annotations(
     for human in record.annotations:
         for config in configs:
             for obj in human.answer.get(config.name) or []:
-                geometry = coco_object(obj)
-                if geometry is None or obj.get("label") not in categories:
-                    continue
-                yield {
-                    "image_id": record.item_id,
-                    "category_id": categories[obj["label"]]["id"],
-                    **geometry,
-                    "iscrowd": 0,
-                    "attributes": {"annotator": human.annotator, "annotation_id": human.id},
-                }
+                one = _annotation(record, obj, categories)
+                if one is not None:
+                    one["attributes"] = {"annotator": human.annotator, "annotation_id": human.id}
+                    yield one
     for config in configs:
         agreed = (record.consensus or {}).get(config.name)
         if not agreed or int(agreed.get("n") or 0) < 2:
             continue
         for obj in agreed.get("value") or []:
-            geometry = coco_object(obj)
-            if geometry is None or obj.get("label") not in categories:
-                continue
-            yield {
-                "image_id": record.item_id,
-                "category_id": categories[obj["label"]]["id"],
-                **geometry,
-                "iscrowd": 0,
-                "score": agreed.get("confidence"),
-                "attributes": {"consensus": True, "n": agreed["n"]},
-            }
+            one = _annotation(record, obj, categories)
+            if one is not None:
+                one["score"] = agreed.get("confidence")
+                one["attributes"] = {"consensus": True, "n": agreed["n"]}
+                yield one
+
+
+def _annotation(
+    record: ExportRecord, obj: dict[str, Any], categories: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """One object as a COCO annotation, or None when it has no COCO geometry or no category."""
+    geometry = coco_object(obj)
+    if geometry is None or obj.get("label") not in categories:
+        return None
+    return {
+        "image_id": record.item_id,
+        "category_id": categories[obj["label"]]["id"],
+        **geometry,
+        "iscrowd": 0,
+    }
 
 
 def _read_all(spool: IO[bytes]) -> Iterator[bytes]:
