@@ -324,6 +324,17 @@ class DeleteItemsIn(_Body):
     ids: list[Id] = Field(max_length=10000)
 
 
+class DeleteWorkspaceIn(_Body):
+    confirm: Annotated[str, Field(max_length=200, description="the workspace's name, typed again")]
+    reason: Annotated[str, Field(min_length=1, max_length=1000, description="kept in the audit chain")]
+
+
+class WorkspaceDeletedOut(BaseModel):
+    workspace_id: int
+    rows: int
+    key_destroyed: bool
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str

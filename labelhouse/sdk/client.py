@@ -107,6 +107,11 @@ class Client:
         """Who the token belongs to: user, workspace, role, projects, skills."""
         return self._session.obj("GET", "/me")
 
+    def delete_workspace(self, confirm: str, reason: str) -> Json:
+        """Delete this token's workspace for good (owners only; ``confirm`` is its name): rows,
+        files and data key are destroyed, and this client's token stops working."""
+        return self._session.obj("POST", "/workspace/delete", json={"confirm": confirm, "reason": reason})
+
     # The labeling loop is used most, so it is also on the client itself.
 
     def next(self, project_id: int, prefetch: bool = False) -> Task | None:

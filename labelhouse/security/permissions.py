@@ -36,6 +36,10 @@ ACTIONS: dict[str, tuple[Role, str]] = {
     ),
     "jobs.read": (Role.annotator, "follow a job one started (managers: every job)"),
     "audit.read": (Role.manager, "read the workspace's audit log"),
+    "workspace.delete": (
+        Role.owner,
+        "delete the workspace for good: its rows and files go and its data key is destroyed",
+    ),
 }
 
 

@@ -9,8 +9,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from labelhouse.blobs.base import BlobStore
+from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, NotFound
+from labelhouse.security.permissions import require
 from labelhouse.services import audit
+from labelhouse.services.accounts import actor_cache
 from labelhouse.services.item_data import vault_of
 from labelhouse.storage.tables import Base, Workspace
 
@@ -27,7 +30,14 @@ class Deleted:
 
 
 def delete_workspace(
-    s: Session, name: str, *, reason: str, blobs: BlobStore, operator: str = "operator", now: datetime
+    s: Session,
+    name: str,
+    *,
+    reason: str,
+    blobs: BlobStore,
+    operator: str = "operator",
+    operator_id: int | None = None,
+    now: datetime,
 ) -> Deleted:
     """Delete every row of the workspace, then destroy its data key.
 
@@ -46,6 +56,7 @@ def delete_workspace(
         ws.id,
         "workspace_deleted",
         f"workspace:{ws.id}",
+        actor_id=operator_id,
         actor_name=operator,
         details={"name": ws.name, "reason": reason},
         now=now,
@@ -65,6 +76,31 @@ def delete_workspace(
     vault.forget(ws.id)
     blobs.purge(ws.id)
     return Deleted(ws.id, rows, had_key)
+
+
+def delete_own_workspace(
+    s: Session, actor: Actor, *, confirm: str, reason: str, blobs: BlobStore, now: datetime
+) -> Deleted:
+    """The owner deletes the workspace they are signed in to, through the API or the console.
+
+    The caller types the workspace's name (``confirm``) and a reason, as the CLI asks for
+    ``--yes`` and ``--reason``: one call cannot destroy a tenant by accident, and what is gone
+    stays explained in the audit chain. Only owners may; everybody's tokens and sessions of the
+    workspace go with its rows."""
+    require(actor, "workspace.delete")
+    ws = s.get(Workspace, actor.workspace_id)
+    if ws is None or ws.deleted_at is not None:
+        raise NotFound("workspace not found")
+    if confirm.strip() != ws.name:
+        raise Invalid(
+            f"type the workspace's name exactly ({ws.name!r}) in 'confirm' to delete it for good",
+            field="confirm",
+        )
+    done = delete_workspace(
+        s, ws.name, reason=reason, blobs=blobs, operator=actor.email, operator_id=actor.user_id, now=now
+    )
+    actor_cache.clear()
+    return done
 
 
 def key_states(s: Session) -> list[tuple[str, str]]:

@@ -120,7 +120,7 @@ def page(browser: Any, site: Site) -> Iterator[Any]:
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.set_default_timeout(10000)
+    pg.set_default_timeout(20000)  # a loaded 2-core CI machine can be slow; a deadline, not a measure
     yield pg
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"

@@ -404,3 +404,36 @@ def test_switch_workspace(page: Any, site: Site) -> None:
     page.wait_for_selector(f".card.project[data-project='{beta}']")
     assert page.locator(".card.project").count() == 1
     assert page.locator("a:has-text('New project')").count() == 1  # a manager here
+
+
+def test_owner_deletes_a_workspace_from_the_account_page(page: Any, site: Site) -> None:
+    """K-05 in the console: a wrong name is refused and changes nothing; the right one deletes the
+    workspace, destroys its key and ends the session."""
+    from labelhouse.services import accounts
+    from labelhouse.services.clock import utcnow
+    from tests.browser.conftest import PASSWORD
+
+    with site.rt.db.session() as s:
+        _u, ws, _issued = accounts.create_user_cli(
+            s,
+            "doomed@gamma.test",
+            workspace="gamma",
+            role="owner",
+            password=PASSWORD,
+            with_token=False,
+            now=utcnow(),
+        )
+        gamma = ws.id
+    log_in(page, "doomed@gamma.test")
+    page.goto("/ui/#/account")
+    form = page.locator("#delete-workspace-form")
+    form.locator("input[name=confirm]").fill("gama")
+    form.locator("input[name=reason]").fill("pilot over")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("#delete-workspace-form .error:has-text('gamma')")
+    assert site.rt.vault.keyring.status()["workspaces"][str(gamma)]["versions"]
+    form.locator("input[name=confirm]").fill("gamma")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("input[name=email]")  # back at the login form
+    state = site.rt.vault.keyring.status()["workspaces"][str(gamma)]
+    assert state["versions"] == [] and state["reason"] == "pilot over"

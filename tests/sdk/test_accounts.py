@@ -55,3 +55,13 @@ def test_url_and_token_come_from_the_environment(
     with Client() as lh:
         assert lh.url == server
         assert lh.me()["email"] == "owner@acme.test"
+
+
+def test_owner_deletes_the_workspace(lh: Client, owner: Person) -> None:
+    lh.projects.create("p", CHOICES_SCHEMA)
+    with pytest.raises(Invalid, match="workspace's name"):
+        lh.delete_workspace("not-acme", "offboarding")
+    done = lh.delete_workspace("acme", "offboarding")
+    assert done["workspace_id"] == owner.workspace_id and done["key_destroyed"] is True
+    with pytest.raises(Unauthenticated):
+        lh.me()

@@ -197,6 +197,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("DELETE", "/api/v1/trash"): _row("Z-05", "401 200 200 403 403 403 200 403"),
     ("GET", "/api/v1/audit"): _row("Z-05", "401 200 200 403 403 403 200 403"),
+    # Owners only; the wrong name makes it a refusal that changes nothing (the deletion itself is
+    # test_K_05_the_owner_deletes_the_workspace_through_the_api). B's owner answers for B.
+    ("POST", "/api/v1/workspace/delete"): _row(
+        "K-05", "401 422 403 403 403 403 422 403", body={"confirm": "not-the-name", "reason": "matrix"}
+    ),
 }
 
 # Default fixture for a path parameter, when a row does not name one.

@@ -603,3 +603,43 @@ def test_a_sealed_install_never_starts_a_second_set_of_keys(sqlite_rt: Runtime, 
     assert not (elsewhere / "keyring.json").exists() and not (elsewhere / "master.key").exists()
     out = CliRunner().invoke(main, ["keys", "status", "--data", str(tmp_path / "empty")])
     assert out.exit_code != 0 and "no keyring" in out.output
+
+
+def test_K_05_the_owner_deletes_the_workspace_through_the_api(rt: Runtime) -> None:
+    """K-05 without shell access: the owner types the workspace's name and a reason; lower roles
+    and a wrong name change nothing; afterwards the data key is gone, every token of the workspace
+    is refused, the other tenant is untouched and the chain records who did it and why."""
+    a, b, pa, pb = _seed_two_tenants(rt)
+    manager = make_person(rt, "m@acme.test", role="manager")
+    with TestClient(create_app(rt, run_jobs=False)) as c:
+        r = c.post(
+            "/api/v1/workspace/delete", json={"confirm": "acme", "reason": "x"}, headers=manager.headers
+        )
+        assert r.status_code == 403, r.text
+        r = c.post("/api/v1/workspace/delete", json={"confirm": "Acme ", "reason": "x"}, headers=a.headers)
+        assert r.status_code == 422 and r.json()["error"]["field"] == "confirm", r.text
+        r = c.post("/api/v1/workspace/delete", json={"confirm": "acme", "reason": ""}, headers=a.headers)
+        assert r.status_code == 422, r.text
+        assert c.get(f"/api/v1/projects/{pa}", headers=a.headers).status_code == 200  # nothing happened
+        r = c.post(
+            "/api/v1/workspace/delete",
+            json={"confirm": "acme", "reason": "contract ended"},
+            headers=a.headers,
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["key_destroyed"] is True and r.json()["rows"] > 0
+        for who in (a, manager):
+            assert c.get("/api/v1/me", headers=who.headers).status_code == 401
+        assert c.get(f"/api/v1/projects/{pb}", headers=b.headers).status_code == 200
+        item_id, _ = _first_item(c, b, pb)
+        assert c.get(f"/api/v1/items/{item_id}/files/image", headers=b.headers).content.find(b"GLOBEX") > 0
+    state = rt.vault.keyring.status()["workspaces"][str(a.workspace_id)]
+    assert state["versions"] == [] and state["reason"] == "contract ended"
+    assert not (rt.settings.blob_dir / str(a.workspace_id)).exists()
+    with rt.db.session(write=False) as s:
+        assert audit_service.verify(s, None)["globex"] == []
+        last = list(audit_service.iter_chain(s, a.workspace_id))[-1]
+        assert (last.action, last.actor, last.actor_id) == ("workspace_deleted", "o@acme.test", a.user_id)
+        assert last.details["reason"] == "contract ended"
+        left = s.execute(text("SELECT COUNT(*) FROM items WHERE workspace_id = :w"), {"w": a.workspace_id})
+        assert left.scalar() == 0

@@ -39,7 +39,7 @@ def test_32_annotators_never_exceed_overlap(rt: Runtime) -> None:
         barrier = threading.Barrier(ANNOTATORS)
 
         def work(person) -> None:  # type: ignore[no-untyped-def]
-            with httpx.Client(base_url=url, headers=person.headers, timeout=60) as c:
+            with httpx.Client(base_url=url, headers=person.headers, timeout=180) as c:
                 barrier.wait()
                 for _ in range(TASKS + 5):
                     r = c.post(f"/api/v1/projects/{pid}/next")

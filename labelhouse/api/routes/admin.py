@@ -7,8 +7,8 @@ from starlette.responses import Response
 
 from labelhouse.api import views
 from labelhouse.api.deps import RT, CurrentActor, json_response
-from labelhouse.api.models import JobOut, RowId
-from labelhouse.services import audit, jobs, trash
+from labelhouse.api.models import DeleteWorkspaceIn, JobOut, RowId, WorkspaceDeletedOut
+from labelhouse.services import audit, jobs, trash, workspaces
 from labelhouse.services.clock import utcnow
 
 router = APIRouter()
@@ -57,3 +57,18 @@ def audit_log(
         return json_response(
             [audit.as_dict(e) for e in audit.list_events(s, actor, after=after, limit=limit)]
         )
+
+
+@router.post("/workspace/delete", tags=["workspace"], response_model=WorkspaceDeletedOut)
+def delete_workspace(body: DeleteWorkspaceIn, actor: CurrentActor, rt: RT) -> Response:
+    """Delete the caller's workspace for good (owners only): every row and file goes and the
+    workspace's data key is destroyed, so its data in any backup is unreadable too
+    (crypto-shredding). ``confirm`` must be the workspace's name. The audit chain stays, ending
+    with the deletion, who asked and why. Every token and session of the workspace stops working."""
+    with rt.db.session() as s:
+        done = workspaces.delete_own_workspace(
+            s, actor, confirm=body.confirm, reason=body.reason, blobs=rt.blobs, now=utcnow()
+        )
+    return json_response(
+        {"workspace_id": done.workspace_id, "rows": done.rows, "key_destroyed": done.had_key}
+    )
