@@ -292,10 +292,11 @@ def effective_counts(
 ) -> list[float]:
     """Each option's votes (options first, then answered values not among them), every answer
     counted by its weight in the weighted vote relative to an annotator of ``assumed`` accuracy:
-    one for them, more for a better record, zero for a coin flip."""
+    one for them, more for a better record, zero for a coin flip. (An ``assumed`` accuracy no
+    better than chance weighs nothing: then the unit is one log-odds.)"""
     k = max(len(options), 2)
     accuracies = [accuracy] * len(answers) if isinstance(accuracy, int | float) else list(accuracy)
-    unit = vote_weight(assumed, k)
+    unit = vote_weight(assumed, k) or 1.0
     order = list(options) + [a for a in dict.fromkeys(answers) if a not in options]
     votes = dict.fromkeys(order, 0.0)
     for answer, a in zip(answers, accuracies, strict=True):

@@ -106,6 +106,8 @@ def test_effective_counts_weigh_by_record() -> None:
     )
     # an answer outside the options is counted after them
     assert effective_counts(["x"], ["pos", "neg"], 0.7, 0.7) == [0.0, 0.0, 1.0]
+    # assumed accuracy at chance (0.25 of four options): counted in log-odds, no division by zero
+    assert effective_counts(["a"], ["a", "b", "c", "d"], 0.5, 0.25) == pytest.approx([math.log(3), 0, 0, 0])
 
 
 def test_parse_the_new_settings() -> None:
