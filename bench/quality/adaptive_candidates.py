@@ -16,7 +16,9 @@ argument the number of seeds. ``max_labels`` is each item's own number of answer
 * ``votes`` ["weighted"]: the predictive's counts, "weighted" (``effective_counts``) or "plain";
 * ``label`` ["weighted"]: the stored label, the weighted posterior's winner or the "majority";
 * ``shrink`` [4.0]: pseudo-answers of the records' prior (1e9: everybody at 0.7);
-* ``class_prior`` [false]: the posterior's class prior from the labels stored so far.
+* ``class_prior`` [false]: the posterior's class prior from the labels stored so far;
+* ``two_coin`` [false]: class-conditional records (an annotator's accuracy when the truth is each
+  class, credited with the posterior of each class), the posterior and the weights from them.
 
 Prints per candidate the datasets that reach majority vote over all answers with at most half of
 them (mean over seeds) and, per dataset, share of answers used / accuracy minus the bar (worst
@@ -61,11 +63,43 @@ def posterior(
     return best, weight[best] / norm, {o: w / norm for o, w in weight.items()}
 
 
+def two_coin(
+    taken: list[tuple[str, str]],
+    options: list[str],
+    rec: dict[str, dict[str, tuple[float, float]]],
+    shrink: float,
+) -> tuple[str, float, dict[str, float], list[float]]:
+    """The posterior under class-conditional accuracies (uniform class prior) and each answer's
+    accuracy for the class it chose."""
+    k = max(len(options), 2)
+
+    def acc(w: str, c: str) -> float:
+        right, n = rec[w].get(c, (0.0, 0.0))
+        return min(max((right + shrink * ASSUMED) / (n + shrink), 0.5), 0.99)
+
+    score = dict.fromkeys(options, 0.0)
+    for w, lab in taken:
+        for c in options:
+            a = acc(w, c)
+            score[c] += math.log(a) if lab == c else math.log((1 - a) / (k - 1))
+    top = max(score.values())
+    weight = {o: math.exp(v - top) for o, v in score.items()}
+    norm = sum(weight.values())
+    best = max(options, key=weight.__getitem__)
+    return (
+        best,
+        weight[best] / norm,
+        {o: x / norm for o, x in weight.items()},
+        [acc(w, lab) for w, lab in taken],
+    )
+
+
 def replay(
     answers: dict[str, list[tuple[str, str]]], options: list[str], seed: int, c: dict[str, Any]
 ) -> tuple[int, dict[str, str]]:
     rng = random.Random(seed)
     record: dict[str, tuple[float, int]] = defaultdict(lambda: (0.0, 0))
+    rec2: dict[str, dict[str, tuple[float, float]]] = defaultdict(dict)
     stored: Counter[str] = Counter()
     used, out = 0, {}
     target, guard = c.get("target", 0.95), c.get("guard")
@@ -90,6 +124,8 @@ def replay(
             if n < c.get("min_labels", 2):
                 continue
             best, post, _dist = posterior(labels, options, accs, stored if c.get("class_prior") else None)
+            if c.get("two_coin"):
+                best, post, _dist, accs = two_coin(taken, options, rec2, shrink)
             if c.get("votes", "weighted") == "weighted":
                 counts = effective_counts(labels, options, accs, ASSUMED)
             else:
@@ -112,6 +148,8 @@ def replay(
         used += len(taken)
         labels = [lab for _w, lab in taken]
         best, _post, dist = posterior(labels, options, accs, stored if c.get("class_prior") else None)
+        if c.get("two_coin"):
+            best, _post, dist, accs = two_coin(taken, options, rec2, shrink)
         if c.get("label", "weighted") == "majority":
             plain = Counter(labels)
             best = next(o for o in options if plain[o] == max(plain.values()))
@@ -120,6 +158,9 @@ def replay(
         if len(taken) >= 2:
             for w, lab in taken:
                 record[w] = (record[w][0] + dist[lab], record[w][1] + 1)
+                for cls in options:
+                    right, n = rec2[w].get(cls, (0.0, 0.0))
+                    rec2[w][cls] = (right + (dist[cls] if lab == cls else 0.0), n + dist[cls])
     return used, out
 
 
