@@ -16,6 +16,11 @@ from labelhouse.core.errors import Invalid
 # Why a task is in the review queue, in the order the queue serves them.
 ROUTES = ("failed_gold", "low_confidence", "routine")
 
+# When adaptive overlap stops asking for labels (``QualityPolicy.stop_rule``): "predictive" once
+# the task's posterior reaches the target and its leading answer would, with that probability,
+# still lead after the labels left up to max_labels; "posterior" on the posterior alone.
+STOP_RULES = ("predictive", "posterior")
+
 
 @dataclass(frozen=True)
 class QualityPolicy:
@@ -33,12 +38,16 @@ class QualityPolicy:
     pause_below: float | None = None
     pause_min_gold: int = 5
     # adaptive overlap (on when target_confidence is set): every task gets min_labels, then one
-    # more at a time while its posterior confidence is below the target, up to max_labels, while
-    # the project's budget of extra labels lasts (None: no budget)
+    # more at a time until stop_rule is met (see STOP_RULES and wants_more_labels), up to
+    # max_labels, while the project's budget of extra labels lasts (None: no budget)
     target_confidence: float | None = None
     min_labels: int = 1
     max_labels: int = 1
     budget_labels: int | None = None
+    stop_rule: str = "predictive"
+    # weigh each annotator by their estimated accuracy in the project (False: everybody at
+    # assumed_accuracy, better where errors depend on the item rather than the annotator)
+    annotator_weights: bool = True
     # money per label, only to report what was spent and saved
     label_cost: float | None = None
 
@@ -68,6 +77,11 @@ class QualityPolicy:
             _fraction(values, name)
         for name in ("pause_min_gold", "min_labels", "max_labels", "budget_labels"):
             _count(values, name)
+        rule = values.get("stop_rule", "predictive")
+        if rule not in STOP_RULES:
+            raise Invalid(f"quality.stop_rule is one of: {', '.join(STOP_RULES)}", field="quality.stop_rule")
+        if not isinstance(values.get("annotator_weights", True), bool):
+            raise Invalid("quality.annotator_weights is true or false", field="quality.annotator_weights")
         cost = values.get("label_cost")
         if cost is not None and (not isinstance(cost, int | float) or isinstance(cost, bool) or cost < 0):
             raise Invalid("quality.label_cost is a number >= 0 (money per label)", field="quality.label_cost")
@@ -160,7 +174,9 @@ def annotator_accuracy(correct: float, counted: float, policy: QualityPolicy) ->
     """An annotator's estimated accuracy in a project from their running record: ``correct`` is
     the expected number of right answers among ``counted`` (see :func:`answer_credit`), smoothed
     towards the assumed accuracy, and kept in [0.5, 0.99] so one bad start cannot silence or
-    crown anybody."""
+    crown anybody. With ``annotator_weights`` off: the assumed accuracy, whatever the record."""
+    if not policy.annotator_weights:
+        return policy.assumed_accuracy
     estimate = (correct + PRIOR_ANSWERS * policy.assumed_accuracy) / (counted + PRIOR_ANSWERS)
     return min(max(estimate, 0.5), 0.99)
 
@@ -215,16 +231,104 @@ def pause_reason(correct: int, answered: int, policy: QualityPolicy) -> str | No
 # -- adaptive overlap ---------------------------------------------------------------------------
 
 
-def wants_more_labels(policy: QualityPolicy, labels: int, confidence: float | None, extra_spent: int) -> bool:
-    """Whether a task that has ``labels`` answers and this posterior ``confidence`` should be
-    handed out once more: adaptive overlap is on, the task is below the target, under its cap,
-    and the project has budget for one more extra label."""
+def leader_holds(counts: Sequence[float], remaining: int, prior: float = 1.0) -> float:
+    """The probability that the option with the largest count (the first of them) still leads
+    after ``remaining`` more labels, a tie counting half, when the item's vote shares have a
+    Dirichlet(``prior`` + counts) posterior (the labels to come are Dirichlet-multinomial).
+
+    Per rival, the chance it catches up is exact (the labels going to the two of them, then
+    their split, both beta-binomial); over several rivals their sum, a union bound, so the
+    result is never above the truth. Counts may be fractional (weighted votes). A rival more
+    than ``remaining`` behind cannot catch up: with no label left the leader holds for sure."""
+    if remaining <= 0 or len(counts) < 2:
+        return 1.0
+    lead = max(range(len(counts)), key=counts.__getitem__)
+    a_lead = counts[lead] + prior
+    others_total = sum(counts) + prior * len(counts) - a_lead
+    lose = 0.0
+    for j, count in enumerate(counts):
+        gap = counts[lead] - count
+        if j == lead or gap > remaining + 1e-9:
+            continue
+        a_rival = count + prior
+        a_rest = others_total - a_rival
+        lose += _caught_up(gap, remaining, a_lead, a_rival, a_rest)
+    return min(max(1.0 - lose, 0.0), 1.0)
+
+
+def _beta_binomial(n: int, a: float, b: float, upto: int) -> list[float]:
+    """P(X = x) for x = 0..upto of a beta-binomial(n, a, b) (one lgamma, then the ratio of
+    successive terms)."""
+    lg = math.lgamma
+    p = math.exp(lg(n + b) + lg(a + b) - lg(n + a + b) - lg(b))
+    out = [p]
+    for x in range(min(upto, n)):
+        p *= (n - x) / (x + 1) * (x + a) / (n - x - 1 + b)
+        out.append(p)
+    return out
+
+
+def _caught_up(gap: float, remaining: int, a_lead: float, a_rival: float, a_rest: float) -> float:
+    """P(the rival ends level with the leader (half) or ahead) when ``gap`` votes behind."""
+    if a_rest > 1e-12:
+        to_pair = _beta_binomial(remaining, a_lead + a_rival, a_rest, remaining)
+    else:
+        to_pair = [0.0] * remaining + [1.0]
+    total = 0.0
+    for m, p_m in enumerate(to_pair):  # m of the labels go to the leader or this rival
+        if p_m < 1e-15 or m + 1e-9 < gap:
+            continue  # negligible, or too few labels between the two for the rival to catch up
+        # x to the leader, m - x to the rival: caught up while gap + 2x - m <= 0
+        upto = math.floor((m - gap) / 2 + 1e-9)
+        split = _beta_binomial(m, a_lead, a_rival, upto)
+        for x, p_x in enumerate(split):
+            level = abs(gap + 2 * x - m) <= 1e-9
+            total += (0.5 if level else 1.0) * p_m * p_x
+    return total
+
+
+def effective_counts(
+    answers: Sequence[str], options: Sequence[str], accuracy: float | Sequence[float], assumed: float
+) -> list[float]:
+    """Each option's votes (options first, then answered values not among them), every answer
+    counted by its weight in the weighted vote relative to an annotator of ``assumed`` accuracy:
+    one for them, more for a better record, zero for a coin flip. (An ``assumed`` accuracy no
+    better than chance weighs nothing: then the unit is one log-odds.)"""
+    k = max(len(options), 2)
+    accuracies = [accuracy] * len(answers) if isinstance(accuracy, int | float) else list(accuracy)
+    unit = vote_weight(assumed, k) or 1.0
+    order = list(options) + [a for a in dict.fromkeys(answers) if a not in options]
+    votes = dict.fromkeys(order, 0.0)
+    for answer, a in zip(answers, accuracies, strict=True):
+        votes[answer] += vote_weight(float(a), k) / unit
+    return [votes[o] for o in order]
+
+
+def wants_more_labels(
+    policy: QualityPolicy,
+    labels: int,
+    confidence: float | None,
+    extra_spent: int,
+    settled: float | None = None,
+) -> bool:
+    """Whether a task that has ``labels`` answers should be handed out once more: adaptive
+    overlap is on, the task is under its cap, not done by the stop rule, and the project has
+    budget for one more extra label.
+
+    Done: the posterior ``confidence`` has reached the target and, under the "predictive" rule,
+    ``settled`` (:func:`leader_holds` of the task's weakest single-choice control over the labels
+    left up to max_labels; None when it has none) has too: the label is likely right under the
+    annotators' records, and unlikely to be overturned by the rest of a full overlap."""
     if policy.target_confidence is None:
         return False
     if labels < policy.min_labels:
         return True
     if labels >= policy.max_labels:
         return False
-    if confidence is not None and confidence >= policy.target_confidence:
+    target = policy.target_confidence
+    done = confidence is not None and confidence >= target
+    if done and policy.stop_rule == "predictive" and settled is not None:
+        done = settled >= target
+    if done:
         return False
     return policy.budget_labels is None or extra_spent < policy.budget_labels

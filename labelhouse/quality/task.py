@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from labelhouse.quality.policy import QualityPolicy, answer_credit, choice_posterior, vote_weight
+from labelhouse.quality.policy import (
+    QualityPolicy,
+    answer_credit,
+    choice_posterior,
+    effective_counts,
+    leader_holds,
+    vote_weight,
+)
 
 
 def _single_choice(config: Any) -> bool:
@@ -66,6 +73,38 @@ def task_consensus(
         out[config.name] = entry
         weakest = score if weakest is None else min(weakest, score)
     return out, weakest
+
+
+def task_settled(
+    controls: Sequence[Any],
+    answers: Sequence[tuple[str, dict[str, Any]]],
+    policy: QualityPolicy,
+    accuracy: Mapping[str, float] | None = None,
+) -> float | None:
+    """How settled a task's answer is for adaptive overlap's "predictive" stop rule: over its
+    single-choice controls, the smallest probability that the leading option still leads once
+    the task has max_labels answers (``policy.leader_holds`` on the votes so far, each counted
+    by its annotator's weight, ``policy.effective_counts``). None: no single-choice control
+    answered, or no label left."""
+    remaining = policy.max_labels - len(answers)
+    if remaining <= 0:
+        return None
+    weakest: float | None = None
+    for config in controls:
+        if not _single_choice(config):
+            continue
+        given = [(who, str(a[config.name])) for who, a in answers if a.get(config.name) is not None]
+        if not given:
+            continue
+        counts = effective_counts(
+            [v for _w, v in given],
+            list(config.options),
+            [(accuracy or {}).get(who, policy.assumed_accuracy) for who, _v in given],
+            policy.assumed_accuracy,
+        )
+        held = leader_holds(counts, remaining)
+        weakest = held if weakest is None else min(weakest, held)
+    return weakest
 
 
 def task_credit(

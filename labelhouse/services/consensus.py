@@ -20,7 +20,7 @@ from labelhouse.quality.policy import (
     annotator_accuracy,
     wants_more_labels,
 )
-from labelhouse.quality.task import task_consensus, task_credit
+from labelhouse.quality.task import task_consensus, task_credit, task_settled
 from labelhouse.storage.rawsql import Raw, json_value
 
 # Answers that count towards a task's consensus: the latest version of each, not trashed, not
@@ -94,8 +94,15 @@ def on_submit(
     else:
         answers = counted_answers(db, task_id)
     values, confidence = task_consensus(schema.controls, answers, policy, accuracy)
+    settled = None
+    if (
+        policy.adaptive
+        and policy.stop_rule == "predictive"
+        and policy.min_labels <= labels < policy.max_labels
+    ):
+        settled = task_settled(schema.controls, answers, policy, accuracy)
     new_overlap = overlap
-    if wants_more_labels(policy, labels, confidence, extra_spent) and _take_budget(
+    if wants_more_labels(policy, labels, confidence, extra_spent, settled) and _take_budget(
         db, project_id, policy, labels
     ):
         new_overlap = labels + 1

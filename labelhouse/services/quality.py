@@ -185,6 +185,8 @@ def adaptive_figures(s: Session, project: Project) -> dict[str, Any]:
         "min_labels": policy.min_labels,
         "max_labels": policy.max_labels,
         "budget_labels": policy.budget_labels,
+        "stop_rule": policy.stop_rule,
+        "annotator_weights": policy.annotator_weights,
         "extra_labels": int(project.extra_labels or 0),
         "tasks": tasks,
         "complete_tasks": complete,

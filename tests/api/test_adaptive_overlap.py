@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from labelhouse.runtime import Runtime
 from tests.api.test_review import label
@@ -65,3 +66,45 @@ def test_adaptive_overlap_asks_for_labels_only_where_needed(
     assert client.get(f"/api/v1/projects/{pid}", headers=owner.headers).json()["overlap"] == 2
     late = make_person(rt, "late@acme.test", role="annotator")
     assert label(client, late, pid, lambda it: "pos") == []  # complete tasks stay complete
+
+
+def test_the_predictive_rule_keeps_a_split_task_open_where_the_posterior_alone_stops(
+    client: TestClient, owner: Person, rt: Runtime
+) -> None:
+    """pos, neg, pos, neg, pos, pos, pos, pos by eight newcomers (0.7 each, no record yet): at 6
+    against 2 the posterior is 0.967 (four votes ahead, as 4 to 0), over the 0.95 target, so
+    ``stop_rule: posterior`` lets the task go at 8 labels; with 32 of max_labels 40 still to
+    come the leader holds with 0.935 only, so the default "predictive" rule asks for a ninth."""
+    sequence = ["pos", "neg", "pos", "neg", "pos", "pos", "pos", "pos"]
+    people = [make_person(rt, f"s{i}@acme.test", role="annotator") for i in range(len(sequence))]
+    state = {}
+    for rule in ("predictive", "posterior"):
+        policy = {"target_confidence": 0.95, "min_labels": 2, "max_labels": 40, "stop_rule": rule}
+        created = client.post(
+            "/api/v1/projects",
+            json={"name": f"split-{rule}", "schema": CHOICES_SCHEMA, "quality": policy},
+            headers=owner.headers,
+        ).json()
+        assert created["quality"]["stop_rule"] == rule and created["quality"]["annotator_weights"] is True
+        pid = created["id"]
+        client.post(f"/api/v1/projects/{pid}/items", json=[{"text": "split"}], headers=owner.headers)
+        for who, answer in zip(people, sequence, strict=True):
+            assert len(label(client, who, pid, lambda it, a=answer: a)) == 1
+        with rt.db.session() as s:
+            row = s.execute(text("SELECT state, overlap FROM tasks WHERE project_id = :p"), {"p": pid}).one()
+        state[rule] = (row[0], row[1])
+    assert state["posterior"] == ("complete", 8)
+    assert state["predictive"] == ("open", 9)
+
+
+def test_a_bad_stop_rule_is_refused_by_name(client: TestClient, owner: Person) -> None:
+    for bad, field in (
+        ({"target_confidence": 0.9, "stop_rule": "soon"}, "quality.stop_rule"),
+        ({"annotator_weights": "yes"}, "quality.annotator_weights"),
+    ):
+        r = client.post(
+            "/api/v1/projects",
+            json={"name": "bad", "schema": CHOICES_SCHEMA, "quality": bad},
+            headers=owner.headers,
+        )
+        assert r.status_code == 422 and r.json()["error"]["field"] == field, r.text

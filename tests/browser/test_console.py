@@ -283,6 +283,8 @@ def test_review_correct_makes_a_new_version(page: Any, site: Site) -> None:
 
 def test_quality_policy_and_audit_log(page: Any, site: Site) -> None:
     pid = site.project("policy", {"controls": [CHOICES]}, [{"text": "p"}])
+    with site.api() as c:  # a setting the form has no field for: saving the form keeps it
+        c.patch(f"/projects/{pid}", json={"quality": {"stop_rule": "posterior"}}).raise_for_status()
     log_in(page, "manager@acme.test")
     page.goto(f"/ui/#/quality/{pid}")
     page.fill("input[name=target_confidence]", "0.9")
@@ -297,6 +299,8 @@ def test_quality_policy_and_audit_log(page: Any, site: Site) -> None:
     assert (
         quality["target_confidence"] == 0.9 and quality["max_labels"] == 3 and quality["budget_labels"] == 40
     )
+    assert quality["stop_rule"] == "posterior"
+    assert "posterior rule" in page.inner_text("section.adaptive")
     page.click("#bar >> text=Audit log")
     page.wait_for_selector("td:has-text('login')")
     assert page.locator("tbody tr").count() >= 2

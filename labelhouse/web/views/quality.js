@@ -30,7 +30,7 @@ export async function show(main, [pid]) {
     const form = h("form.card.policy", {
       onsubmit: async (e) => {
         e.preventDefault();
-        const quality = {};
+        const quality = { ...policy }; // settings without a field here (stop_rule...) are kept
         for (const [name, , step] of FIELDS) {
           const raw = inputs[name].value.trim();
           quality[name] = raw === "" ? null : step === 1 ? parseInt(raw, 10) : Number(raw);
@@ -73,7 +73,7 @@ export async function show(main, [pid]) {
   function adaptiveSection(a) {
     const fixed = a.labels + a.labels_saved;
     return h("section.card.adaptive", null, h("h2", null, "Adaptive overlap"),
-      h("p.muted", null, `target confidence ${a.target_confidence} · ${a.min_labels}–${a.max_labels} labels per task · ` +
+      h("p.muted", null, `target confidence ${a.target_confidence} (${a.stop_rule} rule${a.annotator_weights === false ? ", unweighted" : ""}) · ${a.min_labels}–${a.max_labels} labels per task · ` +
         `${a.extra_labels} extra labels bought${a.budget_labels !== null ? ` of a budget of ${a.budget_labels}` : ""} · ` +
         `${a.complete_tasks} of ${a.tasks} tasks complete`),
       bars([
