@@ -84,6 +84,12 @@ def test_gold_answers_add_exact_evidence(client: TestClient, owner: Person, rt: 
     assert len(label(client, a, pid, lambda it: next(answers))) == 4
     assert len(label(client, b, pid, lambda it: "neg", limit=2)) == 2
     assert _consistent(rt, pid) == {a.user_id: (3.0, 4.0), b.user_id: (0.0, 2.0)}
+    # the report scores the same gold answers, per annotator and per week
+    section = client.get(f"/api/v1/projects/{pid}/quality", headers=owner.headers).json()["controls"]["label"]
+    gold = {x["annotator"]: (x["gold"]["correct"], x["gold"]["answered"]) for x in section["annotators"]}
+    assert gold == {"a@acme.test": (3, 4), "b@acme.test": (0, 2)}
+    weeks = {(w["annotator"], w["gold_answered"], w["gold_accuracy"]) for w in section["weeks"]}
+    assert weeks == {("a@acme.test", 4, 0.75), ("b@acme.test", 2, 0.0)}
 
     # b fixes one answer: the wrong version's 0/1 leaves, the new one is scored against gold
     first = _annotation(rt, 1, b.user_id)
