@@ -158,7 +158,8 @@ def consensus_of(
             continue
         kept = (stored or {}).get(config.name)
         if isinstance(kept, dict) and kept.get("n") == len(answers) and "value" in kept:
-            out[config.name] = {**kept, "method": "stored"}
+            kept["method"] = "stored"  # the decoded copy is this call's own
+            out[config.name] = kept
             continue
         if len(answers) == 1:
             out[config.name] = {"value": answers[0][1], "confidence": 1.0, "n": 1, "method": "computed"}
