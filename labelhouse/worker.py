@@ -31,7 +31,31 @@ def run_one(rt: Runtime) -> bool:
 
 
 def run_claimed(rt: Runtime, job: Job) -> None:
-    """Run a job this process holds (state running) and record how it ended."""
+    """Run a job this process holds (state running) and record how it ended.
+
+    A thread beats for it meanwhile: one step of a job can outlast ``queue.STALE_AFTER`` (a
+    quality recompute's inference over millions of answers), and a job that stops beating is
+    taken for dead and handed to another worker, which would run it a second time."""
+    stop = threading.Event()
+    beater = threading.Thread(target=_beat, args=(rt, job.id, stop), name=f"job-{job.id}-beat", daemon=True)
+    beater.start()
+    try:
+        _run(rt, job)
+    finally:
+        stop.set()
+        beater.join()
+
+
+def _beat(rt: Runtime, job_id: int, stop: threading.Event) -> None:
+    while not stop.wait(queue.BEAT_EVERY.total_seconds()):
+        try:
+            with rt.db.session() as s:
+                queue.beat(s, job_id, now=utcnow())
+        except Exception:  # a missed beat is not the job's failure; the next one may pass
+            log.warning("job %s heartbeat failed: %s", job_id, traceback.format_exc())
+
+
+def _run(rt: Runtime, job: Job) -> None:
     try:
         result = _HANDLERS[job.kind](rt, job)
     except LabelhouseError as exc:

@@ -16,9 +16,11 @@ annotation columns empty)::
     item.<field>... (the first record's item fields), answer.<control>... (the schema's controls)
 
 When the exporter computed consensus (the server always does), each control also gets
-``consensus.<control>``, ``consensus.<control>.confidence`` and ``consensus.<control>.n`` after
-the answers: the task's consensus answer, its confidence and the number of annotations it rests
-on (the same on every row of a task; empty when nobody answered that control).
+``consensus.<control>``, ``consensus.<control>.confidence``, ``consensus.<control>.n`` and
+``consensus.<control>.method`` after the answers: the task's consensus answer, its confidence,
+the number of annotations it rests on, and how it was reached (``stored``: the task's stored
+consensus, as the product decided it; ``computed``: the control's rule run by the exporter) (the
+same on every row of a task; empty when nobody answered that control).
 
 Item fields that a later record lacks are left empty; fields only later records have are not
 exported (use JSON Lines for items of varying shape). Lists and objects are JSON-encoded, booleans
@@ -202,7 +204,12 @@ class CsvWriter:
             [
                 col
                 for c in controls
-                for col in (f"consensus.{c}", f"consensus.{c}.confidence", f"consensus.{c}.n")
+                for col in (
+                    f"consensus.{c}",
+                    f"consensus.{c}.confidence",
+                    f"consensus.{c}.n",
+                    f"consensus.{c}.method",
+                )
             ]
             if agreed
             else []
@@ -225,9 +232,14 @@ class CsvWriter:
                     cell
                     for c in controls
                     for cell in (
-                        (found[c].get("value"), found[c].get("confidence"), found[c].get("n"))
+                        (
+                            found[c].get("value"),
+                            found[c].get("confidence"),
+                            found[c].get("n"),
+                            found[c].get("method"),
+                        )
                         if c in found
-                        else (None, None, None)
+                        else (None, None, None, None)
                     )
                 ]
             else:

@@ -12,10 +12,15 @@ Export, ``jsonl``: one line per task (see ``examples/export.jsonl``)::
 
     {"task_id", "item_id", "item", "annotations": [{"id", "annotator", "answer", "version",
      "created_at" (ISO 8601, UTC, "Z"), "lead_time_s"}],
-     "consensus": {control name: {"value", "confidence", "n"}}}
+     "consensus": {control name: {"value", "confidence", "n", "method"[, "posterior"]}}}
 
 ``consensus`` is present when the exporter computed it (the server always does): the inferred
-answer of each control with its confidence in [0, 1] and the number of annotations behind it.
+answer of each control with its confidence in [0, 1], the number of annotations behind it, and
+``method``: ``stored`` when it is the task's stored consensus (the label the product decided on
+when the task completed or a review changed it; under adaptive overlap weighted by each
+annotator's estimated accuracy, with ``posterior``, the one-coin posterior of a single-choice
+winner), ``computed`` when the exporter ran the control's rule, unweighted (a task with no stored
+consensus yet). Rejected annotations are listed but left out of the consensus.
 
 Values are written as they are (no spreadsheet escaping: that is the CSV writer's job).
 

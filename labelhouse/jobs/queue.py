@@ -12,6 +12,8 @@ from labelhouse.storage.tables import Job
 
 # A running job whose worker has not reported for this long is taken to be dead and re-queued.
 STALE_AFTER = timedelta(minutes=5)
+# How often a worker beats for a running job (worker.run_claimed), whatever its steps' length.
+BEAT_EVERY = timedelta(seconds=60)
 
 
 def enqueue(
@@ -68,6 +70,14 @@ def progress(s: Session, job_id: int, done: int, *, now: datetime, result: Any =
     if result is not None:
         job.result = result
     s.flush()
+
+
+def beat(s: Session, job_id: int, *, now: datetime) -> None:
+    """The worker is alive: a running job's heartbeat, with no progress to report."""
+    s.execute(
+        text("UPDATE jobs SET heartbeat_at = :now WHERE id = :j AND state = 'running'"),
+        {"now": now, "j": job_id},
+    )
 
 
 def finish(s: Session, job_id: int, *, now: datetime, result: Any = None, error: str | None = None) -> None:

@@ -120,12 +120,12 @@ def rows_from_matrix(matrix: Sequence[Sequence[Any]] | NDArray[Any]) -> list[Row
     ]
 
 
-def percent_agreement(rows: Iterable[Row]) -> float:
+def percent_agreement(rows: Iterable[Row] | Coded) -> float:
     """The share of agreeing pairs among all pairs of ratings of the same item.
 
     Pooled over items, so an item with more raters weighs more (it has more pairs).
     """
-    n_iv = code_ratings(rows).counts()
+    n_iv = _coded(rows).counts()
     m = np.asarray(n_iv.sum(axis=1)).ravel()
     pairs = float((m * (m - 1)).sum())
     if pairs == 0:
@@ -172,7 +172,7 @@ def _kappa(table: FloatArray) -> float:
     return math.nan if chance >= 1 else float((observed - chance) / (1 - chance))
 
 
-def fleiss_kappa(rows: Iterable[Row]) -> float:
+def fleiss_kappa(rows: Iterable[Row] | Coded) -> float:
     """Fleiss' kappa of any number of raters (raters need not be the same people on each item).
 
     With unequal numbers of raters per item, items rated once are dropped (they hold no pair),
@@ -181,7 +181,7 @@ def fleiss_kappa(rows: Iterable[Row]) -> float:
     the kept items. With the same number of raters everywhere this is exactly Fleiss (1971). For
     data with many missing ratings prefer :func:`krippendorff_alpha`, which was made for it.
     """
-    return fleiss_kappa_table(code_ratings(rows).counts().toarray())
+    return fleiss_kappa_table(_coded(rows).counts().toarray())
 
 
 def fleiss_kappa_table(counts: NDArray[Any] | Sequence[Sequence[int]]) -> float:
@@ -199,14 +199,17 @@ def fleiss_kappa_table(counts: NDArray[Any] | Sequence[Sequence[int]]) -> float:
     return math.nan if chance >= 1 else float((p_i.mean() - chance) / (1 - chance))
 
 
-def krippendorff_alpha(rows: Iterable[Row], level: Level = "nominal") -> float:
+def krippendorff_alpha(rows: Iterable[Row] | Coded, level: Level = "nominal") -> float:
     """Krippendorff's alpha, ``1 - D_o / D_e``, from the coincidence matrix (Krippendorff 2011).
 
     Items with fewer than two ratings are not pairable and are left out. ``ordinal`` ranks the
     values in their sorted order; ``interval`` and ``ratio`` need numbers.
     """
-    coded = code_ratings(rows)
-    n_iv = coded.counts()
+    coded = _coded(rows)
+    return _alpha(coded.counts(), coded.values, level)
+
+
+def _alpha(n_iv: sparse.csr_matrix, values: tuple[Any, ...], level: Level) -> float:
     m = np.asarray(n_iv.sum(axis=1)).ravel()
     pairable = m >= 2
     if not pairable.any():
@@ -217,7 +220,7 @@ def krippendorff_alpha(rows: Iterable[Row], level: Level = "nominal") -> float:
     coincidence = (n_iv.T @ scaled).toarray() - np.diag(np.asarray(scaled.sum(axis=0)).ravel())
     n_c = coincidence.sum(axis=1)
     n = n_c.sum()
-    d2 = _distances(level, coded.values, n_c)
+    d2 = _distances(level, values, n_c)
     expected = float((np.outer(n_c, n_c) * d2).sum())
     if expected == 0:
         return math.nan
@@ -249,13 +252,21 @@ def _distances(level: Level, values: tuple[Any, ...], n_c: FloatArray) -> FloatA
     return np.asarray(ratio**2, dtype=np.float64)
 
 
-def per_label(rows: Iterable[Row], measure: Literal["alpha", "fleiss"] = "alpha") -> dict[Any, float]:
+def per_label(rows: Iterable[Row] | Coded, measure: Literal["alpha", "fleiss"] = "alpha") -> dict[Any, float]:
     """One-vs-rest agreement for each label: each rating becomes "has this label or not".
 
     A value that is a list, tuple or set (a multiple-choice answer) has every label in it, so
     multi-label data works as is. ``measure`` is nominal Krippendorff's alpha (missing ratings
-    allowed) or Fleiss' kappa.
+    allowed) or Fleiss' kappa. Already coded single-label ratings (``code_ratings``) are scored
+    from their counts, without coding the rows again per label.
     """
+    if isinstance(rows, Coded):
+        if not any(isinstance(v, list | tuple | set | frozenset) for v in rows.values):
+            return _per_label_coded(rows, measure)
+        c = rows  # tuple values (several labels each): expand them as the rows path does
+        rows = [
+            (c.items[i], c.raters[r], c.values[v]) for i, r, v in zip(c.item, c.rater, c.value, strict=True)
+        ]
     kept = [(item, rater, value) for item, rater, value in rows if not _missing(_plain(value))]
     sets = [_label_set(value) for _, _, value in kept]
     labels: dict[Any, None] = {}
@@ -272,6 +283,28 @@ def per_label(rows: Iterable[Row], measure: Literal["alpha", "fleiss"] = "alpha"
         label: score([(item, rater, label in s) for (item, rater, _), s in zip(kept, sets, strict=True)])
         for label in ordered
     }
+
+
+def _per_label_coded(coded: Coded, measure: str) -> dict[Any, float]:
+    if measure not in ("alpha", "fleiss"):
+        raise Invalid(f"measure is {measure!r}; use alpha or fleiss", field="measure")
+    n_iv = coded.counts().tocsc()
+    m = np.asarray(n_iv.sum(axis=1)).ravel()
+    out: dict[Any, float] = {}
+    for v, label in enumerate(coded.values):
+        has = np.asarray(n_iv[:, v].toarray()).ravel()
+        # items x (without the label, with it): the one-vs-rest ratings' counts, as coding the
+        # (item, rater, label in value) rows would give them
+        table = np.column_stack([m - has, has])
+        if measure == "alpha":
+            out[label] = _alpha(sparse.csr_matrix(table), (False, True), "nominal")
+        else:
+            out[label] = fleiss_kappa_table(table)
+    return out
+
+
+def _coded(rows: Iterable[Row] | Coded) -> Coded:
+    return rows if isinstance(rows, Coded) else code_ratings(rows)
 
 
 def _label_set(value: Any) -> frozenset[Any]:
@@ -294,11 +327,11 @@ class Pairwise:
     measure: str
 
 
-def pairwise(rows: Iterable[Row], measure: Literal["percent", "kappa"] = "percent") -> Pairwise:
+def pairwise(rows: Iterable[Row] | Coded, measure: Literal["percent", "kappa"] = "percent") -> Pairwise:
     """Percent agreement or Cohen's kappa of each pair of raters, with the number of shared items."""
     if measure not in ("percent", "kappa"):
         raise Invalid(f"measure is {measure!r}; use percent or kappa", field="measure")
-    coded = code_ratings(rows)
+    coded = _coded(rows)
     n_raters, n_items, k = len(coded.raters), len(coded.items), len(coded.values)
     ones = np.ones(coded.item.shape[0], dtype=np.float64)
     rated = sparse.csr_matrix((ones, (coded.rater, coded.item)), shape=(n_raters, n_items))

@@ -11,7 +11,7 @@ tasks several people answered, then with those reliabilities as weights.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -75,24 +75,23 @@ def _single_choice(config: Any, answers: Sequence[Row], method: str) -> ControlR
     from labelhouse.quality import Answers
 
     chosen = get_method(method)
-    triples = [(t, a, str(v)) for t, a, v in answers]
-    coded = Answers.from_triples(triples, classes=list(config.options))
+    coded = Answers.from_triples(((t, a, str(v)) for t, a, v in answers), classes=list(config.options))
     result = chosen.infer(coded, seed=0)
     labels = [coded.classes[int(i)] for i in result.labels] if coded.n_tasks else []
     confidence = [float(c) for c in result.confidence] if coded.n_tasks else []
-    by_task = _group(answers)
+    per_task = Counter(t for t, _a, _v in answers)  # answers per task (counts, not lists: 2M rows)
     consensus_rows = [
         {
             "task_id": _task_id(task),
             "label": labels[i],
             "value": labels[i],
             "confidence": round(confidence[i], 4),
-            "n": len(by_task.get(task, [])),
+            "n": per_task.get(task, 0),
         }
         for i, task in enumerate(coded.tasks)
     ]
     winner = dict(zip(coded.tasks, labels, strict=True))
-    scores = [(t, a, float(str(v) == winner[t])) for t, a, v in answers if len(by_task[t]) >= 2]
+    scores = [(t, a, float(str(v) == winner[t])) for t, a, v in answers if per_task[t] >= 2]
     reliability = {w: round(float(result.reliability[i]), 4) for i, w in enumerate(coded.workers)}
     section = _base(consensus_rows, answers, reliability, scores)
     section["method"] = chosen.name
@@ -232,27 +231,30 @@ def _agreement(config: Any, answers: Sequence[Row]) -> dict[str, Any]:
 
 
 def _nominal(rows: list[Row], pair_measure: str) -> dict[str, Any]:
-    labels = agreement.per_label(rows, "alpha") if rows else {}
-    fleiss = agreement.per_label(rows, "fleiss") if rows else {}
+    # coded once: every measure below reads the same codes (coding is most of their cost)
+    coded = agreement.code_ratings(rows) if rows else None
+    labels = agreement.per_label(coded, "alpha") if coded else {}
+    fleiss = agreement.per_label(coded, "fleiss") if coded else {}
     return {
         "level": "nominal",
-        "krippendorff_alpha": _finite(agreement.krippendorff_alpha(rows, "nominal")) if rows else None,
-        "fleiss_kappa": _finite(agreement.fleiss_kappa(rows)) if rows else None,
-        "percent": _finite(agreement.percent_agreement(rows)) if rows else None,
+        "krippendorff_alpha": _finite(agreement.krippendorff_alpha(coded, "nominal")) if coded else None,
+        "fleiss_kappa": _finite(agreement.fleiss_kappa(coded)) if coded else None,
+        "percent": _finite(agreement.percent_agreement(coded)) if coded else None,
         "per_label": [
             {"label": str(label), "alpha": _finite(alpha), "fleiss_kappa": _finite(fleiss[label])}
             for label, alpha in labels.items()
         ],
         "pair_measure": pair_measure,
-        "pairs": _kappa_pairs(rows),
+        "pairs": _kappa_pairs(coded if coded else rows),
     }
 
 
-def _kappa_pairs(rows: list[Row]) -> list[dict[str, Any]]:
+def _kappa_pairs(rows: list[Row] | agreement.Coded) -> list[dict[str, Any]]:
     if not rows:
         return []
-    kappa = agreement.pairwise(rows, "kappa")
-    percent = agreement.pairwise(rows, "percent")
+    coded = rows if isinstance(rows, agreement.Coded) else agreement.code_ratings(rows)
+    kappa = agreement.pairwise(coded, "kappa")
+    percent = agreement.pairwise(coded, "percent")
     out = []
     for i, j in combinations(range(len(kappa.raters)), 2):
         if kappa.counts[i, j] == 0:
@@ -292,25 +294,29 @@ def _rating_agreement(config: Any, answers: Sequence[Row]) -> dict[str, Any]:
     for name in names:
         rows = [(t, a, v if name is None else v.get(name)) for t, a, v in answers]
         pooled.extend((f"{t}\x1f{name}", a, v) for t, a, v in rows)
+        coded = agreement.code_ratings(rows) if rows else None  # once for the three measures
         per.append(
             {
                 "label": name or config.name,
-                "alpha": _finite(agreement.krippendorff_alpha(rows, "interval")) if rows else None,
-                "alpha_ordinal": _finite(agreement.krippendorff_alpha(rows, "ordinal")) if rows else None,
-                "fleiss_kappa": _finite(agreement.fleiss_kappa(rows)) if rows else None,
+                "alpha": _finite(agreement.krippendorff_alpha(coded, "interval")) if coded else None,
+                "alpha_ordinal": _finite(agreement.krippendorff_alpha(coded, "ordinal")) if coded else None,
+                "fleiss_kappa": _finite(agreement.fleiss_kappa(coded)) if coded else None,
             }
         )
+    all_coded = agreement.code_ratings(pooled) if pooled else None
     return {
         "level": "interval",
-        "krippendorff_alpha": _finite(agreement.krippendorff_alpha(pooled, "interval")) if pooled else None,
-        "krippendorff_alpha_ordinal": _finite(agreement.krippendorff_alpha(pooled, "ordinal"))
-        if pooled
+        "krippendorff_alpha": _finite(agreement.krippendorff_alpha(all_coded, "interval"))
+        if all_coded
         else None,
-        "fleiss_kappa": _finite(agreement.fleiss_kappa(pooled)) if pooled else None,
-        "percent": _finite(agreement.percent_agreement(pooled)) if pooled else None,
+        "krippendorff_alpha_ordinal": _finite(agreement.krippendorff_alpha(all_coded, "ordinal"))
+        if all_coded
+        else None,
+        "fleiss_kappa": _finite(agreement.fleiss_kappa(all_coded)) if all_coded else None,
+        "percent": _finite(agreement.percent_agreement(all_coded)) if all_coded else None,
         "per_label": per,
         "pair_measure": "cohen_kappa",
-        "pairs": _kappa_pairs(pooled),
+        "pairs": _kappa_pairs(all_coded if all_coded else pooled),
     }
 
 

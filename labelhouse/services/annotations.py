@@ -16,11 +16,11 @@ from labelhouse.core.errors import Conflict, Forbidden, Invalid, NotFound
 from labelhouse.core.ids import ProjectId
 from labelhouse.dispatch import leases as lease_sql
 from labelhouse.security.permissions import allowed, require
-from labelhouse.services import audit, pauses
+from labelhouse.services import audit, credits, pauses
 from labelhouse.services import consensus as task_consensus
 from labelhouse.services.clock import aware
 from labelhouse.services.item_data import open_fields
-from labelhouse.services.projects import policies, schemas
+from labelhouse.services.projects import policies, policy_of, schemas
 from labelhouse.storage.rawsql import Duplicate, Raw, json_value
 from labelhouse.storage.tables import Annotation, Project
 
@@ -191,6 +191,15 @@ def submit(
     lease_sql.finish_submit(db, lease_id, task_id, actor.user_id, now, outcome)
     if is_gold:
         pauses.after_gold_answer(db, actor, project_id, schema, policy, now=now)
+        credits.record_gold(
+            db,
+            project_id=project_id,
+            task_id=task_id,
+            annotation_id=row[0],
+            user_id=actor.user_id,
+            controls=schema.controls,
+            answer=clean,
+        )
     created = Annotation(
         id=row[0],
         workspace_id=actor.workspace_id,
@@ -305,6 +314,8 @@ def edit(
     # only one edit of a version can make it "not latest". The conditional UPDATE is that check and
     # act in one statement (PostgreSQL re-reads the row after a concurrent writer commits; SQLite has
     # one writer), so of two editors who read the same version, the second gets 409, never a lost update.
+    # the old version's credit leaves the annotator's record (rolled back with a refused edit)
+    credits.leave(Raw.of(s), annotation_id)
     flipped = Raw.of(s).execute(
         "UPDATE annotations SET is_latest = :no WHERE id = :a AND is_latest = :yes",
         {"a": annotation_id, "no": False, "yes": True},
@@ -331,6 +342,18 @@ def edit(
     )
     s.add(new)
     s.flush()
+    task_consensus.refresh_if_stored(Raw.of(s), new.task_id, schemas.get(project), policy_of(project))
+    if old.user_id == actor.user_id:
+        # an annotator's own new answer to a gold task is scored against it again
+        credits.record_gold(
+            Raw.of(s),
+            project_id=new.project_id,
+            task_id=new.task_id,
+            annotation_id=new.id,
+            user_id=new.user_id,
+            controls=schemas.get(project).controls,
+            answer=clean,
+        )
     return new
 
 
@@ -353,6 +376,7 @@ def delete(s: Session, actor: Actor, annotation_id: int, *, now: datetime) -> No
     audit.record(
         s, actor.workspace_id, "annotation_deleted", f"annotation:{annotation_id}", actor=actor, now=now
     )
+    credits.leave(Raw.of(s), annotation_id)
     s.execute(
         text("UPDATE annotations SET deleted_at = :now WHERE root_id = :r AND deleted_at IS NULL"),
         {"now": now, "r": row.root_id},
@@ -364,4 +388,7 @@ def delete(s: Session, actor: Actor, annotation_id: int, *, now: datetime) -> No
         ),
         {"t": row.task_id},
     )
+    project = s.get(Project, row.project_id)
+    assert project is not None
+    task_consensus.refresh_if_stored(Raw.of(s), row.task_id, schemas.get(project), policy_of(project))
     s.flush()

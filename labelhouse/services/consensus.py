@@ -21,6 +21,7 @@ from labelhouse.quality.policy import (
     wants_more_labels,
 )
 from labelhouse.quality.task import task_consensus, task_credit, task_settled
+from labelhouse.services import credits
 from labelhouse.storage.rawsql import Raw, json_value
 
 # Answers that count towards a task's consensus: the latest version of each, not trashed, not
@@ -37,14 +38,6 @@ _COUNTED_WITH_RECORD = (
     "LEFT JOIN annotator_estimates e ON e.project_id = a.project_id AND e.user_id = a.user_id "
     "WHERE a.task_id = :t AND a.is_latest AND a.deleted_at IS NULL "
     "AND (a.review IS NULL OR a.review != 'rejected') ORDER BY a.id"
-)
-
-_CREDIT = (
-    "INSERT INTO annotator_estimates (workspace_id, project_id, user_id, correct, counted) "
-    "SELECT workspace_id, :p, :u, :c, :n FROM projects WHERE id = :p "
-    "ON CONFLICT (project_id, user_id) DO UPDATE SET "
-    "correct = annotator_estimates.correct + excluded.correct, "
-    "counted = annotator_estimates.counted + excluded.counted"
 )
 
 
@@ -107,7 +100,7 @@ def on_submit(
     ):
         new_overlap = labels + 1
     elif accuracy is not None:
-        _credit(db, project_id, schema, answers, accuracy)
+        _credit(db, project_id, schema, answers, accuracy, task_id=task_id)
     return TaskOutcome(orjson.dumps(values).decode(), confidence, new_overlap)
 
 
@@ -117,15 +110,12 @@ def _credit(
     schema: Schema,
     answers: list[tuple[str, dict[str, Any]]],
     accuracy: dict[str, float],
+    *,
+    task_id: int,
 ) -> None:
-    """Add a finished task's evidence to its annotators' records, in one batch of upserts
-    (annotators in a fixed order, so concurrent submits lock the rows alike)."""
-    credit = task_credit(schema.controls, answers, accuracy)
-    if credit:
-        db.executemany(
-            _CREDIT,
-            [{"p": project_id, "u": int(who), "c": c, "n": n} for who, (c, n) in sorted(credit.items())],
-        )
+    """Add a finished task's evidence to its annotators' records (services.credits: kept on each
+    answer too, so a reject takes it back and finishing again replaces it)."""
+    credits.record_task(db, project_id, task_id, task_credit(schema.controls, answers, accuracy))
 
 
 def _take_budget(db: Raw, project_id: int, policy: QualityPolicy, labels: int) -> bool:
@@ -153,3 +143,11 @@ def refresh(db: Raw, task_id: int, schema: Schema, policy: QualityPolicy) -> Non
         f"UPDATE tasks SET consensus = {json}, confidence = :cf WHERE id = :t",
         {"c": orjson.dumps(values).decode() if values else None, "cf": confidence, "t": task_id},
     )
+
+
+def refresh_if_stored(db: Raw, task_id: int, schema: Schema, policy: QualityPolicy) -> None:
+    """Recompute a task's stored consensus when it has one, after its answers changed outside a
+    submit or a review (an edit, a delete, a restore), so what exports and review read stays true."""
+    row = db.first("SELECT consensus FROM tasks WHERE id = :t", {"t": task_id})
+    if row is not None and row[0] is not None:
+        refresh(db, task_id, schema, policy)

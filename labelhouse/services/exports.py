@@ -75,7 +75,7 @@ def iter_records(
             vault = vault_of(s)
             tasks = s.execute(
                 text(
-                    "SELECT t.id, t.item_id, i.data, i.workspace_id, i.content_hash FROM tasks t "
+                    "SELECT t.id, t.item_id, i.data, i.workspace_id, i.content_hash, t.consensus FROM tasks t "
                     "JOIN items i ON i.id = t.item_id "
                     "WHERE t.project_id = :p AND t.id > :after AND t.state != 'trashed' AND t.done > 0 "
                     "AND NOT t.is_gold ORDER BY t.id LIMIT :n"
@@ -87,7 +87,7 @@ def iter_records(
             first, last = tasks[0][0], tasks[-1][0]
             rows = s.execute(
                 text(
-                    "SELECT task_id, id, user_id, answer, version, created_at, lead_time_s FROM annotations "
+                    "SELECT task_id, id, user_id, answer, version, created_at, lead_time_s, review FROM annotations "
                     "WHERE project_id = :p AND task_id BETWEEN :a AND :b AND is_latest AND deleted_at IS NULL "
                     "ORDER BY task_id, id"
                 ),
@@ -104,7 +104,8 @@ def iter_records(
                 ):
                     emails[uid] = email
         by_task: dict[int, list[ExportAnnotation]] = {}
-        for task_id, ann_id, user_id, answer, version, created, lead in rows:
+        rejected: set[int] = set()
+        for task_id, ann_id, user_id, answer, version, created, lead, review in rows:
             by_task.setdefault(task_id, []).append(
                 ExportAnnotation(
                     id=ann_id,
@@ -115,15 +116,18 @@ def iter_records(
                     lead_time_s=lead,
                 )
             )
-        for task_id, item_id, data, workspace_id, digest in tasks:
+            if review == "rejected":
+                rejected.add(ann_id)
+        for task_id, item_id, data, workspace_id, digest, stored in tasks:
             annotations = by_task.get(task_id)
             if annotations:
+                counting = [a for a in annotations if a.id not in rejected] if rejected else annotations
                 yield ExportRecord(
                     task_id,
                     item_id,
                     vault.open_item(workspace_id, plan.project_id, digest, data),
                     tuple(annotations),
-                    consensus_of(plan.schema, annotations),
+                    consensus_of(plan.schema, counting, json_value(stored) if stored is not None else None),
                 )
         after = last
         sent += len(tasks)
@@ -131,24 +135,44 @@ def iter_records(
             on_progress(sent)
 
 
-def consensus_of(schema: Schema, annotations: list[ExportAnnotation]) -> dict[str, dict[str, Any]]:
-    """Each control's consensus over a task's annotations.
+def consensus_of(
+    schema: Schema, annotations: list[ExportAnnotation], stored: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each control's consensus over a task's counted annotations (rejected ones left out).
 
-    One annotation is its own consensus (confidence 1, n 1): most exports are overlap 1, and the
-    rules cost tens of microseconds a task, so they run only where several answers meet.
+    ``stored`` is the task's stored consensus (``tasks.consensus``, written when the task
+    completed or a review changed it; weighted by the annotators' estimated accuracy under
+    adaptive overlap): a control's entry is taken from it (``method: "stored"``, with its
+    ``posterior`` where it has one) when it rests on as many answers as the export has, so the
+    export gives the label the product decided on. Otherwise (no stored consensus yet, or stale)
+    the control's rule runs unweighted (``method: "computed"``). One annotation is its own
+    consensus (confidence 1, n 1): most exports are overlap 1, and the rules cost tens of
+    microseconds a task, so they run only where several answers meet.
     """
     out: dict[str, dict[str, Any]] = {}
     for config in schema.controls:
-        answers = [(a.annotator, a.answer[config.name]) for a in annotations if config.name in a.answer]
+        answers = [
+            (a.annotator, a.answer[config.name]) for a in annotations if a.answer.get(config.name) is not None
+        ]
         if not answers:
             continue
+        kept = (stored or {}).get(config.name)
+        if isinstance(kept, dict) and kept.get("n") == len(answers) and "value" in kept:
+            kept["method"] = "stored"  # the decoded copy is this call's own
+            out[config.name] = kept
+            continue
         if len(answers) == 1:
-            out[config.name] = {"value": answers[0][1], "confidence": 1.0, "n": 1}
+            out[config.name] = {"value": answers[0][1], "confidence": 1.0, "n": 1, "method": "computed"}
             continue
         from labelhouse.quality.consensus import consensus  # numpy/scipy: loaded on first need
 
         found = consensus(config, answers)
-        out[config.name] = {"value": found.value, "confidence": round(found.confidence, 4), "n": found.n}
+        out[config.name] = {
+            "value": found.value,
+            "confidence": round(found.confidence, 4),
+            "n": found.n,
+            "method": "computed",
+        }
     return out
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -17,7 +18,7 @@ from labelhouse.quality.wilson import wilson
 from labelhouse.services.clock import aware
 from labelhouse.services.item_data import open_fields
 from labelhouse.services.projects import get_project, policy_of, schemas
-from labelhouse.storage.rawsql import json_value
+from labelhouse.storage.rawsql import Raw, json_value
 from labelhouse.storage.tables import Job, Project
 
 MAX_ANSWERS = 2_000_000
@@ -78,11 +79,13 @@ def build_report(
     method: str | None = None,
     limit: int | None = MAX_ANSWERS,
     on_control: Callable[[int, int], None] | None = None,
+    on_load: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
     """The report, without the permission check (the job calls it for an already checked actor).
 
     ``limit``: refuse projects with more counted answers (None: no limit, as the job runs it);
-    ``on_control(done, total)`` reports progress after each control."""
+    ``on_load(fraction)`` reports the share of tasks read after each page of the load, and
+    ``on_control(done, total)`` progress after each control."""
     from labelhouse.quality import DEFAULT_METHOD, get_method
     from labelhouse.quality.control_report import control_report
 
@@ -94,64 +97,30 @@ def build_report(
             f"start a recompute job (POST /projects/{project.id}/quality/recompute, "
             f"`labelhouse quality recompute {project.id}`); the report then reads its result"
         )
-    rows = s.execute(
-        text(
-            "SELECT a.task_id, u.email, a.answer, t.is_gold, t.gold_answer, a.created_at, "
-            "COALESCE(m.team, '') FROM annotations a "
-            "JOIN tasks t ON t.id = a.task_id JOIN users u ON u.id = a.user_id "
-            "LEFT JOIN memberships m ON m.user_id = a.user_id AND m.workspace_id = :w "
-            "WHERE a.project_id = :p AND a.is_latest AND a.deleted_at IS NULL AND t.state != 'trashed' "
-            "AND (a.review IS NULL OR a.review != 'rejected') ORDER BY a.task_id, a.id"
-        ),
-        {"p": project.id, "w": project.workspace_id},
-    ).all()
-    decoded = [
-        (
-            str(task_id),
-            email,
-            json_value(answer),
-            bool(is_gold),
-            json_value(gold) if is_gold else None,
-            created,
-            team,
-        )
-        for task_id, email, answer, is_gold, gold, created, team in rows
-    ]
-    teams = {email: team for _t, email, _a, _g, _e, _c, team in decoded if team}
-    controls: dict[str, Any] = {}
     reported = [c for c in schema.controls if c.type in REPORTED]
+    loaded = load_answers(s, project, [c.name for c in reported], on_page=on_load)
+    controls: dict[str, Any] = {}
     for done, config in enumerate(reported, start=1):
-        answers: list[tuple[str, str, Any]] = []
-        gold: list[tuple[str, Any, Any]] = []
-        when: dict[tuple[str, str], datetime] = {}
-        gold_times: list[tuple[str, datetime, str, float]] = []  # (annotator, when, kind, score)
-        for task, email, answer, is_gold, expected, created, _team in decoded:
-            value = answer.get(config.name)
-            if value is None:
-                continue
-            if is_gold:
-                wanted = (expected or {}).get(config.name)
-                if wanted is not None:
-                    gold.append((email, value, wanted))
-                    gold_times.append(
-                        (email, aware(created), "gold", float(gold_right(config, value, wanted)))
-                    )
-                continue
-            answers.append((task, email, value))
-            when[(task, email)] = aware(created)
+        answers = loaded.answers[config.name]
+        gold = loaded.gold[config.name]
+        gold_times = [
+            (email, week, "gold", float(gold_right(config, value, wanted)))
+            for (email, value, wanted), week in zip(gold, loaded.gold_weeks[config.name], strict=True)
+        ]
         responses = (
             _responses(s, project.id, config, answers) if config.type in ("preference", "ranking") else None
         )
         report = control_report(config, answers, gold, method=chosen.name, responses=responses)
         section = report.section
         for entry in section["annotators"]:
-            entry["team"] = teams.get(entry["annotator"])
+            entry["team"] = loaded.teams.get(entry["annotator"])
         section["teams"] = team_figures(section["annotators"])
         section["weeks"] = weekly(
-            [(a, when[(t, a)], "estimated", score) for t, a, score in report.answer_scores if (t, a) in when]
-            + gold_times
+            _with_weeks(report.answer_scores, answers, loaded.weeks[config.name]) + gold_times
         )
         controls[config.name] = section
+        # this control's rows are done with: the next one runs without them
+        loaded.answers[config.name] = []
         if on_control is not None:
             on_control(done, len(reported))
     return {
@@ -161,6 +130,134 @@ def build_report(
         "controls": controls,
         "adaptive": adaptive_figures(s, project),
     }
+
+
+@dataclass
+class Loaded:
+    """A project's counted answers, per reported control: ``answers`` (task, annotator, value) of
+    non-gold tasks in (task, answer) order with ``weeks``, each answer's week (aligned);
+    ``gold`` (annotator, given, expected) with ``gold_weeks``; and each annotator's team."""
+
+    answers: dict[str, list[tuple[str, str, Any]]]
+    weeks: dict[str, list[str]]
+    gold: dict[str, list[tuple[str, Any, Any]]]
+    gold_weeks: dict[str, list[str]]
+    teams: dict[str, str]
+
+
+# Tasks per page of the load: the driver holds one page of answer rows at a time.
+LOAD_PAGE = 20_000
+
+
+def load_answers(
+    s: Session, project: Project, names: list[str], *, on_page: Callable[[float], None] | None = None
+) -> Loaded:
+    """Read the counted answers (latest versions, not trashed, not rejected) a page of tasks at a
+    time, keeping only each control's value: the rows, decoded answers and driver buffers of one
+    page live at a time, and equal strings (task ids, annotators, labels, weeks) are shared.
+    ``on_page(fraction)``: the share of the project's tasks read so far, after each page."""
+    db = Raw.of(s)
+    total = 0
+    if on_page is not None:
+        found = db.first(
+            "SELECT COUNT(*) FROM tasks WHERE project_id = :p AND state != 'trashed'", {"p": project.id}
+        )
+        total = int(found[0]) if found else 0
+    read = 0
+    people: dict[int, str] = {}
+    teams: dict[str, str] = {}
+    for uid, email, team in db.all(
+        "SELECT u.id, u.email, m.team FROM users u "
+        "LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = :w "
+        "WHERE u.id IN (SELECT DISTINCT user_id FROM annotations WHERE project_id = :p)",
+        {"p": project.id, "w": project.workspace_id},
+    ):
+        people[int(uid)] = str(email)
+        if team:
+            teams[str(email)] = str(team)
+    out = Loaded(
+        {n: [] for n in names}, {n: [] for n in names}, {n: [] for n in names}, {n: [] for n in names}, teams
+    )
+    shared: dict[Any, Any] = {}  # one object per distinct label and week
+    after = 0
+    while True:
+        tasks = db.all(
+            "SELECT id, is_gold, gold_answer FROM tasks WHERE project_id = :p AND id > :a "
+            "AND state != 'trashed' ORDER BY id LIMIT :n",
+            {"p": project.id, "a": after, "n": LOAD_PAGE},
+        )
+        if not tasks:
+            return out
+        read += len(tasks)
+        gold = {int(t): json_value(g) for t, is_gold, g in tasks if is_gold}
+        first, after = int(tasks[0][0]), int(tasks[-1][0])
+        rows = db.all(
+            "SELECT task_id, user_id, answer, created_at FROM annotations "
+            "WHERE project_id = :p AND task_id BETWEEN :a AND :b AND is_latest AND deleted_at IS NULL "
+            "AND (review IS NULL OR review != 'rejected') ORDER BY task_id, id",
+            {"p": project.id, "a": first, "b": after},
+        )
+        kept = {int(t) for t, _g, _a in tasks}  # trashed tasks in the id range are not
+        task_key, last_task, counted, is_gold = "", None, False, False
+        for task_id, uid, raw_answer, created in rows:
+            if task_id != last_task:
+                last_task, task_key = task_id, str(task_id)
+                counted, is_gold = int(task_id) in kept, int(task_id) in gold
+            if not counted:
+                continue
+            answer = json_value(raw_answer)
+            email = people.get(int(uid), str(uid))
+            week = week_of(created, shared)
+            for name in names:
+                value = answer.get(name)
+                if value is None:
+                    continue
+                if isinstance(value, str):
+                    value = shared.setdefault(value, value)
+                if is_gold:
+                    wanted = (gold[int(task_id)] or {}).get(name)
+                    if wanted is not None:
+                        out.gold[name].append((email, value, wanted))
+                        out.gold_weeks[name].append(week)
+                    continue
+                out.answers[name].append((task_key, email, value))
+                out.weeks[name].append(week)
+        if on_page is not None:
+            on_page(min(1.0, read / total) if total else 1.0)
+
+
+def week_of(created: Any, cache: dict[Any, Any]) -> str:
+    """The Monday (ISO date) of the UTC week of a stored time: SQLite hands raw SQL the text
+    SQLAlchemy wrote (naive UTC), PostgreSQL a datetime. Memoised per day in ``cache``."""
+    if isinstance(created, str):
+        day = created[:10]
+        found = cache.get(("week", day))
+        if found is None:
+            when = date.fromisoformat(day)
+            found = cache[("week", day)] = (when - timedelta(days=when.weekday())).isoformat()
+        return str(found)
+    when = aware(created).astimezone(UTC).date()
+    found = cache.get(("week", when))
+    if found is None:
+        found = cache[("week", when)] = (when - timedelta(days=when.weekday())).isoformat()
+    return str(found)
+
+
+def _with_weeks(
+    scores: list[tuple[str, str, float]], answers: list[tuple[str, str, Any]], weeks: list[str]
+) -> list[tuple[str, str, str, float]]:
+    """Each score (task, annotator, score) with its answer's week. Scores come in the order of
+    the answers they score (a subset: tasks with two or more answers), so one walk pairs them."""
+    out: list[tuple[str, str, str, float]] = []
+    j = 0
+    for task, annotator, score in scores:
+        while j < len(answers) and (answers[j][0] != task or answers[j][1] != annotator):
+            j += 1
+        if j == len(answers):
+            break
+        out.append((annotator, weeks[j], "estimated", score))
+        j += 1
+    return out
 
 
 def adaptive_figures(s: Session, project: Project) -> dict[str, Any]:
@@ -259,14 +356,14 @@ def team_figures(annotators: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def weekly(scores: list[tuple[str, datetime, str, float]]) -> list[dict[str, Any]]:
-    """Per annotator per ISO week (Monday): gold accuracy of that week's gold answers, and the
-    estimated reliability as the mean agreement of that week's answers with their task's consensus."""
+def weekly(scores: list[tuple[str, str, str, float]]) -> list[dict[str, Any]]:
+    """Per annotator per ISO week (``week``: its Monday, ``week_of``): gold accuracy of that
+    week's gold answers, and the estimated reliability as the mean agreement of that week's
+    answers with their task's consensus."""
     from labelhouse.quality.wilson import wilson
 
     cells: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: {"gold": [], "estimated": []})
-    for annotator, when, kind, score in scores:
-        monday = (when - timedelta(days=when.weekday())).date().isoformat()
+    for annotator, monday, kind, score in scores:
         cells[(annotator, monday)][kind].append(score)
     out = []
     for (annotator, week), got in sorted(cells.items()):

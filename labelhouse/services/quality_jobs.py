@@ -34,9 +34,13 @@ def start_recompute(s: Session, actor: Actor, project_id: int, *, method: str | 
     )
 
 
+# Progress steps of reading the answers (a page of tasks at a time): the share read, in tenths.
+LOAD_STEPS = 10
+
+
 def steps(project: Project) -> int:
-    """Progress steps of a recompute: one per reported control, and one for loading."""
-    return 1 + sum(1 for c in schemas.get(project).controls if c.type in REPORTED)
+    """Progress steps of a recompute: ``LOAD_STEPS`` for reading, then one per reported control."""
+    return LOAD_STEPS + sum(1 for c in schemas.get(project).controls if c.type in REPORTED)
 
 
 def compute(
@@ -51,9 +55,21 @@ def compute(
     """The job's work: the whole report, with no size limit, stamped with when it was computed.
     The job's creator is checked again (a member removed since queueing gets nothing)."""
     project = get_project(s, actor, project_id, "project.stats")
-    on_step(1)
+    reported = [0]
+
+    def loaded(fraction: float) -> None:
+        step = int(fraction * LOAD_STEPS)
+        if step > reported[0]:  # a write per tenth, not per page
+            reported[0] = step
+            on_step(step)
+
     report = build_report(
-        s, project, method=method, limit=None, on_control=lambda done, _n: on_step(1 + done)
+        s,
+        project,
+        method=method,
+        limit=None,
+        on_load=loaded,
+        on_control=lambda done, _n: on_step(LOAD_STEPS + done),
     )
     report["computed_at"] = now.isoformat()
     return report

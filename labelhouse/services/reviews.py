@@ -18,6 +18,7 @@ from labelhouse.quality.policy import review_route
 from labelhouse.security.permissions import allowed, require
 from labelhouse.services import annotations as ann
 from labelhouse.services import consensus as task_consensus
+from labelhouse.services import credits
 from labelhouse.services.clock import aware
 from labelhouse.services.item_data import open_fields
 from labelhouse.services.pauses import failed_gold_users
@@ -239,6 +240,9 @@ def decide(
         correction_id = corrected.id
     elif answer is not None:
         raise Invalid("only a correction carries an answer", field="answer")
+    if state == "rejected":
+        # before the answer stops counting: what it added to its annotator's record goes
+        credits.leave(Raw.of(s), target.id)
     target.review = state
     row = Review(
         workspace_id=actor.workspace_id,

@@ -11,7 +11,10 @@ from sqlalchemy.orm import Session
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, NotFound
 from labelhouse.security.permissions import require
-from labelhouse.services import audit
+from labelhouse.services import audit, consensus, credits
+from labelhouse.services.projects import policy_of, schemas
+from labelhouse.storage.rawsql import Raw
+from labelhouse.storage.tables import Project, Task
 
 KINDS = ("project", "item", "annotation")
 
@@ -88,6 +91,8 @@ def restore(s: Session, actor: Actor, kind: str, row_id: int, *, now: datetime) 
             ),
             {"i": row_id},
         )
+        credits.come_back(Raw.of(s), row_id)
+        _refresh_consensus(s, int(task_id))
         s.execute(
             text(
                 "UPDATE tasks SET done = done + 1, state = CASE WHEN state = 'open' AND NOT is_gold AND done + 1 >= overlap "
@@ -95,6 +100,14 @@ def restore(s: Session, actor: Actor, kind: str, row_id: int, *, now: datetime) 
             ),
             {"t": task_id},
         )
+
+
+def _refresh_consensus(s: Session, task_id: int) -> None:
+    task = s.get(Task, task_id)
+    project = s.get(Project, task.project_id) if task is not None else None
+    if task is not None and project is not None:
+        s.flush()
+        consensus.refresh_if_stored(Raw.of(s), task_id, schemas.get(project), policy_of(project))
 
 
 def purge(

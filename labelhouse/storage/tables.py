@@ -207,6 +207,10 @@ class Annotation(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # the review decision on this version: null | accepted | rejected | corrected (a reviewer's version)
     review: Mapped[str | None] = mapped_column(String(16))
+    # what this version added to its annotator's record in annotator_estimates (services.credits):
+    # expected right answers and answers counted; in the record while the version counts
+    credit_correct: Mapped[float | None] = mapped_column(Float)
+    credit_counted: Mapped[float | None] = mapped_column(Float)
 
 
 class Review(Base):

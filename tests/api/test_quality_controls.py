@@ -167,7 +167,7 @@ def test_recompute_job_stores_the_report_the_report_reads(
     bad = client.post(f"/api/v1/projects/{pid}/quality/recompute?method=nope", headers=owner.headers)
     assert bad.status_code == 404
     job = client.post(f"/api/v1/projects/{pid}/quality/recompute", headers=owner.headers)
-    assert job.status_code == 202 and job.json()["kind"] == "quality" and job.json()["total"] == 2
+    assert job.status_code == 202 and job.json()["kind"] == "quality" and job.json()["total"] == 11
     deadline = time.monotonic() + 30
     while (state := client.get(f"/api/v1/jobs/{job.json()['id']}", headers=owner.headers).json())[
         "state"
@@ -177,7 +177,7 @@ def test_recompute_job_stores_the_report_the_report_reads(
     ):
         assert time.monotonic() < deadline, state
         time.sleep(0.1)
-    assert state["state"] == "succeeded" and state["done"] == 2, state
+    assert state["state"] == "succeeded" and state["done"] == 11, state
 
     report = client.get(f"/api/v1/projects/{pid}/quality", headers=owner.headers).json()
     assert report["job_id"] == job.json()["id"] and report["computed_at"]

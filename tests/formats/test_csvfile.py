@@ -187,11 +187,11 @@ def test_consensus_columns_when_the_exporter_computed_them() -> None:
             ExportAnnotation(1, "ana", {"reply": "r"}, 1, AT, None),
             ExportAnnotation(2, "ben", {"reply": "r"}, 1, AT, None),
         ),
-        {"reply": {"value": "r", "confidence": 1.0, "n": 2}},
+        {"reply": {"value": "r", "confidence": 1.0, "n": 2, "method": "stored"}},
     )
     header, *rows = _export(record)
-    assert header[-6:] == [
-        "consensus.reply", "consensus.reply.confidence", "consensus.reply.n",
-        "consensus.note", "consensus.note.confidence", "consensus.note.n",
+    assert header[-8:] == [
+        "consensus.reply", "consensus.reply.confidence", "consensus.reply.n", "consensus.reply.method",
+        "consensus.note", "consensus.note.confidence", "consensus.note.n", "consensus.note.method",
     ]  # fmt: skip
-    assert [row[-6:] for row in rows] == [["r", "1.0", "2", "", "", ""]] * 2
+    assert [row[-8:] for row in rows] == [["r", "1.0", "2", "stored", "", "", "", ""]] * 2

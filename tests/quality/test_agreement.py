@@ -274,3 +274,33 @@ def test_cross_check_statsmodels() -> None:
     np.add.at(table, (a, b), 1)
     rows = [(i, "a", int(x)) for i, x in enumerate(a)] + [(i, "b", int(y)) for i, y in enumerate(b)]
     assert cohen_kappa(rows) == pytest.approx(cohens_kappa(table).kappa, abs=1e-12)
+
+
+def test_coded_once_gives_what_the_rows_give() -> None:
+    """The report codes the rows once and scores every measure from the codes; each must equal
+    the measure over the rows (one-vs-rest per label from the counts, not by re-coding)."""
+    from labelhouse.quality.agreement import code_ratings, pairwise, per_label, percent_agreement
+
+    rng = np.random.default_rng(3)
+    rows: list[tuple[int, str, object]] = []
+    for item in range(300):
+        truth = int(rng.integers(0, 4))
+        for rater in rng.choice(12, size=int(rng.integers(1, 6)), replace=False):
+            value: object = truth if rng.random() < 0.7 else int(rng.integers(0, 4))
+            rows.append((item, f"r{rater}", None if rng.random() < 0.05 else f"L{value}"))
+    rows.append((0, "r0", "L9"))  # a re-rating: the last one wins on both paths
+    coded = code_ratings(rows)
+    for measure in ("alpha", "fleiss"):
+        ours, theirs = per_label(coded, measure), per_label(rows, measure)  # type: ignore[arg-type]
+        assert list(ours) == list(theirs)
+        for label in ours:
+            assert ours[label] == pytest.approx(theirs[label], abs=1e-12, nan_ok=True), (measure, label)
+    assert krippendorff_alpha(coded) == pytest.approx(krippendorff_alpha(rows), abs=1e-12)
+    assert fleiss_kappa(coded) == pytest.approx(fleiss_kappa(rows), abs=1e-12)
+    assert percent_agreement(coded) == pytest.approx(percent_agreement(rows), abs=1e-12)
+    for measure in ("percent", "kappa"):
+        a, b = pairwise(coded, measure), pairwise(rows, measure)  # type: ignore[arg-type]
+        assert a.raters == b.raters and (a.counts == b.counts).all()
+        assert np.allclose(a.agreement, b.agreement, equal_nan=True)
+    # a label only one rating has: one-vs-rest is undefined or near it on both paths alike
+    assert "L9" in per_label(coded, "alpha")
