@@ -1,19 +1,36 @@
-"""The audit log: record events in the caller's unit of work, list them, verify the chain."""
+"""The audit log: record events in the caller's unit of work, list them, verify the chains.
+
+A workspace's log is one hash chain per lane (security/audit.py): ``main`` takes the workspace's
+own events (``record``: the workspace row is locked so writers take turns at the chain's end);
+``user:<id>`` takes the tasks handed out to that user (``record_handout``), extended only by that
+user's own requests, so handing out tasks to many annotators at once takes no shared lock.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from labelhouse.core.actor import Actor
-from labelhouse.core.errors import NotFound
-from labelhouse.security.audit import GENESIS, ChainedEvent, event_hash, find_breaks
+from labelhouse.core.errors import Conflict, Invalid, NotFound
+from labelhouse.security.audit import (
+    GENESIS,
+    MAIN,
+    ChainedEvent,
+    event_hash,
+    find_breaks,
+    lane_of_user,
+    lane_user,
+)
 from labelhouse.security.permissions import require
 from labelhouse.services.clock import aware
+from labelhouse.storage.rawsql import Raw
 from labelhouse.storage.tables import AuditEvent, Workspace
 
 
@@ -43,7 +60,10 @@ def record(
     if s.get_bind().dialect.name == "postgresql":
         s.execute(text("SELECT id FROM workspaces WHERE id = :w FOR UPDATE"), {"w": workspace_id})
     last = s.execute(
-        text("SELECT seq, hash FROM audit_events WHERE workspace_id = :w ORDER BY seq DESC LIMIT 1"),
+        text(
+            "SELECT seq, hash FROM audit_events WHERE workspace_id = :w AND lane = 'main' "
+            "ORDER BY seq DESC LIMIT 1"
+        ),
         {"w": workspace_id},
     ).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
@@ -51,6 +71,7 @@ def record(
     s.add(
         AuditEvent(
             workspace_id=workspace_id,
+            lane=MAIN,
             seq=seq,
             at=now,
             actor_id=actor_id,
@@ -65,6 +86,64 @@ def record(
     s.flush()
 
 
+HANDOUT = "task_handout"
+_LANE_HEAD = (
+    "SELECT seq, hash FROM audit_events WHERE workspace_id = :w AND lane = :l ORDER BY seq DESC LIMIT 1"
+)
+_LANE_APPEND = (
+    "INSERT INTO audit_events (workspace_id, lane, seq, at, actor_id, actor, action, target, details, "
+    "prev_hash, hash) VALUES (:w, :l, :seq, :at, :uid, :actor, :action, :target, {details}, :prev, :hash) "
+    "ON CONFLICT (workspace_id, lane, seq) DO NOTHING"
+)
+_APPEND = {False: _LANE_APPEND.format(details=":d"), True: _LANE_APPEND.format(details="CAST(:d AS JSONB)")}
+
+
+def record_handout(
+    db: Raw,
+    actor: Actor,
+    *,
+    project_id: int,
+    task_id: int,
+    item_id: int,
+    lease_id: int,
+    again: bool,
+    now: datetime,
+) -> None:
+    """Append "``actor`` was shown item ``item_id``" to the actor's own lane, in the caller's unit
+    of work (the one that leases the task): two statements, no lock shared with anyone else.
+
+    Only this user's requests extend their lane. Two of them at once (two tabs) race for the same
+    sequence number: the unique (workspace, lane, seq) makes the later insert do nothing (on
+    PostgreSQL after waiting for the earlier transaction), and it reads the new head and tries again.
+    """
+    lane = lane_of_user(actor.user_id)
+    details: dict[str, Any] = {"project": project_id, "task": task_id, "lease": lease_id}
+    if again:
+        details["again"] = True
+    email, target, stamp = actor.email[:320], f"item:{item_id}", _stamp(now)
+    params: dict[str, Any] = {
+        "w": actor.workspace_id,
+        "l": lane,
+        "at": db.timestamp(now),
+        "uid": actor.user_id,
+        "actor": email,
+        "action": HANDOUT,
+        "target": target,
+        "d": orjson.dumps(details).decode(),
+    }
+    for _attempt in range(20):
+        last = db.first(_LANE_HEAD, params)
+        seq, prev = (int(last[0]) + 1, last[1]) if last else (1, GENESIS)
+        params.update(
+            seq=seq,
+            prev=prev,
+            hash=event_hash(prev, seq, stamp, actor.user_id, email, HANDOUT, target, details, lane),
+        )
+        if db.execute(_APPEND[db.is_postgres], params) == 1:
+            return
+    raise Conflict("too many of your requests at once; try again")
+
+
 def _chained(row: AuditEvent) -> ChainedEvent:
     return ChainedEvent(
         row.seq,
@@ -76,12 +155,14 @@ def _chained(row: AuditEvent) -> ChainedEvent:
         row.details,
         row.prev_hash,
         row.hash,
+        row.lane,
     )
 
 
 def as_dict(row: AuditEvent) -> dict[str, Any]:
     e = _chained(row)
     return {
+        "lane": e.lane,
         "seq": e.seq,
         "at": e.at,
         "actor_id": e.actor_id,
@@ -94,25 +175,49 @@ def as_dict(row: AuditEvent) -> dict[str, Any]:
     }
 
 
-def list_events(s: Session, actor: Actor, *, after: int = 0, limit: int = 200) -> list[AuditEvent]:
+def check_lane(lane: str) -> str:
+    """A lane name as asked for (``main`` or ``user:<id>``), or a clear error."""
+    if lane != MAIN and lane_user(lane) is None:
+        raise Invalid(f"lane {lane!r} is not 'main' or 'user:<id>'", field="lane")
+    return lane
+
+
+def list_events(
+    s: Session, actor: Actor, *, after: int = 0, limit: int = 200, lane: str = MAIN
+) -> list[AuditEvent]:
+    """One lane's events after sequence number ``after``, oldest first (managers and owners)."""
     require(actor, "audit.read")
     return list(
         s.scalars(
             select(AuditEvent)
-            .where(AuditEvent.workspace_id == actor.workspace_id, AuditEvent.seq > after)
+            .where(
+                AuditEvent.workspace_id == actor.workspace_id,
+                AuditEvent.lane == check_lane(lane),
+                AuditEvent.seq > after,
+            )
             .order_by(AuditEvent.seq)
             .limit(max(1, min(limit, 1000)))
         )
     )
 
 
-def iter_chain(s: Session, workspace_id: int, *, page: int = 5000) -> Iterator[AuditEvent]:
+def lanes(s: Session, workspace_id: int) -> list[str]:
+    """The workspace's lanes in export order: ``main``, then the users' lanes by user id."""
+    names = s.scalars(select(AuditEvent.lane).where(AuditEvent.workspace_id == workspace_id).distinct()).all()
+    return sorted(set(names) | {MAIN}, key=lambda n: (n != MAIN, lane_user(n) or 0, n))
+
+
+def iter_chain(s: Session, workspace_id: int, lane: str = MAIN, *, page: int = 5000) -> Iterator[AuditEvent]:
     after = 0
     while True:
         rows = list(
             s.scalars(
                 select(AuditEvent)
-                .where(AuditEvent.workspace_id == workspace_id, AuditEvent.seq > after)
+                .where(
+                    AuditEvent.workspace_id == workspace_id,
+                    AuditEvent.lane == lane,
+                    AuditEvent.seq > after,
+                )
                 .order_by(AuditEvent.seq)
                 .limit(page)
             )
@@ -123,15 +228,48 @@ def iter_chain(s: Session, workspace_id: int, *, page: int = 5000) -> Iterator[A
         after = rows[-1].seq
 
 
-def verify(s: Session, workspace: str | None = None) -> dict[str, list[str]]:
-    """Operator check of every workspace's chain (or one): problems per workspace name."""
+def iter_log(s: Session, workspace_id: int) -> Iterator[AuditEvent]:
+    """Every event of the workspace, lane by lane in ``lanes`` order, each lane in ``seq`` order."""
+    for lane in lanes(s, workspace_id):
+        yield from iter_chain(s, workspace_id, lane)
+
+
+@dataclass
+class LaneCheck:
+    events: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def _check(rows: Iterator[AuditEvent], check: LaneCheck) -> Iterator[ChainedEvent]:
+    for row in rows:
+        check.events += 1
+        yield _chained(row)
+
+
+def verify_lanes(s: Session, workspace: str | None = None) -> dict[str, dict[str, LaneCheck]]:
+    """Operator check of every lane of every workspace (or one): events and problems per lane."""
     query = select(Workspace).order_by(Workspace.id)
     if workspace:
         query = query.where(Workspace.name == workspace)
     spaces = list(s.scalars(query))
     if workspace and not spaces:
         raise NotFound(f"workspace {workspace!r} not found")
-    return {ws.name: find_breaks(_chained(r) for r in iter_chain(s, ws.id)) for ws in spaces}
+    report: dict[str, dict[str, LaneCheck]] = {}
+    for ws in spaces:
+        report[ws.name] = {}
+        for lane in lanes(s, ws.id):
+            check = report[ws.name][lane] = LaneCheck()
+            check.problems = find_breaks(_check(iter_chain(s, ws.id, lane), check))
+    return report
+
+
+def verify(s: Session, workspace: str | None = None) -> dict[str, list[str]]:
+    """Operator check of every workspace's chains (or one): problems per workspace name, each
+    naming its lane."""
+    return {
+        name: [f"lane {lane}: {p}" for lane, check in checks.items() for p in check.problems]
+        for name, checks in verify_lanes(s, workspace).items()
+    }
 
 
 def workspace_id_of(s: Session, name: str) -> int:
