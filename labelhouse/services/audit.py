@@ -99,7 +99,7 @@ _APPEND = {False: _LANE_APPEND.format(details=":d"), True: _LANE_APPEND.format(d
 
 
 def record_handout(
-    db: Raw,
+    db: Session | Raw,
     actor: Actor,
     *,
     project_id: int,
@@ -109,39 +109,58 @@ def record_handout(
     again: bool,
     now: datetime,
 ) -> None:
-    """Append "``actor`` was shown item ``item_id``" to the actor's own lane, in the caller's unit
-    of work (the one that leases the task): two statements, no lock shared with anyone else.
+    """ "``actor`` was handed task ``task_id`` and shown its item" (``again``: the same lease
+    returned once more), in the actor's own lane, in the unit of work that leases the task."""
+    details: dict[str, Any] = {"project": project_id, "task": task_id, "lease": lease_id}
+    if again:
+        details["again"] = True
+    record_in_lane(db, actor, HANDOUT, f"item:{item_id}", details, now=now)
+
+
+def record_in_lane(
+    db: Session | Raw, actor: Actor, action: str, target: str, details: Any, *, now: datetime
+) -> None:
+    """Append one event to the actor's own lane (``user:<id>``), in the caller's unit of work:
+    two statements, and no lock shared with anyone else.
 
     Only this user's requests extend their lane. Two of them at once (two tabs) race for the same
     sequence number: the unique (workspace, lane, seq) makes the later insert do nothing (on
     PostgreSQL after waiting for the earlier transaction), and it reads the new head and tries again.
     """
+    raw = Raw.of(db)
     lane = lane_of_user(actor.user_id)
-    details: dict[str, Any] = {"project": project_id, "task": task_id, "lease": lease_id}
-    if again:
-        details["again"] = True
-    email, target, stamp = actor.email[:320], f"item:{item_id}", _stamp(now)
+    email, target, stamp = actor.email[:320], target[:200], _stamp(now)
     params: dict[str, Any] = {
         "w": actor.workspace_id,
         "l": lane,
-        "at": db.timestamp(now),
+        "at": raw.timestamp(now),
         "uid": actor.user_id,
         "actor": email,
-        "action": HANDOUT,
+        "action": action,
         "target": target,
         "d": orjson.dumps(details).decode(),
     }
     for _attempt in range(20):
-        last = db.first(_LANE_HEAD, params)
+        last = raw.first(_LANE_HEAD, params)
         seq, prev = (int(last[0]) + 1, last[1]) if last else (1, GENESIS)
         params.update(
             seq=seq,
             prev=prev,
-            hash=event_hash(prev, seq, stamp, actor.user_id, email, HANDOUT, target, details, lane),
+            hash=event_hash(prev, seq, stamp, actor.user_id, email, action, target, details, lane),
         )
-        if db.execute(_APPEND[db.is_postgres], params) == 1:
+        if raw.execute(_APPEND[raw.is_postgres], params) == 1:
             return
     raise Conflict("too many of your requests at once; try again")
+
+
+def record_denied_read(
+    db: Session | Raw, actor: Actor, target: str, route: str, status: int, *, now: datetime
+) -> None:
+    """A read of items or files refused to an authenticated caller (``403``/``404``), in the
+    caller's lane: the refused request wrote nothing, so this is its own small unit of work. Each
+    caller's own lane and the per-credential request limit (api/throttle.py) bound what a prober
+    can make it write."""
+    record_in_lane(db, actor, "read_denied", target, {"route": route, "status": status}, now=now)
 
 
 def _chained(row: AuditEvent) -> ChainedEvent:

@@ -319,3 +319,58 @@ def test_many_annotators_at_once_every_lane_verifies_and_none_is_lost(rt: Runtim
             text("SELECT actor_id, details FROM audit_events WHERE action = 'task_handout'")
         ).all()
     assert {(u, t) for u, t in leased} == {(u, _details(d)["task"]) for u, d in shown}
+
+
+def test_file_views_item_pages_reviews_and_refused_reads_go_to_the_readers_lane(rt: Runtime) -> None:
+    from tests.api.test_signed_files import BOX_SCHEMA, _zip
+
+    owner = make_person(rt, "owner@acme.test")
+    ann = make_person(rt, "ann@acme.test", role="annotator")
+    other = make_person(rt, "mallory@other.test", workspace="other")
+    with TestClient(create_app(rt, run_jobs=False)) as c:
+        pid = c.post(
+            "/api/v1/projects", json={"name": "b", "schema": BOX_SCHEMA}, headers=owner.headers
+        ).json()["id"]
+        assert (
+            c.post(f"/api/v1/projects/{pid}/items", content=_zip(), headers=owner.headers).json()["created"]
+            == 2
+        )
+        h = c.post(f"/api/v1/projects/{pid}/next", headers=ann.headers).json()
+        item = h["task"]["item_id"]
+        assert c.get(h["task"]["item"]["image"]["url"]).status_code == 200  # the signed URL
+        page = c.get(f"/api/v1/projects/{pid}/items?limit=1", headers=owner.headers).json()
+        done = c.post(
+            f"/api/v1/tasks/{h['task']['id']}/annotations",
+            json={"answer": {"objects": []}, "lease_id": h["lease"]["id"], "idempotency_key": "k1"},
+            headers=ann.headers,
+        )
+        assert done.status_code == 201, done.text
+        review = c.post(f"/api/v1/projects/{pid}/review/next", headers=owner.headers)
+        assert review.status_code == 200, review.text
+        review = review.json()
+        # refused: a file without a lease, another workspace's file and item list, a role's 403
+        assert c.get(f"/api/v1/items/{item}/files/image", headers=ann.headers).status_code == 404
+        assert c.get(f"/api/v1/items/{item}/files/image", headers=other.headers).status_code == 404
+        assert c.get(f"/api/v1/projects/{pid}/items", headers=other.headers).status_code == 404
+        assert c.get(f"/api/v1/projects/{pid}/items", headers=ann.headers).status_code == 403
+        assert c.get(f"/api/v1/items/{item}/files/image").status_code == 401  # no actor: nothing to record
+        mine = c.get(f"/api/v1/audit?lane=user:{ann.user_id}", headers=owner.headers).json()
+        boss = c.get(f"/api/v1/audit?lane=user:{owner.user_id}", headers=owner.headers).json()
+        theirs = c.get(f"/api/v1/audit?lane=user:{other.user_id}", headers=other.headers).json()
+        main_lane = c.get("/api/v1/audit?limit=1000", headers=owner.headers).json()
+
+    assert [(e["action"], e["target"]) for e in mine] == [
+        ("task_handout", f"item:{item}"),
+        ("asset_viewed", f"item:{item}"),
+        ("read_denied", f"item:{item}"),
+        ("read_denied", f"project:{pid}"),
+    ]
+    assert mine[2]["details"] == {"route": "file", "status": 404} and mine[3]["details"]["status"] == 403
+    assert [(e["action"], e["details"]) for e in boss] == [
+        ("items_viewed", {"project": pid, "first": page[0]["id"], "last": page[0]["id"], "count": 1}),
+        ("review_handout", {"project": pid, "task": review["task"]["id"]}),
+    ]
+    assert [e["action"] for e in theirs] == ["read_denied", "read_denied"]  # in their own workspace's log
+    assert not {"asset_viewed", "read_denied", "items_viewed"} & {e["action"] for e in main_lane}
+    code, out = _cli(rt, "audit", "verify")
+    assert code == 0 and "acme: intact (" in out and "other: intact (" in out
