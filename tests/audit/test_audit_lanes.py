@@ -374,3 +374,25 @@ def test_file_views_item_pages_reviews_and_refused_reads_go_to_the_readers_lane(
     assert not {"asset_viewed", "read_denied", "items_viewed"} & {e["action"] for e in main_lane}
     code, out = _cli(rt, "audit", "verify")
     assert code == 0 and "acme: intact (" in out and "other: intact (" in out
+
+
+def test_a_wrong_guess_at_a_lanes_head_appends_after_the_real_one(rt: Runtime) -> None:
+    """The process remembers each lane's last event; when another process appended since (the
+    guess is behind) or the transaction rolled back (a guess of an event that is not there), the
+    append changes nothing and the real head is read."""
+    owner = make_person(rt, "owner@acme.test")
+    with rt.db.session() as s:
+        actor = actor_for(s, owner.workspace_id, owner.user_id)
+    key = (actor.workspace_id, f"user:{actor.user_id}")
+    guesses = [None, (0, GENESIS), (99, "f" * 64), None]
+    for n, guess in enumerate(guesses):
+        if guess is None:
+            audit._heads.pop(key, None)
+        else:
+            audit._heads[key] = guess
+        with rt.db.session() as s:
+            audit.record_in_lane(s, actor, "items_viewed", "project:1", {"n": n}, now=utcnow())
+    rows = _lane_rows(rt, key[1])
+    assert [(r[0], _details(r[3])["n"]) for r in rows] == [(1, 0), (2, 1), (3, 2), (4, 3)]
+    with rt.db.session(write=False) as s:
+        assert audit.verify(s) == {"acme": []}
