@@ -2,8 +2,9 @@
 
 A workspace's log is one hash chain per lane (security/audit.py): ``main`` takes the workspace's
 own events (``record``: the workspace row is locked so writers take turns at the chain's end);
-``user:<id>`` takes the tasks handed out to that user (``record_handout``), extended only by that
-user's own requests, so handing out tasks to many annotators at once takes no shared lock.
+``user:<id>`` takes what that user was shown or refused (tasks handed out: ``record_handout``;
+files, item pages, review tasks, refused reads: ``record_in_lane``), extended only by that user's
+own requests, so handing out tasks to many annotators at once takes no shared lock.
 """
 
 from __future__ import annotations
@@ -134,8 +135,8 @@ def record_handout(
     again: bool,
     now: datetime,
 ) -> None:
-    """ "``actor`` was handed task ``task_id`` and shown its item" (``again``: the same lease
-    returned once more), in the actor's own lane, in the unit of work that leases the task."""
+    """Record that ``actor`` was handed task ``task_id`` and shown its item (``again``: the same
+    lease returned once more), in the actor's own lane, in the unit of work that leases the task."""
     details: dict[str, Any] = {"project": project_id, "task": task_id, "lease": lease_id}
     if again:
         details["again"] = True
