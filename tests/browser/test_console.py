@@ -304,8 +304,11 @@ def test_quality_policy_and_audit_log(page: Any, site: Site) -> None:
 
 def test_audit_log_shows_an_annotators_handouts(page: Any, site: Site) -> None:
     pid = site.project("handouts", {"controls": [CHOICES]}, [{"text": "seen"}, {"text": "unseen"}])
+    _wait_items(site, pid, 2)  # imports are jobs on this site
     with site.api("ann2@acme.test") as c:
         handed = c.post(f"/projects/{pid}/next").json()["task"]
+    with site.api() as c:  # a member who has seen nothing yet
+        c.post("/members", json={"email": "idle@acme.test", "role": "annotator"}).raise_for_status()
     log_in(page, "manager@acme.test")
     page.goto("/ui/#/audit")
     page.wait_for_selector("td:has-text('login')")
@@ -316,7 +319,7 @@ def test_audit_log_shows_an_annotators_handouts(page: Any, site: Site) -> None:
     assert row.locator("td").nth(1).inner_text() == "ann2@acme.test"
     assert row.locator("td").nth(2).inner_text() == "task_handout"
     assert f'"task":{handed["id"]}' in row.locator("td").nth(4).inner_text()
-    page.select_option("select[name=lane]", label="Tasks handed out to reviewer@acme.test")
+    page.select_option("select[name=lane]", label="Tasks handed out to idle@acme.test")
     page.wait_for_selector("td:has-text('No events in this chain.')")
 
 
