@@ -66,6 +66,11 @@ def _lane_rows(rt: Runtime, lane: str) -> list[tuple[Any, ...]]:
         ]
 
 
+def _count(rt: Runtime) -> int:
+    with rt.db.engine.connect() as conn:
+        return int(conn.execute(text("SELECT COUNT(*) FROM audit_events")).scalar_one())
+
+
 def _details(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
@@ -353,7 +358,9 @@ def test_file_views_item_pages_reviews_and_refused_reads_go_to_the_readers_lane(
         assert c.get(f"/api/v1/items/{item}/files/image", headers=other.headers).status_code == 404
         assert c.get(f"/api/v1/projects/{pid}/items", headers=other.headers).status_code == 404
         assert c.get(f"/api/v1/projects/{pid}/items", headers=ann.headers).status_code == 403
+        before = _count(rt)
         assert c.get(f"/api/v1/items/{item}/files/image").status_code == 401  # no actor: nothing to record
+        assert _count(rt) == before
         mine = c.get(f"/api/v1/audit?lane=user:{ann.user_id}", headers=owner.headers).json()
         boss = c.get(f"/api/v1/audit?lane=user:{owner.user_id}", headers=owner.headers).json()
         theirs = c.get(f"/api/v1/audit?lane=user:{other.user_id}", headers=other.headers).json()
