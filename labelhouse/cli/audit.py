@@ -22,19 +22,25 @@ def audit() -> None:
 @state_options
 @exits_cleanly
 def verify(workspace: str | None, data_dir: Path | None, database_url: str | None) -> None:
-    """Check every event's hash and link; exit 10 and name the events when a chain is broken."""
+    """Check every event's hash and link in every lane; exit 10 and name the lanes and events when a
+    chain is broken."""
     rt = runtime_from(data_dir, database_url)
     with rt.db.session(write=False) as s:
-        report = audit_service.verify(s, workspace)
+        report = audit_service.verify_lanes(s, workspace)
     broken = False
-    for name, problems in report.items():
-        if problems:
-            broken = True
-            click.echo(f"{name}: BROKEN")
-            for problem in problems[:50]:
-                click.echo(f"  {problem}")
-        else:
-            click.echo(f"{name}: intact")
+    for name, checks in report.items():
+        events = sum(c.events for c in checks.values())
+        bad = {lane: c for lane, c in checks.items() if c.problems}
+        summary = f"{events} events in {len(checks)} lanes"
+        if not bad:
+            click.echo(f"{name}: intact ({summary})")
+            continue
+        broken = True
+        click.echo(f"{name}: BROKEN ({summary}; {len(bad)} broken)")
+        for lane, check in bad.items():
+            click.echo(f"  lane {lane}: BROKEN")
+            for problem in check.problems[:50]:
+                click.echo(f"    {problem}")
     if broken:
         sys.exit(10)
 
@@ -45,13 +51,14 @@ def verify(workspace: str | None, data_dir: Path | None, database_url: str | Non
 @state_options
 @exits_cleanly
 def export_log(workspace: str, out: Path | None, data_dir: Path | None, database_url: str | None) -> None:
-    """Write the workspace's events as JSONL, one per line, with their hashes."""
+    """Write the workspace's events as JSONL, one per line, with their lanes and hashes: lane
+    ``main`` first, then each user's lane by user id, each lane in sequence order."""
     rt = runtime_from(data_dir, database_url)
     sink = out.open("wb") if out else sys.stdout.buffer
     try:
         with rt.db.session(write=False) as s:
             ws = audit_service.workspace_id_of(s, workspace)
-            for event in audit_service.iter_chain(s, ws):
+            for event in audit_service.iter_log(s, ws):
                 sink.write(orjson.dumps(audit_service.as_dict(event)) + b"\n")
     finally:
         if out:

@@ -438,8 +438,10 @@ def import_stream(
 
 
 def list_items(
-    s: Session, actor: Actor, project_id: int, *, after: int = 0, limit: int = 100
+    s: Session, actor: Actor, project_id: int, *, after: int = 0, limit: int = 100, now: datetime
 ) -> list[tuple[Item, Task]]:
+    """A page of the project's items with their data; which items were shown is recorded in the
+    viewer's audit lane."""
     project = get_project(s, actor, project_id, "items.read")
     limit = max(1, min(limit, 1000))
     rows = s.execute(
@@ -449,6 +451,9 @@ def list_items(
         .order_by(Item.id)
         .limit(limit)
     ).all()
+    if rows:
+        shown = {"project": project.id, "first": rows[0][0].id, "last": rows[-1][0].id, "count": len(rows)}
+        audit.record_in_lane(s, actor, "items_viewed", f"project:{project.id}", shown, now=now)
     return [(r[0], r[1]) for r in rows]
 
 
@@ -514,7 +519,7 @@ def get_item_for_holder(s: Session, actor: Actor, item_id: int, *, now: datetime
 
 def view_file(s: Session, actor: Actor, item_id: int, field: str, *, now: datetime) -> tuple[str, str]:
     """The blob (SHA-256, media type) of an item's file, for reviewers and managers or an annotator
-    holding a live lease on the item; the view is recorded in the audit log."""
+    holding a live lease on the item; the view is recorded in the viewer's audit lane."""
     if allowed(actor.role, "items.read"):
         item, _project = get_item(s, actor, item_id)
     else:
@@ -525,13 +530,5 @@ def view_file(s: Session, actor: Actor, item_id: int, field: str, *, now: dateti
     blob = s.get(Blob, (actor.workspace_id, ref["blob"]))
     if blob is None:
         raise NotFound("file not found")
-    audit.record(
-        s,
-        actor.workspace_id,
-        "asset_viewed",
-        f"item:{item_id}",
-        actor=actor,
-        details={"field": field},
-        now=now,
-    )
+    audit.record_in_lane(s, actor, "asset_viewed", f"item:{item_id}", {"field": field}, now=now)
     return blob.sha256, blob.media_type

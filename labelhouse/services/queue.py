@@ -18,6 +18,7 @@ from labelhouse.core.ids import ProjectId
 from labelhouse.dispatch import leases as lease_sql
 from labelhouse.dispatch import policy
 from labelhouse.security.permissions import require
+from labelhouse.services import audit
 from labelhouse.services.clock import aware
 from labelhouse.services.item_data import open_fields
 from labelhouse.services.projects import queue_project
@@ -121,6 +122,17 @@ def next_task(
     )
     assert row is not None
     item_id, data, draft, digest = row
+    # Who was shown which item: one event in the annotator's own audit lane, in this transaction.
+    audit.record_handout(
+        db,
+        actor,
+        project_id=project.id,
+        task_id=task_id,
+        item_id=item_id,
+        lease_id=lease_id,
+        again=reuse is not None,
+        now=now,
+    )
     return Handout(
         task_id=task_id,
         item_id=item_id,

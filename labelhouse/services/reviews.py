@@ -17,6 +17,7 @@ from labelhouse.core.ids import ProjectId
 from labelhouse.quality.policy import review_route
 from labelhouse.security.permissions import allowed, require
 from labelhouse.services import annotations as ann
+from labelhouse.services import audit
 from labelhouse.services import consensus as task_consensus
 from labelhouse.services import credits
 from labelhouse.services.clock import aware
@@ -89,6 +90,10 @@ def next_review(s: Session, actor: Actor, project_id: int, *, now: datetime) -> 
         text("SELECT data, content_hash FROM items WHERE id = :i"), {"i": task.item_id}
     ).one()
     fields = open_fields(s, task.workspace_id, task.project_id, digest, data)
+    details: dict[str, Any] = {"project": task.project_id, "task": task.id}
+    if held:
+        details["again"] = True
+    audit.record_in_lane(s, actor, "review_handout", f"item:{task.item_id}", details, now=now)
     return ReviewTask(
         task={
             "id": task.id,

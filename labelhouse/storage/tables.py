@@ -309,12 +309,16 @@ class Blob(Base):
 
 
 class AuditEvent(Base):
-    """An append-only, hash-chained record of who did or saw what, per workspace."""
+    """An append-only, hash-chained record of who did or saw what, per workspace and lane: the
+    workspace's own events in lane 'main', each annotator's task handouts in 'user:<id>'."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (UniqueConstraint("workspace_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "lane", "seq", name="uq_audit_events_workspace_id_lane_seq"),
+    )
     id: Mapped[int] = mapped_column(Pk, primary_key=True)
     workspace_id: Mapped[int] = _ws()
+    lane: Mapped[str] = mapped_column(String(64), server_default="main", default="main")
     seq: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     actor_id: Mapped[int | None] = mapped_column(BigInteger)

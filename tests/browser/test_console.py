@@ -306,6 +306,27 @@ def test_quality_policy_and_audit_log(page: Any, site: Site) -> None:
     assert page.locator("tbody tr").count() >= 2
 
 
+def test_audit_log_shows_an_annotators_handouts(page: Any, site: Site) -> None:
+    pid = site.project("handouts", {"controls": [CHOICES]}, [{"text": "seen"}, {"text": "unseen"}])
+    _wait_items(site, pid, 2)  # imports are jobs on this site
+    with site.api("ann2@acme.test") as c:
+        handed = c.post(f"/projects/{pid}/next").json()["task"]
+    with site.api() as c:  # a member who has seen nothing yet
+        c.post("/members", json={"email": "idle@acme.test", "role": "annotator"}).raise_for_status()
+    log_in(page, "manager@acme.test")
+    page.goto("/ui/#/audit")
+    page.wait_for_selector("td:has-text('login')")
+    assert page.locator("td:has-text('task_handout')").count() == 0  # not in the workspace's chain
+    page.select_option("select[name=lane]", label="Tasks handed out to ann2@acme.test")
+    row = page.locator(f"tbody tr:has(td:text-is('item:{handed['item_id']}'))")
+    row.wait_for()
+    assert row.locator("td").nth(1).inner_text() == "ann2@acme.test"
+    assert row.locator("td").nth(2).inner_text() == "task_handout"
+    assert f'"task":{handed["id"]}' in row.locator("td").nth(4).inner_text()
+    page.select_option("select[name=lane]", label="Tasks handed out to idle@acme.test")
+    page.wait_for_selector("td:has-text('No events in this chain.')")
+
+
 def test_review_corrects_boxes_with_the_same_widget(page: Any, site: Site) -> None:
     from tests.browser.test_label_controls import image_zip
 

@@ -51,11 +51,16 @@ def audit_log(
     rt: RT,
     after: int = Query(0, ge=0, le=2**63 - 1, description="the last seq of the previous page"),
     limit: int = Query(200, ge=1, le=1000),
+    lane: str = Query(
+        "main",
+        max_length=64,
+        description="which chain: `main` (the workspace's events) or `user:<id>` (tasks handed out to that user)",
+    ),
 ) -> Response:
-    """The workspace's audit events after sequence number ``after`` (managers and owners)."""
+    """The workspace's audit events of one lane after sequence number ``after`` (managers and owners)."""
     with rt.db.session(write=False) as s:
         return json_response(
-            [audit.as_dict(e) for e in audit.list_events(s, actor, after=after, limit=limit)]
+            [audit.as_dict(e) for e in audit.list_events(s, actor, after=after, limit=limit, lane=lane)]
         )
 
 

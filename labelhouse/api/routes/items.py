@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,14 +19,14 @@ from labelhouse.api.deps import RT, CurrentActor, actor_for_request, json_respon
 from labelhouse.api.documented import authenticates
 from labelhouse.api.models import MAX_ID, DeleteItemsIn, ImportOut, JobOut, RowId
 from labelhouse.core.actor import Actor
-from labelhouse.core.errors import Invalid, TooLarge, Unauthenticated
+from labelhouse.core.errors import HTTP_STATUS, Forbidden, Invalid, NotFound, TooLarge, Unauthenticated
 from labelhouse.formats.base import Reader
 from labelhouse.formats.registry import get_reader
 from labelhouse.runtime import Runtime
 from labelhouse.security import signing
+from labelhouse.services import audit, remote_files
 from labelhouse.services import items as svc
 from labelhouse.services import jobs as job_svc
-from labelhouse.services import remote_files
 from labelhouse.services.accounts import actor_for
 from labelhouse.services.clock import utcnow
 from labelhouse.services.item_data import fields_of
@@ -144,6 +146,17 @@ async def import_items(
             path.unlink(missing_ok=True)
 
 
+@contextmanager
+def _denials_recorded(rt: Runtime, actor: Actor, target: str, route: str) -> Iterator[None]:
+    """A read refused to an authenticated caller (403, 404) is recorded in their audit lane."""
+    try:
+        yield
+    except (NotFound, Forbidden) as exc:
+        with rt.db.session() as s:
+            audit.record_denied_read(s, actor, target, route, HTTP_STATUS[exc.code], now=utcnow())
+        raise
+
+
 @router.get("/projects/{project_id}/items")
 def list_items(
     project_id: RowId,
@@ -152,8 +165,9 @@ def list_items(
     after: int = Query(0, ge=0, le=MAX_ID, description="the last item id of the previous page"),
     limit: int = Query(100, le=1000, ge=1),
 ) -> Response:
-    with rt.db.session(write=False) as s:
-        rows = svc.list_items(s, actor, project_id, after=after, limit=limit)
+    """A page of the project's items with their data (the page shown is recorded in your audit lane)."""
+    with _denials_recorded(rt, actor, f"project:{project_id}", "items"), rt.db.session() as s:
+        rows = svc.list_items(s, actor, project_id, after=after, limit=limit, now=utcnow())
         body = [
             {
                 "id": item.id,
@@ -216,8 +230,9 @@ def item_file(item_id: RowId, field: str, actor: Annotated[Actor, Depends(_file_
     """A binary part of an item: for reviewers and managers, or an annotator holding a live lease on it.
 
     Authenticate with a token, or use the signed URL that `next` hands out (valid for that user
-    until the lease ends). Every view is recorded in the audit log (who saw which file)."""
-    with rt.db.session() as s:
+    until the lease ends). Every view, and every refusal, is recorded in the caller's audit lane
+    (who saw which file)."""
+    with _denials_recorded(rt, actor, f"item:{item_id}", "file"), rt.db.session() as s:
         sha, media = svc.view_file(s, actor, item_id, field, now=utcnow())
     data = rt.blobs.get(actor.workspace_id, sha)
     return file_response(data, media, sha)
