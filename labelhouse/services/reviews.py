@@ -17,9 +17,8 @@ from labelhouse.core.ids import ProjectId
 from labelhouse.quality.policy import review_route
 from labelhouse.security.permissions import allowed, require
 from labelhouse.services import annotations as ann
-from labelhouse.services import audit
+from labelhouse.services import audit, credits
 from labelhouse.services import consensus as task_consensus
-from labelhouse.services import credits
 from labelhouse.services.clock import aware
 from labelhouse.services.item_data import open_fields
 from labelhouse.services.pauses import failed_gold_users

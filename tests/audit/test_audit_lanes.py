@@ -218,7 +218,7 @@ def test_export_gives_every_lane_in_order_and_a_siem_can_check_it(rt: Runtime, t
 
 
 def test_lanes_keep_the_main_chain_of_an_older_database(backend: str, tmp_path: Path, request: Any) -> None:
-    """Migration 0011 on a database with a chain written before lanes: it verifies unchanged."""
+    """Migration 0012 on a database with a chain written before lanes: it verifies unchanged."""
     if backend == "postgresql":
         base = request.getfixturevalue("pg_database").rsplit("/", 1)[0]
         name = f"lh_lanes_{uuid.uuid4().hex[:8]}"

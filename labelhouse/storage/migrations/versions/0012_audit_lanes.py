@@ -4,8 +4,8 @@ The workspace's own events stay in lane 'main' (their hashes are unchanged); eac
 handouts go to a lane of their own ('user:<id>'), which only that user's requests extend, so handing
 out tasks takes no workspace-wide lock. Sequence numbers are unique per lane.
 
-Revision ID: 0011_audit
-Revises: 0010
+Revision ID: 0012
+Revises: 0011qplumb
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_audit"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011qplumb"
 branch_labels = None
 depends_on = None
 
