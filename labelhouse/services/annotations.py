@@ -90,11 +90,30 @@ def submit(
     require(actor, "annotation.submit")
     key = _check_key(idempotency_key)
     db = Raw.of(s)
-    lease = db.first(
-        "SELECT id, workspace_id, project_id, task_id, user_id, state, expires_at FROM leases WHERE id = :l"
-        + (" FOR UPDATE" if lock_rows else ""),
-        {"l": lease_id},
-    )
+    # The lease, then the task (with its item and its project's schema and quality policy and, on
+    # PostgreSQL, the new annotation's id), in one round trip. The lease row is locked first, so a
+    # concurrent retry sees the first one's outcome; on PostgreSQL the task row is locked too, so
+    # that the submit completing it sees every earlier one.
+    reads = [
+        (
+            "SELECT id, workspace_id, project_id, task_id, user_id, state, expires_at FROM leases WHERE id = :l"
+            + (" FOR UPDATE" if lock_rows else ""),
+            {"l": lease_id},
+        ),
+        (
+            "SELECT t.state, i.data, p.updated_at, p.schema, t.done, t.overlap, t.is_gold, p.quality, "
+            "p.extra_labels, i.content_hash"
+            + (", nextval(pg_get_serial_sequence('annotations', 'id'))" if db.is_postgres else "")
+            + " FROM tasks t JOIN items i ON i.id = t.item_id "
+            "JOIN projects p ON p.id = t.project_id "
+            "WHERE t.id = :t AND p.workspace_id = :w AND p.deleted_at IS NULL"
+            + (" FOR UPDATE OF t" if lock_rows else ""),
+            {"t": task_id, "w": actor.workspace_id},
+        ),
+    ]
+    got = db.batch(reads)
+    lease = got[0][0] if got[0] else None
+    task_row = got[1][0] if got[1] else None
     if lease is None or lease[1] != actor.workspace_id or not actor.may_see_project(ProjectId(lease[2])):
         raise NotFound(f"lease {lease_id} not found")
     _, _, project_id, lease_task, holder, state, expires = lease
@@ -119,16 +138,6 @@ def submit(
     if lease_task != task_id:
         raise Invalid(f"lease {lease_id} is for task {lease_task}, not task {task_id}", field="lease_id")
     _check_live(db, lease_id, task_id, state, aware(expires), now)
-    # The task, its item and its project's schema and quality policy in one round trip. On
-    # PostgreSQL the task row is locked, so that the submit completing it sees every earlier one.
-    task_row = db.first(
-        "SELECT t.state, i.data, p.updated_at, p.schema, t.done, t.overlap, t.is_gold, p.quality, "
-        "p.extra_labels, i.content_hash FROM tasks t JOIN items i ON i.id = t.item_id "
-        "JOIN projects p ON p.id = t.project_id "
-        "WHERE t.id = :t AND p.workspace_id = :w AND p.deleted_at IS NULL"
-        + (" FOR UPDATE OF t" if lock_rows else ""),
-        {"t": task_id, "w": actor.workspace_id},
-    )
     if task_row is None or task_row[0] == "trashed":
         raise NotFound(f"task {task_id} not found")
     schema = schemas.parsed(project_id, str(task_row[2]), task_row[3])
@@ -155,14 +164,12 @@ def submit(
     )
     values = f":w, :p, :t, :u, :l, 1, :yes, {_json_param(db)}, :k, :lt, :now"
     if db.is_postgres:
-        # The first version is its own root: take the id from the sequence in the same statement.
-        row = _insert(
-            db,
-            columns
-            + f"SELECT n, n, {values} FROM (SELECT nextval(pg_get_serial_sequence('annotations', 'id')) AS n) s "
-            "RETURNING id",
-            params,
-        )
+        # The first version is its own root, under the id taken with the reads above. The insert
+        # goes to the server with the next statement (the task's update, or a consensus read),
+        # not in a round trip of its own.
+        annotation_id = int(task_row[10])
+        params["id"] = annotation_id
+        db.defer(columns + f"VALUES (:id, :id, {values})", params)
     else:
         # One writer at a time on SQLite: the next rowid is free, and local statements are cheap.
         row = _insert(
@@ -171,34 +178,39 @@ def submit(
             f"(SELECT COALESCE(MAX(id), 0) + 1 FROM annotations), {values}) RETURNING id",
             params,
         )
-    assert row is not None
+        assert row is not None
+        annotation_id = row[0]
     _done, overlap, is_gold, raw_policy, extra_spent = task_row[4:9]
     policy = policies.parsed(project_id, str(task_row[2]), raw_policy)
-    outcome = None
-    if not is_gold:
-        outcome = task_consensus.on_submit(
-            db,
-            project_id=project_id,
-            task_id=task_id,
-            schema=schema,
-            policy=policy,
-            done_before=int(_done),
-            overlap=int(overlap),
-            extra_spent=int(extra_spent),
-            user_id=actor.user_id,
-            answer=clean,
-        )
-    lease_sql.finish_submit(db, lease_id, task_id, actor.user_id, now, outcome)
+    try:
+        outcome = None
+        if not is_gold:
+            outcome = task_consensus.on_submit(
+                db,
+                project_id=project_id,
+                task_id=task_id,
+                schema=schema,
+                policy=policy,
+                done_before=int(_done),
+                overlap=int(overlap),
+                extra_spent=int(extra_spent),
+                user_id=actor.user_id,
+                answer=clean,
+            )
+        lease_sql.finish_submit(db, lease_id, task_id, actor.user_id, now, outcome)
+    except Duplicate:
+        # The deferred insert, refused by the unique (workspace, user, key) index.
+        raise Conflict(_KEY_REUSED) from None
     if is_gold:
         pauses.after_gold_answer(db, actor, project_id, schema, policy, now=now)
     created = Annotation(
-        id=row[0],
+        id=annotation_id,
         workspace_id=actor.workspace_id,
         project_id=project_id,
         task_id=task_id,
         user_id=actor.user_id,
         lease_id=lease_id,
-        root_id=row[0],
+        root_id=annotation_id,
         version=1,
         is_latest=True,
         answer=clean,

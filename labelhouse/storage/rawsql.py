@@ -39,6 +39,20 @@ def json_value(value: Any) -> Any:
     return value
 
 
+def _rows(cursor: Any) -> list[tuple[Any, ...]]:
+    """A pipelined psycopg cursor's rows ([] for a statement that returns none)."""
+    from psycopg import pq
+
+    result = cursor.pgresult
+    rows = (
+        [tuple(r) for r in cursor.fetchall()]
+        if result is not None and result.status == pq.ExecStatus.TUPLES_OK
+        else []
+    )
+    cursor.close()
+    return rows
+
+
 class Duplicate(Exception):
     """A unique constraint refused a row (the driver's IntegrityError, whichever driver)."""
 
@@ -53,14 +67,34 @@ def _integrity_errors(postgres: bool) -> tuple[type[BaseException], ...]:
     return (sqlite3.IntegrityError,)
 
 
-class Raw:
-    """A driver connection inside a transaction: a session's, or one from ``Database.raw()``."""
+Statement = tuple[str, dict[str, Any]]
 
-    __slots__ = ("_conn", "_pg", "sealer")
+
+class Raw:
+    """A driver connection inside a transaction: a session's, or one from ``Database.raw()``.
+
+    On PostgreSQL every statement costs a round trip to the server and, in psycopg, tens of
+    microseconds of Python; under load those, not the server's work, are what a call spends. So:
+
+    * ``set_local``: the transaction's settings (its workspace scope, its durability) become one
+      ``set_config`` statement, sent with the first real statement;
+    * ``defer``: a statement whose rows nobody reads goes out together with the next statement
+      (or the commit), in the same round trip;
+    * ``batch``: statements that do not depend on each other's results go out together and come
+      back together (psycopg's pipeline mode).
+
+    On SQLite, where statements are local calls, ``defer`` and ``batch`` are plain calls in order
+    and ``set_local`` does nothing (it has no such settings).
+    """
+
+    __slots__ = ("_conn", "_pg", "_deferred", "_settings", "_cursor", "sealer")
 
     def __init__(self, dbapi_connection: Any, *, postgres: bool, sealer: Any = None) -> None:
         self._conn = dbapi_connection
         self._pg = postgres
+        self._deferred: list[Statement] = []
+        self._settings: dict[str, str] = {}
+        self._cursor: Any = None
         self.sealer = sealer  # the unit of work's Vault (see Database.sealer)
 
     @classmethod
@@ -83,15 +117,93 @@ class Raw:
         """A datetime as this driver should get it in bulk (SQLite: the text form, made once)."""
         return value if self._pg else sqlite_datetime(value)
 
-    def _run(self, sql: str, params: dict[str, Any]) -> Any:
+    def set_local(self, name: str, value: str) -> None:
+        """PostgreSQL: a setting for the rest of this transaction (``set_config(name, value,
+        true)``), sent with the next statement; several settings make one statement."""
+        if self._pg:
+            self._settings[name] = value
+
+    def defer(self, sql: str, params: dict[str, Any]) -> None:
+        """Run this statement with the next one (PostgreSQL: in the same round trip); its rows are
+        not read and an error surfaces with that next statement (a unique index's refusal as
+        ``Duplicate``, like ``insert``)."""
+        if self._pg:
+            self._deferred.append((sql, params))
+            return
+        try:
+            self._conn.execute(sql, params).close()
+        except _integrity_errors(False) as exc:
+            raise Duplicate(str(exc)) from exc
+
+    def batch(self, statements: list[Statement]) -> list[list[tuple[Any, ...]]]:
+        """Run independent statements in order and return each one's rows ([] when it returns
+        none). On PostgreSQL they (and any deferred ones) go to the server in one round trip."""
+        if not self._pg:
+            return [self.all(sql, params) for sql, params in statements]
+        return [_rows(cursor) for cursor in self._pipelined(statements)]
+
+    def commit(self) -> None:
+        """Commit (``Database.raw()`` does at the end of the unit of work); deferred statements
+        still waiting go to the server with the commit, in one round trip."""
+        if self._pg and self._waiting():
+            try:
+                with self._conn.pipeline():
+                    self._send_waiting()
+                    self._conn.commit()
+            except _integrity_errors(True) as exc:
+                raise Duplicate(str(exc)) from exc
+            return
+        self._conn.commit()
+
+    def _waiting(self) -> bool:
+        return bool(self._deferred or self._settings)
+
+    def _send_waiting(self) -> None:
+        """Inside a pipeline: the settings, then the deferred statements; their rows are dropped."""
         cursor = self._conn.cursor()
-        cursor.execute(_to_pyformat(sql) if self._pg else sql, params)
-        return cursor
+        if self._settings:
+            calls = ", ".join(f"set_config(%(n{i})s, %(v{i})s, true)" for i in range(len(self._settings)))
+            params: dict[str, Any] = {}
+            for i, (name, value) in enumerate(self._settings.items()):
+                params[f"n{i}"] = name
+                params[f"v{i}"] = value
+            cursor.execute("SELECT " + calls, params)
+            self._settings = {}
+        todo, self._deferred = self._deferred, []
+        for sql, stmt_params in todo:
+            cursor.execute(_to_pyformat(sql), stmt_params)
+
+    def _pipelined(self, statements: list[Statement]) -> list[Any]:
+        cursors = []
+        try:
+            with self._conn.pipeline():
+                self._send_waiting()
+                for sql, params in statements:
+                    cursor = self._conn.cursor()
+                    cursor.execute(_to_pyformat(sql), params)
+                    cursors.append(cursor)
+        except _integrity_errors(True) as exc:
+            # e.g. a deferred insert refused by a unique index, reported with this batch
+            raise Duplicate(str(exc)) from exc
+        return cursors
+
+    def _run(self, sql: str, params: dict[str, Any]) -> Any:
+        if not self._pg:
+            cursor = self._conn.cursor()
+            cursor.execute(sql, params)
+            return cursor
+        if self._waiting():
+            return self._pipelined([(sql, params)])[0]
+        # one cursor for the unit of work's plain statements (each is read before the next)
+        if self._cursor is None:
+            self._cursor = self._conn.cursor()
+        self._cursor.execute(_to_pyformat(sql), params)
+        return self._cursor
 
     def all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         cursor = self._run(sql, params)
         rows = cursor.fetchall()
-        cursor.close()
+        self._done(cursor)
         return [tuple(r) for r in rows]
 
     def insert(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -105,10 +217,12 @@ class Raw:
     def first(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         cursor = self._run(sql, params)
         row = cursor.fetchone()
-        cursor.close()
+        self._done(cursor)
         return None if row is None else tuple(row)
 
     def executemany(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        if self._waiting():
+            self.batch([])
         cursor = self._conn.cursor()
         cursor.executemany(_to_pyformat(sql) if self._pg else sql, rows)
         cursor.close()
@@ -117,5 +231,9 @@ class Raw:
         """Run a statement; return how many rows it changed."""
         cursor = self._run(sql, params)
         count = int(cursor.rowcount)
-        cursor.close()
+        self._done(cursor)
         return count
+
+    def _done(self, cursor: Any) -> None:
+        if cursor is not self._cursor:
+            cursor.close()
