@@ -70,14 +70,23 @@ _LIVE = (
 )
 
 
-def live_leases_query(project_id: int, user_id: int, now: datetime) -> tuple[str, dict[str, Any]]:
-    """The statement of ``live_leases``, to send in a batch with others (``Raw.batch``)."""
-    return _LIVE, {"u": user_id, "p": project_id, "now": now}
+def with_live_leases(
+    sql: str, params: dict[str, Any], user_id: int, now: datetime
+) -> tuple[str, dict[str, Any]]:
+    """A statement of one project row (its first column the project's id) extended with the
+    user's live leases in that project: one row per lease, oldest first, ending in (id, task_id,
+    expires_at), or one row ending in NULLs when there is none. One statement instead of two."""
+    return (
+        f"SELECT q.*, l.id, l.task_id, l.expires_at FROM ({sql}) q LEFT JOIN leases l "
+        "ON l.project_id = q.id AND l.user_id = :u AND l.state = 'active' AND l.expires_at > :now "
+        "ORDER BY l.id",
+        {**params, "u": user_id, "now": now},
+    )
 
 
 def live_leases(db: Raw, project_id: int, user_id: int, now: datetime) -> list[tuple[Any, ...]]:
     """The user's unexpired leases in the project, oldest first: (id, task_id, expires_at)."""
-    return db.all(*live_leases_query(project_id, user_id, now))
+    return db.all(_LIVE, {"u": user_id, "p": project_id, "now": now})
 
 
 def claim(

@@ -90,30 +90,7 @@ def submit(
     require(actor, "annotation.submit")
     key = _check_key(idempotency_key)
     db = Raw.of(s)
-    # The lease, then the task (with its item and its project's schema and quality policy and, on
-    # PostgreSQL, the new annotation's id), in one round trip. The lease row is locked first, so a
-    # concurrent retry sees the first one's outcome; on PostgreSQL the task row is locked too, so
-    # that the submit completing it sees every earlier one.
-    reads = [
-        (
-            "SELECT id, workspace_id, project_id, task_id, user_id, state, expires_at FROM leases WHERE id = :l"
-            + (" FOR UPDATE" if lock_rows else ""),
-            {"l": lease_id},
-        ),
-        (
-            "SELECT t.state, i.data, p.updated_at, p.schema, t.done, t.overlap, t.is_gold, p.quality, "
-            "p.extra_labels, i.content_hash"
-            + (", nextval(pg_get_serial_sequence('annotations', 'id'))" if db.is_postgres else "")
-            + " FROM tasks t JOIN items i ON i.id = t.item_id "
-            "JOIN projects p ON p.id = t.project_id "
-            "WHERE t.id = :t AND p.workspace_id = :w AND p.deleted_at IS NULL"
-            + (" FOR UPDATE OF t" if lock_rows else ""),
-            {"t": task_id, "w": actor.workspace_id},
-        ),
-    ]
-    got = db.batch(reads)
-    lease = got[0][0] if got[0] else None
-    task_row = got[1][0] if got[1] else None
+    lease, task_row = _lease_and_task(db, actor, task_id, lease_id, lock_rows)
     if lease is None or lease[1] != actor.workspace_id or not actor.may_see_project(ProjectId(lease[2])):
         raise NotFound(f"lease {lease_id} not found")
     _, _, project_id, lease_task, holder, state, expires = lease
@@ -219,6 +196,54 @@ def submit(
         created_at=now,
     )
     return Submitted(created, created=True)
+
+
+_LEASE_COLUMNS = "l.id, l.workspace_id, l.project_id, l.task_id, l.user_id, l.state, l.expires_at"
+_TASK_COLUMNS = (
+    "t.state, i.data, p.updated_at, p.schema, t.done, t.overlap, t.is_gold, p.quality, p.extra_labels, "
+    "i.content_hash"
+)
+_TASK_JOINS = (
+    "JOIN items i ON i.id = t.item_id JOIN projects p ON p.id = t.project_id "
+    "AND p.workspace_id = :w AND p.deleted_at IS NULL"
+)
+
+
+def _lease_and_task(
+    db: Raw, actor: Actor, task_id: int, lease_id: int, lock_rows: bool
+) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
+    """The lease row, and the task's (with its item, its project's schema and quality policy and,
+    on PostgreSQL, the new annotation's id from the sequence), either None when not found.
+
+    One statement when both exist (the usual submit), else the two reads apart so that the error
+    names what is missing. With ``lock_rows`` (PostgreSQL) the lease row is locked, then the task
+    row: a concurrent retry sees the first submit's outcome, and the submit completing a task sees
+    every earlier one.
+    """
+    extra = ", nextval(pg_get_serial_sequence('annotations', 'id'))" if db.is_postgres else ""
+    params = {"l": lease_id, "t": task_id, "w": actor.workspace_id}
+    row = db.first(
+        f"SELECT {_LEASE_COLUMNS}, {_TASK_COLUMNS}{extra} FROM leases l JOIN tasks t ON t.id = :t "
+        f"{_TASK_JOINS} WHERE l.id = :l" + (" FOR UPDATE OF l, t" if lock_rows else ""),
+        params,
+    )
+    if row is not None:
+        return row[:7], row[7:]
+    lease, task = db.batch(
+        [
+            (
+                f"SELECT {_LEASE_COLUMNS} FROM leases l WHERE l.id = :l"
+                + (" FOR UPDATE" if lock_rows else ""),
+                params,
+            ),
+            (
+                f"SELECT {_TASK_COLUMNS}{extra} FROM tasks t {_TASK_JOINS} WHERE t.id = :t"
+                + (" FOR UPDATE OF t" if lock_rows else ""),
+                params,
+            ),
+        ]
+    )
+    return (lease[0] if lease else None), (task[0] if task else None)
 
 
 def _normalized(db: Raw, actor: Actor, task_id: int, answer: Any) -> Any:

@@ -87,8 +87,8 @@ def next_task(
 ) -> Handout | None:
     """Hand the annotator a task: their live lease if they hold one, else a newly claimed one.
 
-    The unit of work, on PostgreSQL in three round trips: (1) the project row and the user's live
-    leases, with the transaction's settings; (2) the claim, one statement that also reads the item
+    The unit of work, on PostgreSQL in three round trips: (1) the project row with the user's live
+    leases (one statement), with the transaction's settings; (2) the claim, one statement that also reads the item
     (the expiry sweep, when due, goes with it); (3) the commit, which the caller's ``with`` block
     does. Statements that belong to a handout's transaction go at the marked place at the end.
     """
@@ -100,9 +100,9 @@ def next_task(
         # commit (every submit) flushes the WAL before it, so it never loses an acknowledged
         # annotation (docs/architecture.md, "Durability").
         db.set_local("synchronous_commit", "off")
-    project_q = queue_project_query(actor, project_id)
-    project_rows, live = db.batch([project_q, lease_sql.live_leases_query(project_id, actor.user_id, now)])
-    project = queue_project_row(project_id, project_rows)
+    rows = db.all(*lease_sql.with_live_leases(*queue_project_query(actor, project_id), actor.user_id, now))
+    project = queue_project_row(project_id, rows)
+    live = [row[-3:] for row in rows if row[-3] is not None]
     if project.paused is not None:
         raise Forbidden(
             f"you are paused in project {project.id}: {project.paused}; ask a manager to unpause you"

@@ -109,19 +109,46 @@ class Database:
         """
         with self._turn(write):
             conn = self.engine.raw_connection()
+            if not self.is_sqlite:
+                yield from self._raw_postgres(conn)
+                return
             try:
-                if self.is_sqlite:
-                    conn.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
-                raw = Raw(conn.driver_connection, postgres=not self.is_sqlite, sealer=self.sealer)
-                if not self.is_sqlite and (workspace := current_workspace()) is not None:
-                    # sent with the unit of work's first statement, not in a round trip of its own
-                    raw.set_local("app.workspace_id", str(workspace))
+                conn.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
+                raw = Raw(conn.driver_connection, postgres=False, sealer=self.sealer)
                 yield raw
                 self._commit_raw(raw)
             except BaseException:
                 conn.rollback()
                 raise
             finally:
+                conn.close()
+
+    def _raw_postgres(self, conn: Any) -> Iterator[Raw]:
+        """PostgreSQL: the connection goes into autocommit mode for the unit of work, so that
+        ``Raw`` sends the ``BEGIN`` (and the transaction's settings) together with the first
+        statement instead of in round trips of their own; it leaves the pool's way it came."""
+        driver = conn.driver_connection
+        driver.autocommit = True
+        raw = Raw(driver, postgres=True, sealer=self.sealer, begin=True)
+        try:
+            if (workspace := current_workspace()) is not None:
+                raw.set_local("app.workspace_id", str(workspace))
+            yield raw
+            self._commit_raw(raw)
+        except BaseException:
+            try:
+                raw.rollback()
+            except Exception:
+                conn.invalidate()  # a broken connection: the pool opens a new one
+            raise
+        finally:
+            if not conn.is_valid or driver.closed:
+                conn.close()
+            else:
+                try:
+                    driver.autocommit = False
+                except Exception:
+                    conn.invalidate()
                 conn.close()
 
     @staticmethod

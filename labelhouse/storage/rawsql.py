@@ -39,20 +39,6 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def _rows(cursor: Any) -> list[tuple[Any, ...]]:
-    """A pipelined psycopg cursor's rows ([] for a statement that returns none)."""
-    from psycopg import pq
-
-    result = cursor.pgresult
-    rows = (
-        [tuple(r) for r in cursor.fetchall()]
-        if result is not None and result.status == pq.ExecStatus.TUPLES_OK
-        else []
-    )
-    cursor.close()
-    return rows
-
-
 class Duplicate(Exception):
     """A unique constraint refused a row (the driver's IntegrityError, whichever driver)."""
 
@@ -73,28 +59,37 @@ Statement = tuple[str, dict[str, Any]]
 class Raw:
     """A driver connection inside a transaction: a session's, or one from ``Database.raw()``.
 
-    On PostgreSQL every statement costs a round trip to the server and, in psycopg, tens of
-    microseconds of Python; under load those, not the server's work, are what a call spends. So:
+    On PostgreSQL every statement costs a round trip to the server, and in a threaded server each
+    wait for the server also gives up the GIL and has to win it back, which under load costs more
+    than the statement itself. So what does not need a round trip of its own rides with the next
+    one:
 
+    * ``Database.raw()`` leaves the ``BEGIN`` to this object (the connection is in autocommit
+      mode), which sends it together with the first statement;
     * ``set_local``: the transaction's settings (its workspace scope, its durability) become one
-      ``set_config`` statement, sent with the first real statement;
-    * ``defer``: a statement whose rows nobody reads goes out together with the next statement
-      (or the commit), in the same round trip;
-    * ``batch``: statements that do not depend on each other's results go out together and come
-      back together (psycopg's pipeline mode).
+      ``set_config`` statement, sent with the next statement;
+    * ``defer``: a statement whose rows nobody reads goes out with the next statement or the
+      commit;
+    * ``batch``: statements that do not depend on each other's results go out together.
 
-    On SQLite, where statements are local calls, ``defer`` and ``batch`` are plain calls in order
-    and ``set_local`` does nothing (it has no such settings).
+    What goes out together is one message of the simple query protocol, the parameters bound on
+    the client by psycopg (``ClientCursor``), so one round trip and one wait; a statement with
+    nothing pending goes alone as a prepared statement. On SQLite, where statements are local
+    calls, ``defer`` and ``batch`` run in order and ``set_local`` does nothing.
     """
 
-    __slots__ = ("_conn", "_pg", "_deferred", "_settings", "_cursor", "sealer")
+    __slots__ = ("_conn", "_pg", "_begin", "_deferred", "_settings", "_cursor", "_client", "sealer")
 
-    def __init__(self, dbapi_connection: Any, *, postgres: bool, sealer: Any = None) -> None:
+    def __init__(
+        self, dbapi_connection: Any, *, postgres: bool, sealer: Any = None, begin: bool = False
+    ) -> None:
         self._conn = dbapi_connection
         self._pg = postgres
+        self._begin = begin  # PostgreSQL, autocommit connection: BEGIN not sent yet
         self._deferred: list[Statement] = []
         self._settings: dict[str, str] = {}
         self._cursor: Any = None
+        self._client: Any = None
         self.sealer = sealer  # the unit of work's Vault (see Database.sealer)
 
     @classmethod
@@ -137,63 +132,82 @@ class Raw:
 
     def batch(self, statements: list[Statement]) -> list[list[tuple[Any, ...]]]:
         """Run independent statements in order and return each one's rows ([] when it returns
-        none). On PostgreSQL they (and any deferred ones) go to the server in one round trip."""
+        none). On PostgreSQL they (and anything pending) go to the server in one round trip."""
         if not self._pg:
             return [self.all(sql, params) for sql, params in statements]
-        return [_rows(cursor) for cursor in self._pipelined(statements)]
+        return [rows for rows, _count in self._together(statements)]
 
     def commit(self) -> None:
         """Commit (``Database.raw()`` does at the end of the unit of work); deferred statements
         still waiting go to the server with the commit, in one round trip."""
-        if self._pg and self._waiting():
-            try:
-                with self._conn.pipeline():
-                    self._send_waiting()
-                    self._conn.commit()
-            except _integrity_errors(True) as exc:
-                raise Duplicate(str(exc)) from exc
-            return
-        self._conn.commit()
+        if not self._pg or not self._conn.autocommit:
+            if self._pg and (self._deferred or self._settings):
+                self._together([])
+            self._conn.commit()
+        elif self._begin and not self._deferred:
+            self._begin, self._settings = False, {}  # no statement ran: no transaction to end
+        elif self._pending():
+            self._together([("COMMIT", {})])
+        else:
+            self._command("COMMIT")
 
-    def _waiting(self) -> bool:
-        return bool(self._deferred or self._settings)
+    def rollback(self) -> None:
+        """PostgreSQL, ``Database.raw()``: end a failed unit of work (nothing was kept)."""
+        self._deferred, self._settings = [], {}
+        if self._conn.info.transaction_status != _idle():
+            self._command("ROLLBACK")
 
-    def _send_waiting(self) -> None:
-        """Inside a pipeline: the settings, then the deferred statements; their rows are dropped."""
-        cursor = self._conn.cursor()
+    def _command(self, sql: str) -> None:
+        if self._cursor is None:
+            self._cursor = self._conn.cursor()
+        self._cursor.execute(sql)
+
+    def _pending(self) -> bool:
+        return bool(self._begin or self._deferred or self._settings)
+
+    def _together(self, statements: list[Statement]) -> list[tuple[list[tuple[Any, ...]], int]]:
+        """Send what is pending and ``statements`` in one message; each statement's rows and
+        row count, in order."""
+        if self._client is None:
+            import psycopg
+
+            self._client = psycopg.ClientCursor(self._conn)
+        client = self._client
+        todo: list[Statement] = [("BEGIN", {})] if self._begin else []
         if self._settings:
-            calls = ", ".join(f"set_config(%(n{i})s, %(v{i})s, true)" for i in range(len(self._settings)))
+            names = list(self._settings.items())
+            calls = ", ".join(f"set_config(:n{i}, :v{i}, true)" for i in range(len(names)))
             params: dict[str, Any] = {}
-            for i, (name, value) in enumerate(self._settings.items()):
-                params[f"n{i}"] = name
-                params[f"v{i}"] = value
-            cursor.execute("SELECT " + calls, params)
-            self._settings = {}
-        todo, self._deferred = self._deferred, []
-        for sql, stmt_params in todo:
-            cursor.execute(_to_pyformat(sql), stmt_params)
-
-    def _pipelined(self, statements: list[Statement]) -> list[Any]:
-        cursors = []
+            for i, (name, value) in enumerate(names):
+                params[f"n{i}"], params[f"v{i}"] = name, value
+            todo.append(("SELECT " + calls, params))
+        todo += self._deferred
+        skip = len(todo)
+        todo += statements
+        self._begin, self._settings, self._deferred = False, {}, []
+        text = "; ".join(client.mogrify(_to_pyformat(sql), params) for sql, params in todo)
         try:
-            with self._conn.pipeline():
-                self._send_waiting()
-                for sql, params in statements:
-                    cursor = self._conn.cursor()
-                    cursor.execute(_to_pyformat(sql), params)
-                    cursors.append(cursor)
+            client.execute(text)
         except _integrity_errors(True) as exc:
-            # e.g. a deferred insert refused by a unique index, reported with this batch
+            # e.g. a deferred insert refused by a unique index, reported with this message
             raise Duplicate(str(exc)) from exc
-        return cursors
+        out: list[tuple[list[tuple[Any, ...]], int]] = []
+        index = 0
+        while True:
+            if index >= skip:
+                result = client.pgresult
+                rows = [tuple(r) for r in client.fetchall()] if result.status == _tuples_ok() else []
+                out.append((rows, int(client.rowcount)))
+            index += 1
+            if not client.nextset():
+                break
+        return out
 
     def _run(self, sql: str, params: dict[str, Any]) -> Any:
         if not self._pg:
             cursor = self._conn.cursor()
             cursor.execute(sql, params)
             return cursor
-        if self._waiting():
-            return self._pipelined([(sql, params)])[0]
         # one cursor for the unit of work's plain statements (each is read before the next)
         if self._cursor is None:
             self._cursor = self._conn.cursor()
@@ -201,6 +215,8 @@ class Raw:
         return self._cursor
 
     def all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        if self._pg and self._pending():
+            return self._together([(sql, params)])[0][0]
         cursor = self._run(sql, params)
         rows = cursor.fetchall()
         self._done(cursor)
@@ -215,20 +231,25 @@ class Raw:
             raise Duplicate(str(exc)) from exc
 
     def first(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        if self._pg and self._pending():
+            rows = self._together([(sql, params)])[0][0]
+            return rows[0] if rows else None
         cursor = self._run(sql, params)
         row = cursor.fetchone()
         self._done(cursor)
         return None if row is None else tuple(row)
 
     def executemany(self, sql: str, rows: list[dict[str, Any]]) -> None:
-        if self._waiting():
-            self.batch([])
+        if self._pg and self._pending():
+            self._together([])
         cursor = self._conn.cursor()
         cursor.executemany(_to_pyformat(sql) if self._pg else sql, rows)
         cursor.close()
 
     def execute(self, sql: str, params: dict[str, Any]) -> int:
         """Run a statement; return how many rows it changed."""
+        if self._pg and self._pending():
+            return self._together([(sql, params)])[0][1]
         cursor = self._run(sql, params)
         count = int(cursor.rowcount)
         self._done(cursor)
@@ -237,3 +258,15 @@ class Raw:
     def _done(self, cursor: Any) -> None:
         if cursor is not self._cursor:
             cursor.close()
+
+
+def _idle() -> Any:
+    from psycopg import pq
+
+    return pq.TransactionStatus.IDLE
+
+
+def _tuples_ok() -> Any:
+    from psycopg import pq
+
+    return pq.ExecStatus.TUPLES_OK
