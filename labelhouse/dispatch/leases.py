@@ -63,13 +63,6 @@ def give_back(db: Raw, task_id: int) -> None:
     db.execute("UPDATE tasks SET leased = leased - 1 WHERE id = :t AND leased > 0", {"t": task_id})
 
 
-_LIVE = (
-    "SELECT id, task_id, expires_at FROM leases "
-    "WHERE user_id = :u AND project_id = :p AND state = 'active' AND expires_at > :now "
-    "ORDER BY id"
-)
-
-
 def with_live_leases(
     sql: str, params: dict[str, Any], user_id: int, now: datetime
 ) -> tuple[str, dict[str, Any]]:
@@ -82,11 +75,6 @@ def with_live_leases(
         "ORDER BY l.id",
         {**params, "u": user_id, "now": now},
     )
-
-
-def live_leases(db: Raw, project_id: int, user_id: int, now: datetime) -> list[tuple[Any, ...]]:
-    """The user's unexpired leases in the project, oldest first: (id, task_id, expires_at)."""
-    return db.all(_LIVE, {"u": user_id, "p": project_id, "now": now})
 
 
 def claim(
