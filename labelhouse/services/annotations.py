@@ -90,11 +90,7 @@ def submit(
     require(actor, "annotation.submit")
     key = _check_key(idempotency_key)
     db = Raw.of(s)
-    lease = db.first(
-        "SELECT id, workspace_id, project_id, task_id, user_id, state, expires_at FROM leases WHERE id = :l"
-        + (" FOR UPDATE" if lock_rows else ""),
-        {"l": lease_id},
-    )
+    lease, task_row = _lease_and_task(db, actor, task_id, lease_id, lock_rows)
     if lease is None or lease[1] != actor.workspace_id or not actor.may_see_project(ProjectId(lease[2])):
         raise NotFound(f"lease {lease_id} not found")
     _, _, project_id, lease_task, holder, state, expires = lease
@@ -119,16 +115,6 @@ def submit(
     if lease_task != task_id:
         raise Invalid(f"lease {lease_id} is for task {lease_task}, not task {task_id}", field="lease_id")
     _check_live(db, lease_id, task_id, state, aware(expires), now)
-    # The task, its item and its project's schema and quality policy in one round trip. On
-    # PostgreSQL the task row is locked, so that the submit completing it sees every earlier one.
-    task_row = db.first(
-        "SELECT t.state, i.data, p.updated_at, p.schema, t.done, t.overlap, t.is_gold, p.quality, "
-        "p.extra_labels, i.content_hash FROM tasks t JOIN items i ON i.id = t.item_id "
-        "JOIN projects p ON p.id = t.project_id "
-        "WHERE t.id = :t AND p.workspace_id = :w AND p.deleted_at IS NULL"
-        + (" FOR UPDATE OF t" if lock_rows else ""),
-        {"t": task_id, "w": actor.workspace_id},
-    )
     if task_row is None or task_row[0] == "trashed":
         raise NotFound(f"task {task_id} not found")
     schema = schemas.parsed(project_id, str(task_row[2]), task_row[3])
@@ -155,14 +141,12 @@ def submit(
     )
     values = f":w, :p, :t, :u, :l, 1, :yes, {_json_param(db)}, :k, :lt, :now"
     if db.is_postgres:
-        # The first version is its own root: take the id from the sequence in the same statement.
-        row = _insert(
-            db,
-            columns
-            + f"SELECT n, n, {values} FROM (SELECT nextval(pg_get_serial_sequence('annotations', 'id')) AS n) s "
-            "RETURNING id",
-            params,
-        )
+        # The first version is its own root, under the id taken with the reads above. The insert
+        # goes to the server with the next statement (the task's update, or a consensus read),
+        # not in a round trip of its own.
+        annotation_id = int(task_row[10])
+        params["id"] = annotation_id
+        db.defer(columns + f"VALUES (:id, :id, {values})", params)
     else:
         # One writer at a time on SQLite: the next rowid is free, and local statements are cheap.
         row = _insert(
@@ -171,43 +155,48 @@ def submit(
             f"(SELECT COALESCE(MAX(id), 0) + 1 FROM annotations), {values}) RETURNING id",
             params,
         )
-    assert row is not None
+        assert row is not None
+        annotation_id = row[0]
     _done, overlap, is_gold, raw_policy, extra_spent = task_row[4:9]
     policy = policies.parsed(project_id, str(task_row[2]), raw_policy)
-    outcome = None
-    if not is_gold:
-        outcome = task_consensus.on_submit(
-            db,
-            project_id=project_id,
-            task_id=task_id,
-            schema=schema,
-            policy=policy,
-            done_before=int(_done),
-            overlap=int(overlap),
-            extra_spent=int(extra_spent),
-            user_id=actor.user_id,
-            answer=clean,
-        )
-    lease_sql.finish_submit(db, lease_id, task_id, actor.user_id, now, outcome)
+    try:
+        outcome = None
+        if not is_gold:
+            outcome = task_consensus.on_submit(
+                db,
+                project_id=project_id,
+                task_id=task_id,
+                schema=schema,
+                policy=policy,
+                done_before=int(_done),
+                overlap=int(overlap),
+                extra_spent=int(extra_spent),
+                user_id=actor.user_id,
+                answer=clean,
+            )
+        lease_sql.finish_submit(db, lease_id, task_id, actor.user_id, now, outcome)
+    except Duplicate:
+        # The deferred insert, refused by the unique (workspace, user, key) index.
+        raise Conflict(_KEY_REUSED) from None
     if is_gold:
         pauses.after_gold_answer(db, actor, project_id, schema, policy, now=now)
         credits.record_gold(
             db,
             project_id=project_id,
             task_id=task_id,
-            annotation_id=row[0],
+            annotation_id=annotation_id,
             user_id=actor.user_id,
             controls=schema.controls,
             answer=clean,
         )
     created = Annotation(
-        id=row[0],
+        id=annotation_id,
         workspace_id=actor.workspace_id,
         project_id=project_id,
         task_id=task_id,
         user_id=actor.user_id,
         lease_id=lease_id,
-        root_id=row[0],
+        root_id=annotation_id,
         version=1,
         is_latest=True,
         answer=clean,
@@ -216,6 +205,54 @@ def submit(
         created_at=now,
     )
     return Submitted(created, created=True)
+
+
+_LEASE_COLUMNS = "l.id, l.workspace_id, l.project_id, l.task_id, l.user_id, l.state, l.expires_at"
+_TASK_COLUMNS = (
+    "t.state, i.data, p.updated_at, p.schema, t.done, t.overlap, t.is_gold, p.quality, p.extra_labels, "
+    "i.content_hash"
+)
+_TASK_JOINS = (
+    "JOIN items i ON i.id = t.item_id JOIN projects p ON p.id = t.project_id "
+    "AND p.workspace_id = :w AND p.deleted_at IS NULL"
+)
+
+
+def _lease_and_task(
+    db: Raw, actor: Actor, task_id: int, lease_id: int, lock_rows: bool
+) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
+    """The lease row, and the task's (with its item, its project's schema and quality policy and,
+    on PostgreSQL, the new annotation's id from the sequence), either None when not found.
+
+    One statement when both exist (the usual submit), else the two reads apart so that the error
+    names what is missing. With ``lock_rows`` (PostgreSQL) the lease row is locked, then the task
+    row: a concurrent retry sees the first submit's outcome, and the submit completing a task sees
+    every earlier one.
+    """
+    extra = ", nextval(pg_get_serial_sequence('annotations', 'id'))" if db.is_postgres else ""
+    params = {"l": lease_id, "t": task_id, "w": actor.workspace_id}
+    row = db.first(
+        f"SELECT {_LEASE_COLUMNS}, {_TASK_COLUMNS}{extra} FROM leases l JOIN tasks t ON t.id = :t "
+        f"{_TASK_JOINS} WHERE l.id = :l" + (" FOR UPDATE OF l, t" if lock_rows else ""),
+        params,
+    )
+    if row is not None:
+        return row[:7], row[7:]
+    lease, task = db.batch(
+        [
+            (
+                f"SELECT {_LEASE_COLUMNS} FROM leases l WHERE l.id = :l"
+                + (" FOR UPDATE" if lock_rows else ""),
+                params,
+            ),
+            (
+                f"SELECT {_TASK_COLUMNS}{extra} FROM tasks t {_TASK_JOINS} WHERE t.id = :t"
+                + (" FOR UPDATE OF t" if lock_rows else ""),
+                params,
+            ),
+        ]
+    )
+    return (lease[0] if lease else None), (task[0] if task else None)
 
 
 def _normalized(db: Raw, actor: Actor, task_id: int, answer: Any) -> Any:

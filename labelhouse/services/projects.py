@@ -21,7 +21,7 @@ from labelhouse.formats import writers
 from labelhouse.quality.policy import QualityPolicy
 from labelhouse.security.permissions import require
 from labelhouse.services import audit
-from labelhouse.storage.rawsql import Raw, json_value
+from labelhouse.storage.rawsql import json_value
 from labelhouse.storage.tables import Project
 
 MAX_OVERLAP = 100
@@ -235,18 +235,23 @@ class QueueProject:
     paused: str | None = None
 
 
-def queue_project(db: Raw, actor: Actor, project_id: int, action: str) -> QueueProject:
-    require(actor, action, ProjectId(project_id))
+def queue_project_query(actor: Actor, project_id: int) -> tuple[str, dict[str, Any]]:
+    """The project row ``next`` needs (the caller checks the permission), as a statement to send in
+    a batch with others (``Raw.batch``); ``queue_project_row`` reads its rows."""
     # whether the caller is paused here rides along in the same statement (the hot path)
-    row = db.first(
+    return (
         "SELECT id, gold_rate, lease_seconds, updated_at, schema, "
         "(SELECT reason FROM annotator_pauses ap WHERE ap.project_id = projects.id AND ap.user_id = :u "
         "AND ap.lifted_at IS NULL LIMIT 1) FROM projects "
         "WHERE id = :p AND workspace_id = :w AND deleted_at IS NULL",
         {"p": project_id, "w": actor.workspace_id, "u": actor.user_id},
     )
-    if row is None:
+
+
+def queue_project_row(project_id: int, rows: list[tuple[Any, ...]]) -> QueueProject:
+    if not rows:
         raise NotFound(f"project {project_id} not found")
+    row = rows[0]
     return QueueProject(
         row[0], float(row[1]), int(row[2]), schemas.parsed(row[0], str(row[3]), row[4]), row[5]
     )

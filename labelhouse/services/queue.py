@@ -21,7 +21,7 @@ from labelhouse.security.permissions import require
 from labelhouse.services import audit
 from labelhouse.services.clock import aware
 from labelhouse.services.item_data import open_fields
-from labelhouse.services.projects import queue_project
+from labelhouse.services.projects import queue_project_query, queue_project_row
 from labelhouse.storage.rawsql import Raw, json_value
 from labelhouse.storage.tables import Draft, Lease
 
@@ -86,17 +86,32 @@ def next_task(
     prefetch: bool = False,
     skip_locked: bool = False,
 ) -> Handout | None:
+    """Hand the annotator a task: their live lease if they hold one, else a newly claimed one.
+
+    The unit of work, on PostgreSQL in three round trips: (1) the project row with the user's live
+    leases (one statement), with the transaction's settings; (2) the claim, one statement that also reads the item
+    (the expiry sweep, when due, goes with it); (3) the commit, which the caller's ``with`` block
+    does. Statements that belong to a handout's transaction go at the marked place at the end.
+    """
     require(actor, "task.next", ProjectId(project_id))
     db = Raw.of(s)
-    project = queue_project(db, actor, project_id, "task.next")
+    if db.is_postgres:
+        # Losing this transaction in a PostgreSQL crash is harmless: a handout not yet flushed to
+        # disk only leases a task (the slot returns to the queue with it), and any later durable
+        # commit (every submit) flushes the WAL before it, so it never loses an acknowledged
+        # annotation (docs/architecture.md, "Durability").
+        db.set_local("synchronous_commit", "off")
+    rows = db.all(*lease_sql.with_live_leases(*queue_project_query(actor, project_id), actor.user_id, now))
+    project = queue_project_row(project_id, rows)
+    live = [row[-3:] for row in rows if row[-3] is not None]
     if project.paused is not None:
         raise Forbidden(
             f"you are paused in project {project.id}: {project.paused}; ask a manager to unpause you"
         )
     if _sweep_due(project.id, now):
         lease_sql.expire_stale(db, project.id, now)
-    live = lease_sql.live_leases(db, project.id, actor.user_id, now)
     reuse = policy.reusable([row[0] for row in live], prefetch)
+    item: tuple[Any, ...] | None = None
     if reuse is not None:
         lease_id, task_id, expires = next(row for row in live if row[0] == reuse)
     else:
@@ -114,15 +129,29 @@ def next_task(
         )
         if claimed is None:
             return None
-        lease_id, task_id, expires = claimed.id, claimed.task_id, claimed.expires_at
-    row = db.first(
-        "SELECT i.id, i.data, d.answer, i.content_hash FROM tasks t JOIN items i ON i.id = t.item_id "
-        "LEFT JOIN drafts d ON d.task_id = t.id AND d.user_id = :u WHERE t.id = :t",
-        {"t": task_id, "u": actor.user_id},
+        lease_id, task_id, expires, item = claimed.id, claimed.task_id, claimed.expires_at, claimed.item
+    if item is None:
+        item = db.first(
+            "SELECT i.id, i.data, d.answer, i.content_hash FROM tasks t JOIN items i ON i.id = t.item_id "
+            "LEFT JOIN drafts d ON d.task_id = t.id AND d.user_id = :u WHERE t.id = :t",
+            {"t": task_id, "u": actor.user_id},
+        )
+        assert item is not None
+    item_id, data, draft, digest = item
+    handout = Handout(
+        task_id=task_id,
+        item_id=item_id,
+        project_id=project.id,
+        item=with_file_urls(item_id, open_fields(db, actor.workspace_id, project.id, digest, data)),
+        lease_id=lease_id,
+        expires_at=aware(expires),
+        draft=json_value(draft) if draft is not None else None,
     )
-    assert row is not None
-    item_id, data, draft, digest = row
-    # Who was shown which item: one event in the annotator's own audit lane, in this transaction.
+    # Who was shown which item: one event in the annotator's own audit lane, in this transaction
+    # (one round trip on PostgreSQL: the append must know whether it won its place in the lane).
+    # More statements of the handout's transaction go here: ``db.first``/``db.execute`` cost a
+    # round trip each on PostgreSQL; one whose rows are not needed can be ``db.defer``red instead
+    # and then travels with the commit.
     audit.record_handout(
         db,
         actor,
@@ -133,15 +162,7 @@ def next_task(
         again=reuse is not None,
         now=now,
     )
-    return Handout(
-        task_id=task_id,
-        item_id=item_id,
-        project_id=project.id,
-        item=with_file_urls(item_id, open_fields(db, actor.workspace_id, project.id, digest, data)),
-        lease_id=lease_id,
-        expires_at=aware(expires),
-        draft=json_value(draft) if draft is not None else None,
-    )
+    return handout
 
 
 def _own_lease(s: Session, actor: Actor, lease_id: int) -> Lease:

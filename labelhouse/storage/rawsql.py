@@ -53,14 +53,43 @@ def _integrity_errors(postgres: bool) -> tuple[type[BaseException], ...]:
     return (sqlite3.IntegrityError,)
 
 
+Statement = tuple[str, dict[str, Any]]
+
+
 class Raw:
-    """A driver connection inside a transaction: a session's, or one from ``Database.raw()``."""
+    """A driver connection inside a transaction: a session's, or one from ``Database.raw()``.
 
-    __slots__ = ("_conn", "_pg", "sealer")
+    On PostgreSQL every statement costs a round trip to the server, and in a threaded server each
+    wait for the server also gives up the GIL and has to win it back, which under load costs more
+    than the statement itself. So what does not need a round trip of its own rides with the next
+    one:
 
-    def __init__(self, dbapi_connection: Any, *, postgres: bool, sealer: Any = None) -> None:
+    * ``Database.raw()`` leaves the ``BEGIN`` to this object (the connection is in autocommit
+      mode), which sends it together with the first statement;
+    * ``set_local``: the transaction's settings (its workspace scope, its durability) become one
+      ``set_config`` statement, sent with the next statement;
+    * ``defer``: a statement whose rows nobody reads goes out with the next statement or the
+      commit;
+    * ``batch``: statements that do not depend on each other's results go out together.
+
+    What goes out together is one message of the simple query protocol, the parameters bound on
+    the client by psycopg (``ClientCursor``), so one round trip and one wait; a statement with
+    nothing pending goes alone as a prepared statement. On SQLite, where statements are local
+    calls, ``defer`` and ``batch`` run in order and ``set_local`` does nothing.
+    """
+
+    __slots__ = ("_conn", "_pg", "_begin", "_deferred", "_settings", "_cursor", "_client", "sealer")
+
+    def __init__(
+        self, dbapi_connection: Any, *, postgres: bool, sealer: Any = None, begin: bool = False
+    ) -> None:
         self._conn = dbapi_connection
         self._pg = postgres
+        self._begin = begin  # PostgreSQL, autocommit connection: BEGIN not sent yet
+        self._deferred: list[Statement] = []
+        self._settings: dict[str, str] = {}
+        self._cursor: Any = None
+        self._client: Any = None
         self.sealer = sealer  # the unit of work's Vault (see Database.sealer)
 
     @classmethod
@@ -83,15 +112,114 @@ class Raw:
         """A datetime as this driver should get it in bulk (SQLite: the text form, made once)."""
         return value if self._pg else sqlite_datetime(value)
 
+    def set_local(self, name: str, value: str) -> None:
+        """PostgreSQL: a setting for the rest of this transaction (``set_config(name, value,
+        true)``), sent with the next statement; several settings make one statement."""
+        if self._pg:
+            self._settings[name] = value
+
+    def defer(self, sql: str, params: dict[str, Any]) -> None:
+        """Run this statement with the next one (PostgreSQL: in the same round trip); its rows are
+        not read and an error surfaces with that next statement (a unique index's refusal as
+        ``Duplicate``, like ``insert``)."""
+        if self._pg:
+            self._deferred.append((sql, params))
+            return
+        try:
+            self._conn.execute(sql, params).close()
+        except _integrity_errors(False) as exc:
+            raise Duplicate(str(exc)) from exc
+
+    def batch(self, statements: list[Statement]) -> list[list[tuple[Any, ...]]]:
+        """Run independent statements in order and return each one's rows ([] when it returns
+        none). On PostgreSQL they (and anything pending) go to the server in one round trip."""
+        if not self._pg:
+            return [self.all(sql, params) for sql, params in statements]
+        return [rows for rows, _count in self._together(statements)]
+
+    def commit(self) -> None:
+        """Commit (``Database.raw()`` does at the end of the unit of work); deferred statements
+        still waiting go to the server with the commit, in one round trip."""
+        if not self._pg or not self._conn.autocommit:
+            if self._pg and (self._deferred or self._settings):
+                self._together([])
+            self._conn.commit()
+        elif self._begin and not self._deferred:
+            self._begin, self._settings = False, {}  # no statement ran: no transaction to end
+        elif self._pending():
+            self._together([("COMMIT", {})])
+        else:
+            self._command("COMMIT")
+
+    def rollback(self) -> None:
+        """PostgreSQL, ``Database.raw()``: end a failed unit of work (nothing was kept)."""
+        self._deferred, self._settings = [], {}
+        if self._conn.info.transaction_status != _idle():
+            self._command("ROLLBACK")
+
+    def _command(self, sql: str) -> None:
+        if self._cursor is None:
+            self._cursor = self._conn.cursor()
+        self._cursor.execute(sql)
+
+    def _pending(self) -> bool:
+        return bool(self._begin or self._deferred or self._settings)
+
+    def _together(self, statements: list[Statement]) -> list[tuple[list[tuple[Any, ...]], int]]:
+        """Send what is pending and ``statements`` in one message; each statement's rows and
+        row count, in order."""
+        if self._client is None:
+            import psycopg
+
+            self._client = psycopg.ClientCursor(self._conn)
+        client = self._client
+        todo: list[Statement] = [("BEGIN", {})] if self._begin else []
+        if self._settings:
+            names = list(self._settings.items())
+            calls = ", ".join(f"set_config(:n{i}, :v{i}, true)" for i in range(len(names)))
+            params: dict[str, Any] = {}
+            for i, (name, value) in enumerate(names):
+                params[f"n{i}"], params[f"v{i}"] = name, value
+            todo.append(("SELECT " + calls, params))
+        todo += self._deferred
+        skip = len(todo)
+        todo += statements
+        self._begin, self._settings, self._deferred = False, {}, []
+        text = "; ".join(client.mogrify(_to_pyformat(sql), params) for sql, params in todo)
+        try:
+            client.execute(text)
+        except _integrity_errors(True) as exc:
+            # e.g. a deferred insert refused by a unique index, reported with this message
+            raise Duplicate(str(exc)) from exc
+        out: list[tuple[list[tuple[Any, ...]], int]] = []
+        index = 0
+        while True:
+            if index >= skip:
+                result = client.pgresult
+                rows = [tuple(r) for r in client.fetchall()] if result.status == _tuples_ok() else []
+                out.append((rows, int(client.rowcount)))
+            index += 1
+            if not client.nextset():
+                break
+        return out
+
     def _run(self, sql: str, params: dict[str, Any]) -> Any:
-        cursor = self._conn.cursor()
-        cursor.execute(_to_pyformat(sql) if self._pg else sql, params)
-        return cursor
+        if not self._pg:
+            cursor = self._conn.cursor()
+            cursor.execute(sql, params)
+            return cursor
+        # one cursor for the unit of work's plain statements (each is read before the next)
+        if self._cursor is None:
+            self._cursor = self._conn.cursor()
+        self._cursor.execute(_to_pyformat(sql), params)
+        return self._cursor
 
     def all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        if self._pg and self._pending():
+            return self._together([(sql, params)])[0][0]
         cursor = self._run(sql, params)
         rows = cursor.fetchall()
-        cursor.close()
+        self._done(cursor)
         return [tuple(r) for r in rows]
 
     def insert(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -103,19 +231,42 @@ class Raw:
             raise Duplicate(str(exc)) from exc
 
     def first(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        if self._pg and self._pending():
+            rows = self._together([(sql, params)])[0][0]
+            return rows[0] if rows else None
         cursor = self._run(sql, params)
         row = cursor.fetchone()
-        cursor.close()
+        self._done(cursor)
         return None if row is None else tuple(row)
 
     def executemany(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        if self._pg and self._pending():
+            self._together([])
         cursor = self._conn.cursor()
         cursor.executemany(_to_pyformat(sql) if self._pg else sql, rows)
         cursor.close()
 
     def execute(self, sql: str, params: dict[str, Any]) -> int:
         """Run a statement; return how many rows it changed."""
+        if self._pg and self._pending():
+            return self._together([(sql, params)])[0][1]
         cursor = self._run(sql, params)
         count = int(cursor.rowcount)
-        cursor.close()
+        self._done(cursor)
         return count
+
+    def _done(self, cursor: Any) -> None:
+        if cursor is not self._cursor:
+            cursor.close()
+
+
+def _idle() -> Any:
+    from psycopg import pq
+
+    return pq.TransactionStatus.IDLE
+
+
+def _tuples_ok() -> Any:
+    from psycopg import pq
+
+    return pq.ExecStatus.TUPLES_OK

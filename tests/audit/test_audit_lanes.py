@@ -313,7 +313,9 @@ def test_many_annotators_at_once_every_lane_verifies_and_none_is_lost(rt: Runtim
     assert not errors, errors[:5]
     with rt.db.session(write=False) as s:
         checks = audit.verify_lanes(s)["acme"]
-    assert {lane for lane in checks if lane != "main"} == {f"user:{p.user_id}" for p in people}
+    # An annotator whose tabs only ever found the queue empty (slow thread start) has no lane.
+    assert len(answered) > ANNOTATORS // 2
+    assert {lane for lane in checks if lane != "main"} == {f"user:{user}" for user in answered}
     assert all(not check.problems for check in checks.values()), {
         k: v.problems[:3] for k, v in checks.items()
     }
