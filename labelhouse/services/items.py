@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # httpx is imported only by an import that fetches
     from labelhouse.security.outbound import OutboundClient, OutboundPolicy
 
 BATCH = 10000
+STATEMENT_BYTES = 8 * 1024 * 1024  # item data bound to one bulk INSERT, at most (about)
 MAX_ERRORS_KEPT = 1000
 ENVELOPE_KEYS = {"data", "priority", "gold", "skills", "external_id"}
 
@@ -335,24 +336,26 @@ def _bulk_insert(
     now_value = db.timestamp(now)
     ids = _reserve_ids(db, "items", len(fresh)) if db.is_postgres else None
     if ids is not None:
-        created = [
-            int(r[0])
-            for r in db.all(
-                _PG_ITEMS,
-                {
-                    "ids": ids,
-                    "hs": [p.content_hash for p in fresh],
-                    "ds": [p.encoded for p in fresh],
-                    "w": workspace_id,
-                    "p": project_id,
-                    "now": now_value,
-                },
-            )
-        ]
+        created: list[int] = []
+        for a, b in _slices(fresh, STATEMENT_BYTES):
+            created += [
+                int(r[0])
+                for r in db.all(
+                    _PG_ITEMS,
+                    {
+                        "ids": ids[a:b],
+                        "hs": [p.content_hash for p in fresh[a:b]],
+                        "ds": [p.encoded for p in fresh[a:b]],
+                        "w": workspace_id,
+                        "p": project_id,
+                        "now": now_value,
+                    },
+                )
+            ]
         if created:
             db.execute(
                 _TASKS_FROM_ITEMS + "WHERE id = ANY(CAST(:ids AS BIGINT[])) ORDER BY id",
-                {"o": overlap, "no": False, "now": now_value, "ids": created},
+                {"o": overlap, "no": False, "now": now_value, "ids": sorted(created)},
             )
         new_ids = set(created)
         specials = [(i, p) for i, p in zip(ids, fresh, strict=True) if i in new_ids and _special(p)]
@@ -362,16 +365,17 @@ def _bulk_insert(
         # are free, and every item in that range afterwards is one this batch created.
         row = db.first("SELECT COALESCE(MAX(id), 0) FROM items", {})
         first = (int(row[0]) if row else 0) + 1
-        last = first + len(fresh) - 1
-        rows = orjson.dumps([(p.content_hash, p.encoded) for p in fresh]).decode()
-        count = db.execute(
-            _SQLITE_ITEMS,
-            {"first": first, "w": workspace_id, "p": project_id, "now": now_value, "rows": rows},
-        )
+        count = 0
+        for a, b in _slices(fresh, STATEMENT_BYTES):
+            rows = orjson.dumps([(p.content_hash, p.encoded) for p in fresh[a:b]]).decode()
+            count += db.execute(
+                _SQLITE_ITEMS,
+                {"first": first + a, "w": workspace_id, "p": project_id, "now": now_value, "rows": rows},
+            )
         if count:
             db.execute(
                 _TASKS_FROM_ITEMS + "WHERE id BETWEEN :a AND :b ORDER BY id",
-                {"o": overlap, "no": False, "now": now_value, "a": first, "b": last},
+                {"o": overlap, "no": False, "now": now_value, "a": first, "b": first + len(fresh) - 1},
             )
         specials = [(first + n, p) for n, p in enumerate(fresh) if _special(p)]
     if specials and count:
@@ -393,6 +397,20 @@ def _bulk_insert(
             ],
         )
     return count
+
+
+def _slices(fresh: list[_Prepared], budget: int) -> Iterator[tuple[int, int]]:
+    """``(start, stop)`` ranges of ``fresh`` holding about ``budget`` bytes of item data each: a
+    batch of large items goes in with several statements, so that the batch is not copied whole
+    into one parameter (and again by the driver)."""
+    start, size = 0, 0
+    for n, p in enumerate(fresh):
+        size += len(p.encoded)
+        if size >= budget:
+            yield start, n + 1
+            start, size = n + 1, 0
+    if start < len(fresh):
+        yield start, len(fresh)
 
 
 def _special(p: _Prepared) -> bool:

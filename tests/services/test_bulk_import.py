@@ -135,6 +135,30 @@ def test_bulk_import_into_two_projects_keeps_each_projects_items(rt: Runtime) ->
     assert mismatched == (0,)
 
 
+def test_a_batch_of_large_items_goes_in_with_several_statements(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past STATEMENT_BYTES of item data a batch is split over several INSERTs: ids, order,
+    duplicates (one in the first part, one across parts) and tasks come out the same."""
+    monkeypatch.setattr(items, "STATEMENT_BYTES", 2000)
+    owner = make_person(rt, "owner@acme.test")
+    with rt.db.session() as s:
+        actor = actor_for(s, owner.workspace_id, owner.user_id)
+        pid = projects.create_project(
+            s, actor, projects.ProjectSettings(name="big", schema=CHOICES_SCHEMA), now=utcnow()
+        ).id
+    lines = [orjson.dumps({"text": f"{i} " + "x" * 400}) for i in range(40)]
+    first = _import(rt, actor, pid, lines[:25], batch_size=100)
+    assert (first.created, first.duplicates) == (25, 0)
+    # One batch: 15 new items between 25 already there, in parts of a few items each.
+    second = _import(rt, actor, pid, lines[::-1] + [lines[39]], batch_size=100)
+    assert (second.created, second.duplicates, second.failed) == (15, 26, 0)
+    stored = _stored(rt, pid)
+    texts = [r["fields"]["text"].split()[0] for r in stored]
+    assert texts == [str(i) for i in range(25)] + [str(i) for i in range(39, 24, -1)]
+    assert [r["task"] for r in stored] == sorted(r["task"] for r in stored)
+
+
 def test_item_sealer_matches_the_per_item_calls_and_never_repeats_a_nonce(rt: Runtime) -> None:
     owner = make_person(rt, "owner@acme.test")
     vault = rt.db.sealer
