@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # httpx is imported only by an import that fetches
     from labelhouse.security.outbound import OutboundClient, OutboundPolicy
 
 BATCH = 10000
-STATEMENT_BYTES = 8 * 1024 * 1024  # item data bound to one bulk INSERT, at most (about)
+STATEMENT_BYTES = 1024 * 1024  # item data bound to one bulk INSERT, at most (about): ~4,000 items
 MAX_ERRORS_KEPT = 1000
 ENVELOPE_KEYS = {"data", "priority", "gold", "skills", "external_id"}
 
