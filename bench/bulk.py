@@ -31,6 +31,7 @@ a ratio column (ours / baseline). The annotation and export steps run on ours on
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -56,6 +57,19 @@ from systems import LabelhouseSystem, ProjectRef  # noqa: E402
 TARGET_IMPORT_S = 30.0
 TARGET_EXPORT_S = 30.0
 TARGET_RSS_MIB = 300.0
+
+
+def _code_of(system: LabelhouseSystem) -> str:
+    """The labelhouse package a system's subprocesses import (what --baseline compares)."""
+    r = subprocess.run(
+        [system.python, "-c", "import labelhouse; print(labelhouse.__file__)"],
+        capture_output=True,
+        text=True,
+        env=system._env(),
+        cwd=system.cwd,
+        timeout=60,
+    )
+    return r.stdout.strip() or r.stderr.strip()[-200:]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,8 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     base: LabelhouseSystem | None = None
     if a.baseline:
         base_path = str(Path(a.baseline).resolve())
-        base = LabelhouseSystem(a.database, keep=a.keep, env={"PYTHONPATH": base_path})
-        doc["baseline"] = {"path": base_path}
+        base = LabelhouseSystem(a.database, keep=a.keep, env={"PYTHONPATH": base_path}, cwd=base_path)
+        doc["baseline"] = {"path": base_path, "labelhouse": _code_of(base)}
+        doc["labelhouse"] = _code_of(system)
+        if doc["baseline"]["labelhouse"] == doc["labelhouse"]:
+            print(f"!! the baseline runs the same code as ours ({doc['labelhouse']})", file=sys.stderr)
     try:
         system.start()
         doc["system"] = system.describe()
@@ -285,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
             if ratio is not None:
                 b.setdefault("ratios", {})[step] = ratio
         print_table(
-            f"same run, baseline {b['path']} (run just before ours, step by step)",
+            f"same run, baseline {b['labelhouse']} vs ours {doc['labelhouse']} (baseline just before ours)",
             ratio_rows,
             ("step", "baseline", "ours", "ours / baseline"),
         )
