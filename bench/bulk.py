@@ -5,6 +5,7 @@
     python bench/bulk.py --items 200000  # a smaller N
     python bench/bulk.py --quick         # 20,000 items
     python bench/bulk.py --database postgresql
+    python bench/bulk.py --baseline /work/main   # + the imports timed with other code, interleaved
 
 Steps (one fresh server, SQLite by default):
   1. generate N seeded JSONL items (cached in bench/.work/; generation time reported apart);
@@ -20,11 +21,17 @@ Steps (one fresh server, SQLite by default):
      ``labelhouse export A --out FILE`` (the CLI path, no server) unless --no-cli-export.
 Server RSS is sampled every 0.2 s (psutil) from start to stop; the peak is the figure for the
 "under 300 MB throughout" target.
+
+``--baseline PATH`` (a checkout of other code, e.g. main's) starts a second server running that
+code (PYTHONPATH=PATH, its own data folder and database) and times the baseline's CLI import and
+HTTP import right before ours, step by step, so that both see the same machine; the table gets
+a ratio column (ours / baseline). The annotation and export steps run on ours only.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -52,6 +59,19 @@ TARGET_EXPORT_S = 30.0
 TARGET_RSS_MIB = 300.0
 
 
+def _code_of(system: LabelhouseSystem) -> str:
+    """The labelhouse package a system's subprocesses import (what --baseline compares)."""
+    r = subprocess.run(
+        [system.python, "-c", "import labelhouse; print(labelhouse.__file__)"],
+        capture_output=True,
+        text=True,
+        env=system._env(),
+        cwd=system.cwd,
+        timeout=60,
+    )
+    return r.stdout.strip() or r.stderr.strip()[-200:]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--items", type=int, default=None, help="N (default 1,000,000; --quick 20,000)")
@@ -68,6 +88,12 @@ def main(argv: list[str] | None = None) -> int:
         help="py-spy (GIL samples) on the server during the HTTP import and the export (files in bench/results/)",
     )
     p.add_argument("--out", default=None)
+    p.add_argument(
+        "--baseline",
+        default=None,
+        metavar="PATH",
+        help="also time the imports with the code at PATH (PYTHONPATH), interleaved with ours",
+    )
     a = p.parse_args(argv)
     stamp = time.strftime("%Y%m%d-%H%M%S")
 
@@ -90,11 +116,26 @@ def main(argv: list[str] | None = None) -> int:
     print(f"-- {n} items in {path} ({path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr, flush=True)
 
     system = LabelhouseSystem(a.database, keep=a.keep)
+    base: LabelhouseSystem | None = None
+    if a.baseline:
+        base_path = str(Path(a.baseline).resolve())
+        base = LabelhouseSystem(a.database, keep=a.keep, env={"PYTHONPATH": base_path}, cwd=base_path)
+        doc["baseline"] = {"path": base_path, "labelhouse": _code_of(base)}
+        doc["labelhouse"] = _code_of(system)
+        if doc["baseline"]["labelhouse"] == doc["labelhouse"]:
+            print(f"!! the baseline runs the same code as ours ({doc['labelhouse']})", file=sys.stderr)
     try:
         system.start()
         doc["system"] = system.describe()
+        if base is not None:
+            base.start()
         with Sampler({"server": system.server_pid}) as whole:
             # 2. CLI import
+            if base is not None:
+                print("-- baseline: labelhouse import (CLI)", file=sys.stderr, flush=True)
+                r = base.import_cli(base.new_project(1, name=f"bulk-cli-{n}"), path)
+                r["items_per_s"] = round(n / r["seconds"])
+                doc["baseline"]["import_cli"] = r
             pa = system.new_project(1, name=f"bulk-cli-{n}")
             print("-- labelhouse import (CLI)", file=sys.stderr, flush=True)
             doc["import_cli"] = system.import_cli(
@@ -104,6 +145,16 @@ def main(argv: list[str] | None = None) -> int:
                 doc.setdefault("profiles", {})["import_cli"] = doc["import_cli"].pop("profile")
             doc["import_cli"]["items_per_s"] = round(n / doc["import_cli"]["seconds"])
             # 3. HTTP import
+            if not a.no_http and base is not None:
+                print("-- baseline: HTTP import", file=sys.stderr, flush=True)
+                try:
+                    r = base.import_http(base.new_project(1, name=f"bulk-http-{n}"), path)
+                    r["items_per_s"] = round(n / r["seconds"])
+                except Exception as exc:  # noqa: BLE001 - record and go on
+                    r = {"error": str(exc)[:1000]}
+                doc["baseline"]["import_http"] = r
+            if base is not None:
+                base.stop()
             if not a.no_http:
                 pb = system.new_project(1, name=f"bulk-http-{n}")
                 print("-- HTTP import", file=sys.stderr, flush=True)
@@ -146,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         doc["server_rss_end_mib"] = round(whole.last["server"] / 2**20, 1)
     finally:
         system.stop()
+        if base is not None:
+            base.stop()
 
     ic, ih, ex = doc["import_cli"], doc.get("import_http") or {}, doc["export_http"]
     rows = [
@@ -226,6 +279,33 @@ def main(argv: list[str] | None = None) -> int:
     print_table(
         f"bulk, {n} items, labelhouse/{a.database}", rows, ("step", "time", "detail", "target", "check")
     )
+    if base is not None:
+        b = doc["baseline"]
+        pairs = [("labelhouse import (CLI)", b.get("import_cli") or {}, ic)]
+        if ih:
+            pairs.append(("HTTP import (POST JSONL -> job)", b.get("import_http") or {}, ih))
+        ratio_rows = []
+        for step, theirs, ours in pairs:
+            ratio = (
+                round(ours["seconds"] / theirs["seconds"], 2)
+                if theirs.get("seconds") and ours.get("seconds")
+                else None
+            )
+            ratio_rows.append(
+                (
+                    step,
+                    f"{theirs.get('seconds', theirs.get('error', '-'))} s",
+                    f"{ours.get('seconds')} s",
+                    str(ratio),
+                )
+            )
+            if ratio is not None:
+                b.setdefault("ratios", {})[step] = ratio
+        print_table(
+            f"same run, baseline {b['labelhouse']} vs ours {doc['labelhouse']} (baseline just before ours)",
+            ratio_rows,
+            ("step", "baseline", "ours", "ours / baseline"),
+        )
     for step, pr in (doc.get("profiles") or {}).items():
         if pr:
             print_table(

@@ -153,6 +153,7 @@ class LabelhouseSystem:
         keep: bool = False,
         env: dict[str, str] | None = None,
         log_level: str = "warning",
+        cwd: str | None = None,
     ) -> None:
         if database not in ("sqlite", "postgresql"):
             raise ValueError("database is sqlite or postgresql")
@@ -163,6 +164,9 @@ class LabelhouseSystem:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.keep = keep
         self.extra_env = env or {}
+        # `python -m` puts the working directory first on sys.path: a checkout there wins over
+        # PYTHONPATH. To run other code (bulk.py --baseline), start it from that code's folder.
+        self.cwd = cwd
         self.log_level = log_level
         stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{uuid.uuid4().hex[:4]}"
         self.data_dir = WORK_DIR / f"lh-{database}-{stamp}"
@@ -216,6 +220,7 @@ class LabelhouseSystem:
             text=True,
             timeout=120,
             env=self._env(),
+            cwd=self.cwd,
         )
         if r.returncode != 0:
             raise RuntimeError(f"users create failed: {r.stderr}")
@@ -228,6 +233,7 @@ class LabelhouseSystem:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=self._env(),
+            cwd=self.cwd,
             start_new_session=True,
         )
         deadline = time.monotonic() + 60
@@ -325,6 +331,7 @@ class LabelhouseSystem:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=self._env(),
+            cwd=self.cwd,
         )
         spy: list[Any] = []
         timer = threading.Timer(1.0, lambda: spy.append(spy_start(proc.pid, spy_stem))) if spy_stem else None
@@ -396,7 +403,12 @@ class LabelhouseSystem:
         if self.database_url:
             cmd += ["--database-url", self.database_url]
         r = subprocess.run(
-            cmd + list(args[1:]), capture_output=True, text=True, timeout=timeout, env=self._env()
+            cmd + list(args[1:]),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self._env(),
+            cwd=self.cwd,
         )
         if r.returncode != 0:
             raise RuntimeError(f"lh_admin {args[0]} failed: {r.stderr[-3000:]}")
@@ -472,6 +484,7 @@ class LabelhouseSystem:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=self._env(),
+            cwd=self.cwd,
         )
         with Sampler({"export_process": proc.pid}) as smp:
             _o, err = proc.communicate(timeout=3600)

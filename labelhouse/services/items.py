@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 from sqlalchemy import func, insert, select, text
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # httpx is imported only by an import that fetches
     from labelhouse.security.outbound import OutboundClient, OutboundPolicy
 
 BATCH = 10000
+STATEMENT_BYTES = 1024 * 1024  # item data bound to one bulk INSERT, at most (about): ~4,000 items
 MAX_ERRORS_KEPT = 1000
 ENVELOPE_KEYS = {"data", "priority", "gold", "skills", "external_id"}
 
@@ -57,10 +58,10 @@ class ImportResult:
         }
 
 
-@dataclass(frozen=True)
-class _Prepared:
+class _Prepared(NamedTuple):
+    """An item ready to write (a tuple: a million of them are made per large import)."""
+
     line: int
-    data: dict[str, Any]
     encoded: str  # the item as stored: canonical JSON (sorted keys), sealed (a JSON string)
     content_hash: str
     priority: int
@@ -73,7 +74,8 @@ def _canonical(vault: Vault, workspace_id: int, project_id: int, data: Mapping[s
 
     The hash is keyed under the workspace's key (``Vault.content_hash``): re-imports dedup within
     a project, yet equal items in two workspaces have unrelated hashes. 128 bits keep the unique
-    index small; a collision is about 2**-64 likely among billions of items."""
+    index small; a collision is about 2**-64 likely among billions of items. An import does the
+    same for a whole batch at once (``Vault.item_sealer``, in ``_prepare_batch``)."""
     encoded = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
     digest = vault.content_hash(workspace_id, encoded)
     return vault.seal_item(workspace_id, project_id, digest, encoded), digest
@@ -97,13 +99,18 @@ def _unwrap(raw: dict[str, Any]) -> tuple[dict[str, Any], int, Any, list[str] | 
     return raw, 0, None, None
 
 
-def _prepare(
+_Checked = tuple[int, bytes, int, Any, list[str] | None]
+
+
+def _check(
     row: ImportRow,
     schema: Schema,
     blobs: BlobStore,
     target: _Target,
     new_blobs: dict[str, tuple[int, str]],
-) -> _Prepared:
+) -> _Checked:
+    """A row checked against the schema, its files stored: (line, canonical JSON, priority, gold,
+    skills). The batch is hashed and sealed afterwards, all at once."""
     if row.data is None:
         raise Invalid(row.error or "empty row")
     data, priority, gold, skills = _unwrap(row.data)
@@ -126,8 +133,7 @@ def _prepare(
             )
     if gold is not None:
         gold = schema.validate_answer(gold, data)
-    encoded, digest = _canonical(target.vault, target.workspace_id, target.project_id, data)
-    return _Prepared(row.line, data, encoded, digest, priority, gold, skills)
+    return row.line, orjson.dumps(data, option=orjson.OPT_SORT_KEYS), priority, gold, skills
 
 
 @dataclass(frozen=True)
@@ -185,39 +191,54 @@ def _prepare_batch(
     target: _Target,
     fetcher: _Fetcher | None = None,
 ) -> _Batch:
-    """Check and encode rows; no database. Runs ahead of the writer in the import's read thread.
+    """Check, encode, hash and seal rows; no database. Runs ahead of the writer in the import's
+    read thread.
 
     Rows that name files by URL are fetched and stored a few at a time (``FETCH_THREADS``), so
-    that memory holds only the files in flight."""
-    prepared: dict[str, _Prepared] = {}
+    that memory holds only the files in flight. One ``Vault.item_sealer`` hashes and seals the
+    batch: per item that is the cipher's own work and little else."""
     new_blobs: dict[str, tuple[int, str]] = {}
     errors: list[tuple[int, str]] = []
-    duplicates = 0
 
-    def one(row: ImportRow) -> _Prepared | tuple[int, str]:
-        if remote_files.url_fields(row):
-            row = remote_files.fetch_row(row, fetcher.client() if fetcher else None)
+    def one(row: ImportRow) -> _Checked | str:
         if row.error is not None:  # the reader's own message already names the line
-            return (row.line, row.error)
+            return row.error
         try:
-            return _prepare(row, schema, blobs, target, new_blobs)
+            return _check(row, schema, blobs, target, new_blobs)
         except LabelhouseError as exc:
             where = f" (field {exc.field})" if exc.field else ""
-            return (row.line, f"line {row.line}: {exc.message}{where}")
+            return f"line {row.line}: {exc.message}{where}"
 
-    if any(remote_files.url_fields(row) for row in rows):
-        with ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="import-fetch") as pool:
-            outcomes = list(pool.map(one, rows))
-    else:
-        outcomes = [one(row) for row in rows]
-    for p in outcomes:
-        if isinstance(p, tuple):
-            errors.append(p)
-            continue
-        if p.content_hash in prepared:
+    def fetched(row: ImportRow) -> _Checked | str:
+        if remote_files.url_fields(row):
+            row = remote_files.fetch_row(row, fetcher.client() if fetcher else None)
+        return one(row)
+
+    sealer = target.vault.item_sealer(target.workspace_id, target.project_id)
+    prepared: dict[str, _Prepared] = {}
+    duplicates = 0
+
+    def keep(row: ImportRow, outcome: _Checked | str) -> None:
+        # Sealed at once, in this thread: the canonical JSON is not kept (orjson's output
+        # buffers are several times the text's size).
+        nonlocal duplicates
+        if isinstance(outcome, str):
+            errors.append((row.line, outcome))
+            return
+        line, encoded, priority, gold, skills = outcome
+        digest, stored = sealer.seal(encoded)
+        if digest in prepared:
             duplicates += 1
-            continue
-        prepared[p.content_hash] = p
+        else:
+            prepared[digest] = _Prepared(line, stored, digest, priority, gold, skills)
+
+    if any(map(remote_files.names_urls, rows)):
+        with ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="import-fetch") as pool:
+            for row, outcome in zip(rows, pool.map(fetched, rows), strict=True):
+                keep(row, outcome)
+    else:
+        for row in rows:
+            keep(row, one(row))
     return _Batch(len(rows), list(prepared.values()), duplicates, errors, new_blobs)
 
 
@@ -268,20 +289,38 @@ def import_batch(
 
 
 def _reserve_ids(db: Raw, table: str, count: int) -> list[int]:
-    """Ids for ``count`` new rows, so items and their tasks go in with one executemany each.
+    """Ids for ``count`` new rows, taken from the table's sequence (PostgreSQL: safe under
+    concurrent imports; they need not be consecutive)."""
+    rows = db.all(
+        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)",
+        {"n": count},
+    )
+    return [int(r[0]) for r in rows]
 
-    SQLite: this unit of work is the only writer (BEGIN IMMEDIATE), so the next ids are free.
-    PostgreSQL: taken from the table's sequence, safe under concurrent imports.
-    """
-    if db.is_postgres:
-        rows = db.all(
-            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)",
-            {"n": count},
-        )
-        return [int(r[0]) for r in rows]
-    row = db.first(f"SELECT COALESCE(MAX(id), 0) FROM {table}", {})
-    start = int(row[0]) if row else 0
-    return list(range(start + 1, start + count + 1))
+
+# SQLite: the batch goes in as one JSON array, [[content hash, stored data], ...], expanded by
+# json_each inside one INSERT ... SELECT. The driver releases the GIL for the whole statement
+# (an executemany takes it back after every row), so the read-ahead thread parses and seals the
+# next batch meanwhile without the two threads trading the GIL a million times. The WHERE is
+# SQLite's rule for an upsert on INSERT ... SELECT.
+_SQLITE_ITEMS = (
+    "INSERT INTO items (id, workspace_id, project_id, content_hash, data, created_at) "
+    "SELECT :first + key, :w, :p, json_extract(value, '$[0]'), json_extract(value, '$[1]'), :now "
+    "FROM json_each(:rows) WHERE true ON CONFLICT (project_id, content_hash) DO NOTHING"
+)
+# PostgreSQL: the batch as three arrays, unnested in one statement (one round trip).
+_PG_ITEMS = (
+    "INSERT INTO items (id, workspace_id, project_id, content_hash, data, created_at) "
+    "SELECT x.id, :w, :p, x.h, CAST(x.d AS JSONB), :now "
+    "FROM unnest(CAST(:ids AS BIGINT[]), CAST(:hs AS TEXT[]), CAST(:ds AS TEXT[])) AS x(id, h, d) "
+    "ON CONFLICT (project_id, content_hash) DO NOTHING RETURNING id"
+)
+# Every new item's task, made from the item rows just written, in item order. Tasks with a
+# priority, a gold answer or skills are then updated (one statement per such task).
+_TASKS_FROM_ITEMS = (
+    "INSERT INTO tasks (workspace_id, project_id, item_id, state, queue_rank, overlap, done, leased, "
+    "is_gold, created_at) SELECT workspace_id, project_id, id, 'open', 0, :o, 0, 0, :no, :now FROM items "
+)
 
 
 def _bulk_insert(
@@ -289,65 +328,94 @@ def _bulk_insert(
 ) -> int:
     """Insert items (skipping ones already in the project) and a task for each new one.
 
-    Items go in with reserved ids and ``ON CONFLICT DO NOTHING`` on the content hash; the ids that
-    exist afterwards are the ones this batch created, read back with one range scan. That costs
-    less than looking every hash up first. Returns how many items were new.
+    Items go in with reserved ids and ``ON CONFLICT DO NOTHING`` on the content hash, in one
+    statement; their tasks in a second, read from the new item rows. That costs less than
+    looking every hash up first, or binding a million rows one by one. Returns how many items
+    were new.
     """
     now_value = db.timestamp(now)
-    item_ids = _reserve_ids(db, "items", len(fresh))
-    as_json = "CAST(:data AS JSONB)" if db.is_postgres else ":data"
-    db.executemany(
-        "INSERT INTO items (id, workspace_id, project_id, content_hash, data, created_at) "
-        f"VALUES (:id, :w, :p, :h, {as_json}, :now) ON CONFLICT (project_id, content_hash) DO NOTHING",
-        [
-            {
-                "id": i,
-                "w": workspace_id,
-                "p": project_id,
-                "h": p.content_hash,
-                "data": p.encoded,
-                "now": now_value,
-            }
-            for i, p in zip(item_ids, fresh, strict=True)
-        ],
-    )
-    # Only the id range in SQL: with "AND project_id = :p" SQLite picks the (project, hash)
-    # index and scans the whole project, which made large imports quadratic.
-    created = {
-        r[0]
-        for r in db.all(
-            "SELECT id, project_id FROM items WHERE id BETWEEN :a AND :b",
-            {"a": item_ids[0], "b": item_ids[-1]},
+    ids = _reserve_ids(db, "items", len(fresh)) if db.is_postgres else None
+    if ids is not None:
+        created: list[int] = []
+        for a, b in _slices(fresh, STATEMENT_BYTES):
+            created += [
+                int(r[0])
+                for r in db.all(
+                    _PG_ITEMS,
+                    {
+                        "ids": ids[a:b],
+                        "hs": [p.content_hash for p in fresh[a:b]],
+                        "ds": [p.encoded for p in fresh[a:b]],
+                        "w": workspace_id,
+                        "p": project_id,
+                        "now": now_value,
+                    },
+                )
+            ]
+        if created:
+            db.execute(
+                _TASKS_FROM_ITEMS + "WHERE id = ANY(CAST(:ids AS BIGINT[])) ORDER BY id",
+                {"o": overlap, "no": False, "now": now_value, "ids": sorted(created)},
+            )
+        new_ids = set(created)
+        specials = [(i, p) for i, p in zip(ids, fresh, strict=True) if i in new_ids and _special(p)]
+        count = len(created)
+    else:
+        # This unit of work is the only writer (BEGIN IMMEDIATE), so the ids after the largest
+        # are free, and every item in that range afterwards is one this batch created.
+        row = db.first("SELECT COALESCE(MAX(id), 0) FROM items", {})
+        first = (int(row[0]) if row else 0) + 1
+        count = 0
+        for a, b in _slices(fresh, STATEMENT_BYTES):
+            rows = orjson.dumps([(p.content_hash, p.encoded) for p in fresh[a:b]]).decode()
+            count += db.execute(
+                _SQLITE_ITEMS,
+                {"first": first + a, "w": workspace_id, "p": project_id, "now": now_value, "rows": rows},
+            )
+        if count:
+            db.execute(
+                _TASKS_FROM_ITEMS + "WHERE id BETWEEN :a AND :b ORDER BY id",
+                {"o": overlap, "no": False, "now": now_value, "a": first, "b": first + len(fresh) - 1},
+            )
+        specials = [(first + n, p) for n, p in enumerate(fresh) if _special(p)]
+    if specials and count:
+        gold_json = "CAST(:gold AS JSONB)" if db.is_postgres else ":gold"
+        skills_json = "CAST(:skills AS JSONB)" if db.is_postgres else ":skills"
+        # An item that was a duplicate has no task under its reserved id: nothing is updated.
+        db.executemany(
+            f"UPDATE tasks SET queue_rank = :rank, is_gold = :g, gold_answer = {gold_json}, "
+            f"skills = {skills_json} WHERE item_id = :item",
+            [
+                {
+                    "item": i,
+                    "rank": -p.priority,
+                    "g": p.gold is not None,
+                    "gold": None if p.gold is None else orjson.dumps(p.gold).decode(),
+                    "skills": None if p.skills is None else orjson.dumps(p.skills).decode(),
+                }
+                for i, p in specials
+            ],
         )
-        if r[1] == project_id
-    }
-    new = [(i, p) for i, p in zip(item_ids, fresh, strict=True) if i in created]
-    if not new:
-        return 0
-    task_ids = _reserve_ids(db, "tasks", len(new))
-    gold_json = "CAST(:gold AS JSONB)" if db.is_postgres else ":gold"
-    skills_json = "CAST(:skills AS JSONB)" if db.is_postgres else ":skills"
-    db.executemany(
-        "INSERT INTO tasks (id, workspace_id, project_id, item_id, state, queue_rank, overlap, done, leased, "
-        f"is_gold, gold_answer, skills, created_at) VALUES (:id, :w, :p, :item, 'open', :rank, :o, 0, 0, :g, "
-        f"{gold_json}, {skills_json}, :now)",
-        [
-            {
-                "id": t,
-                "w": workspace_id,
-                "p": project_id,
-                "item": i,
-                "rank": -p.priority,
-                "o": overlap,
-                "g": p.gold is not None,
-                "gold": None if p.gold is None else orjson.dumps(p.gold).decode(),
-                "skills": None if p.skills is None else orjson.dumps(p.skills).decode(),
-                "now": now_value,
-            }
-            for t, (i, p) in zip(task_ids, new, strict=True)
-        ],
-    )
-    return len(new)
+    return count
+
+
+def _slices(fresh: list[_Prepared], budget: int) -> Iterator[tuple[int, int]]:
+    """``(start, stop)`` ranges of ``fresh`` holding about ``budget`` bytes of item data each: a
+    batch of large items goes in with several statements, so that the batch is not copied whole
+    into one parameter (and again by the driver)."""
+    start, size = 0, 0
+    for n, p in enumerate(fresh):
+        size += len(p.encoded)
+        if size >= budget:
+            yield start, n + 1
+            start, size = n + 1, 0
+    if start < len(fresh):
+        yield start, len(fresh)
+
+
+def _special(p: _Prepared) -> bool:
+    """Whether an item's task differs from the default one (priority, gold answer, skills)."""
+    return p.priority != 0 or p.gold is not None or p.skills is not None
 
 
 def _record_blobs(

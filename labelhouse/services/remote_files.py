@@ -44,6 +44,16 @@ def url_fields(row: ImportRow) -> list[str]:
     return [k for k, v in _fields(row.data).items() if isinstance(v, dict) and "url" in v]
 
 
+def names_urls(row: ImportRow) -> bool:
+    """Whether ``row`` gives any field as ``{"url": ...}`` (``url_fields`` without the list)."""
+    if row.data is None:
+        return False
+    for value in _fields(row.data).values():  # a loop: this runs for every row of every import
+        if isinstance(value, dict) and "url" in value:
+            return True
+    return False
+
+
 def count_url_refs(rows: Iterable[ImportRow], stop_after: int) -> int:
     """How many URLs ``rows`` ask to fetch, counting no further than ``stop_after``."""
     count = 0
