@@ -19,7 +19,7 @@ from labelhouse.services import audit
 from labelhouse.services.clock import aware
 from labelhouse.services.item_data import vault_of
 from labelhouse.services.projects import get_project, schemas
-from labelhouse.storage.rawsql import json_value
+from labelhouse.storage.rawsql import Raw, json_value
 
 PAGE = 2000
 
@@ -73,26 +73,25 @@ def iter_records(
     while True:
         with read_unit() as s:
             vault = vault_of(s)
-            tasks = s.execute(
-                text(
-                    "SELECT t.id, t.item_id, i.data, i.workspace_id, i.content_hash, t.consensus FROM tasks t "
-                    "JOIN items i ON i.id = t.item_id "
-                    "WHERE t.project_id = :p AND t.id > :after AND t.state != 'trashed' AND t.done > 0 "
-                    "AND NOT t.is_gold ORDER BY t.id LIMIT :n"
-                ),
+            # On the driver's cursor: SQLAlchemy's rows cost a fifth of a large export's time, and
+            # nothing here needs its type processing (text SQL returns the driver's values anyway).
+            raw = Raw.of(s)
+            tasks = raw.all(
+                "SELECT t.id, t.item_id, i.data, i.workspace_id, i.content_hash, t.consensus FROM tasks t "
+                "JOIN items i ON i.id = t.item_id "
+                "WHERE t.project_id = :p AND t.id > :after AND t.state != 'trashed' AND t.done > 0 "
+                "AND NOT t.is_gold ORDER BY t.id LIMIT :n",
                 {"p": plan.project_id, "after": after, "n": PAGE},
-            ).all()
+            )
             if not tasks:
                 return
             first, last = tasks[0][0], tasks[-1][0]
-            rows = s.execute(
-                text(
-                    "SELECT task_id, id, user_id, answer, version, created_at, lead_time_s, review FROM annotations "
-                    "WHERE project_id = :p AND task_id BETWEEN :a AND :b AND is_latest AND deleted_at IS NULL "
-                    "ORDER BY task_id, id"
-                ),
+            rows = raw.all(
+                "SELECT task_id, id, user_id, answer, version, created_at, lead_time_s, review FROM annotations "
+                "WHERE project_id = :p AND task_id BETWEEN :a AND :b AND is_latest AND deleted_at IS NULL "
+                "ORDER BY task_id, id",
                 {"p": plan.project_id, "a": first, "b": last},
-            ).all()
+            )
             missing = {r[2] for r in rows} - emails.keys()
             if missing:
                 for uid, email in s.execute(
