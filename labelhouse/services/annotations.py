@@ -20,7 +20,7 @@ from labelhouse.services import audit, credits, pauses
 from labelhouse.services import consensus as task_consensus
 from labelhouse.services.clock import aware
 from labelhouse.services.item_data import open_fields
-from labelhouse.services.projects import policies, policy_of, schemas
+from labelhouse.services.projects import policies, schemas
 from labelhouse.storage.rawsql import Duplicate, Raw, json_value
 from labelhouse.storage.tables import Annotation, Project
 
@@ -379,7 +379,7 @@ def edit(
     )
     s.add(new)
     s.flush()
-    task_consensus.refresh_if_stored(Raw.of(s), new.task_id, schemas.get(project), policy_of(project))
+    task_consensus.refresh_if_stored(Raw.of(s), new.task_id, project)
     if old.user_id == actor.user_id:
         # an annotator's own new answer to a gold task is scored against it again
         credits.record_gold(
@@ -427,5 +427,5 @@ def delete(s: Session, actor: Actor, annotation_id: int, *, now: datetime) -> No
     )
     project = s.get(Project, row.project_id)
     assert project is not None
-    task_consensus.refresh_if_stored(Raw.of(s), row.task_id, schemas.get(project), policy_of(project))
+    task_consensus.refresh_if_stored(Raw.of(s), row.task_id, project)
     s.flush()

@@ -22,7 +22,9 @@ from labelhouse.quality.policy import (
 )
 from labelhouse.quality.task import task_consensus, task_credit, task_settled
 from labelhouse.services import credits
+from labelhouse.services.projects import policy_of, schemas
 from labelhouse.storage.rawsql import Raw, json_value
+from labelhouse.storage.tables import Project
 
 # Answers that count towards a task's consensus: the latest version of each, not trashed, not
 # rejected by a reviewer.
@@ -145,9 +147,9 @@ def refresh(db: Raw, task_id: int, schema: Schema, policy: QualityPolicy) -> Non
     )
 
 
-def refresh_if_stored(db: Raw, task_id: int, schema: Schema, policy: QualityPolicy) -> None:
+def refresh_if_stored(db: Raw, task_id: int, project: Project) -> None:
     """Recompute a task's stored consensus when it has one, after its answers changed outside a
     submit or a review (an edit, a delete, a restore), so what exports and review read stays true."""
     row = db.first("SELECT consensus FROM tasks WHERE id = :t", {"t": task_id})
     if row is not None and row[0] is not None:
-        refresh(db, task_id, schema, policy)
+        refresh(db, task_id, schemas.get(project), policy_of(project))

@@ -12,7 +12,6 @@ from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Invalid, NotFound
 from labelhouse.security.permissions import require
 from labelhouse.services import audit, consensus, credits
-from labelhouse.services.projects import policy_of, schemas
 from labelhouse.storage.rawsql import Raw
 from labelhouse.storage.tables import Project, Task
 
@@ -107,7 +106,7 @@ def _refresh_consensus(s: Session, task_id: int) -> None:
     project = s.get(Project, task.project_id) if task is not None else None
     if task is not None and project is not None:
         s.flush()
-        consensus.refresh_if_stored(Raw.of(s), task_id, schemas.get(project), policy_of(project))
+        consensus.refresh_if_stored(Raw.of(s), task_id, project)
 
 
 def purge(
