@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from labelhouse.api import throttle
 from labelhouse.api.app import create_app
 from labelhouse.api.routes import items as item_routes
 from labelhouse.runtime import Runtime, open_runtime
@@ -46,7 +47,21 @@ def limited(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Ite
     rt.db.dispose()
 
 
-def test_R_02_each_token_has_its_own_rate_and_a_flood_gets_429_with_retry_after(limited: Runtime) -> None:
+class _Clock:
+    """The throttle's clock, frozen so a slow (loaded) machine cannot refill the bucket mid-test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_R_02_each_token_has_its_own_rate_and_a_flood_gets_429_with_retry_after(
+    limited: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = _Clock()
+    monkeypatch.setattr(throttle, "time", clock)
     a = make_person(limited, "a@acme.test", "acme")
     b = make_person(limited, "b@globex.test", "globex")
     with TestClient(create_app(limited, run_jobs=False)) as c:
@@ -61,7 +76,7 @@ def test_R_02_each_token_has_its_own_rate_and_a_flood_gets_429_with_retry_after(
         # The other tenant's token is unaffected, and so is the health check.
         assert all(c.get("/api/v1/projects", headers=b.headers).status_code == 200 for _ in range(10))
         assert c.get("/api/v1/health").status_code == 200
-        time.sleep(1.1)  # the bucket refills at the configured rate
+        clock.now += 1.1  # the bucket refills at the configured rate
         assert c.get("/api/v1/projects", headers=a.headers).status_code == 200
 
 
