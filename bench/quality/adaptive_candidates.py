@@ -235,6 +235,8 @@ def replay(
                 done = post >= target
             elif stop == "predictive":
                 done = leader_holds(counts, cap - n, c.get("prior", 1.0)) >= target
+            elif stop == "both" and chosen == "plain" and c.get("plain_stop") == "predictive":
+                done = leader_holds(counts, cap - n, c.get("prior", 1.0)) >= target
             elif stop == "both":
                 done = leader_holds(counts, cap - n, c.get("prior", 1.0)) >= target and post >= (
                     guard or target
