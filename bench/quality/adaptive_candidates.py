@@ -29,7 +29,9 @@ argument the number of seeds. ``max_labels`` is each item's own number of answer
   "assumed" / "pooled" (weighted records against everybody at the assumed accuracy / at the
   project's pooled accuracy; with ``three`` also two-coin records; with ``evidence`` "dm" the
   Dirichlet-multinomial of the weighted against the plain votes instead), "prior" (weighted
-  records with against without the soft class prior); ``force`` fixes the model chosen.
+  records with against without the soft class prior); ``force`` fixes the model chosen;
+  ``plain_stop`` "predictive": while the unweighted model is chosen, stop on the predictive
+  rule alone.
 
 Prints per candidate the datasets that reach majority vote over all answers (a tie broken at
 random: ``adaptive.mv_bars``'s ``mv_fair``) with at most half of them (mean over seeds) and, per
@@ -56,7 +58,9 @@ from labelhouse.quality.policy import effective_counts, leader_holds  # noqa: E4
 ASSUMED = 0.7
 EVIDENCE: list[dict[str, float]] = []
 CHOSEN: Counter[str] = Counter()  # draws decided under each model
-HIER: dict[str, Any] = {"on": False, "record": {}}
+# The running candidate's knobs and records that the model functions read (a bench script, so a
+# module-level dict rather than threading them through every call).
+RUN: dict[str, Any] = {"on": False, "record": {}}
 
 
 def posterior(
@@ -66,7 +70,7 @@ def posterior(
     labels stored so far when ``stored`` is given."""
     k = max(len(options), 2)
     prior = stored or Counter()
-    pseudo = HIER.get("pseudo", 1.0)
+    pseudo = RUN.get("pseudo", 1.0)
     total = sum(prior.values()) + k * pseudo
     score = {o: math.log((prior[o] + pseudo) / total) for o in options}
     for label, a in zip(labels, accs, strict=True):
@@ -92,16 +96,16 @@ def two_coin(
     def acc(w: str, c: str) -> float:
         right, n = rec[w].get(c, (0.0, 0.0))
         centre = ASSUMED
-        if HIER["on"]:  # shrunk towards the annotator's one-coin accuracy, not the assumed one
-            r1, n1 = HIER["record"][w]
+        if RUN["on"]:  # shrunk towards the annotator's one-coin accuracy, not the assumed one
+            r1, n1 = RUN["record"][w]
             centre = min(max((r1 + 4.0 * ASSUMED) / (n1 + 4.0), 0.5), 0.99)
         return min(max((right + shrink * centre) / (n + shrink), 0.5), 0.99)
 
     score = dict.fromkeys(options, 0.0)
-    prior = HIER.get("stored")
+    prior = RUN.get("stored")
     if prior is not None:
-        total = sum(prior.values()) + k * HIER["pseudo"]
-        score = {o: math.log((prior[o] + HIER["pseudo"]) / total) for o in options}
+        total = sum(prior.values()) + k * RUN["pseudo"]
+        score = {o: math.log((prior[o] + RUN["pseudo"]) / total) for o in options}
     for w, lab in taken:
         for c in options:
             a = acc(w, c)
@@ -166,8 +170,8 @@ def prequential_two(
     def acc(w: str, c: str) -> float:
         right, n = rec[w].get(c, (0.0, 0.0))
         centre = ASSUMED
-        if HIER["on"]:  # shrunk towards the annotator's one-coin accuracy, not the assumed one
-            r1, n1 = HIER["record"][w]
+        if RUN["on"]:  # shrunk towards the annotator's one-coin accuracy, not the assumed one
+            r1, n1 = RUN["record"][w]
             centre = min(max((r1 + 4.0 * ASSUMED) / (n1 + 4.0), 0.5), 0.99)
         return min(max((right + shrink * centre) / (n + shrink), 0.5), 0.99)
 
@@ -187,12 +191,12 @@ def replay(
     rng = random.Random(seed)
     record: dict[str, tuple[float, int]] = defaultdict(lambda: (0.0, 0))
     rec2: dict[str, dict[str, tuple[float, float]]] = defaultdict(dict)
-    stored: Counter[str] = Counter()  # type: ignore[assignment]
+    stored: Counter[str] = Counter()
     select = c.get("select")
     evidence = {"weighted": 0.0, "plain": 0.0, "two": 0.0, "wprior": 0.0 if select == "prior" else -math.inf}
-    HIER["on"], HIER["record"] = bool(c.get("hier")), record
-    HIER["pseudo"] = c.get("pseudo", 1.0)
-    HIER["stored"] = stored if c.get("class_prior") else None
+    RUN["on"], RUN["record"] = bool(c.get("hier")), record
+    RUN["pseudo"] = c.get("pseudo", 1.0)
+    RUN["stored"] = stored if c.get("class_prior") else None
     used, out = 0, {}
     target, guard = c.get("target", 0.95), c.get("guard")
     shrink = c.get("shrink", 4.0)
