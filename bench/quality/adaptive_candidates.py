@@ -31,7 +31,8 @@ argument the number of seeds. ``max_labels`` is each item's own number of answer
   Dirichlet-multinomial of the weighted against the plain votes instead), "prior" (weighted
   records with against without the soft class prior); ``force`` fixes the model chosen;
   ``plain_stop`` "predictive": while the unweighted model is chosen, stop on the predictive
-  rule alone.
+  rule alone; ``prefer`` "plain": the unweighted model unless the weighted one's evidence is
+  better by ``margin`` [0] nats.
 
 Prints per candidate the datasets that reach majority vote over all answers (a tie broken at
 random: ``adaptive.mv_bars``'s ``mv_fair``) with at most half of them (mean over seeds) and, per
@@ -217,6 +218,12 @@ def replay(
             ]
             accs = waccs
             chosen = max(evidence, key=evidence.__getitem__) if select else "weighted"
+            if (
+                select and c.get("prefer") == "plain"
+            ):  # the simpler model unless the other is better by a margin
+                chosen = (
+                    "weighted" if evidence["weighted"] > evidence["plain"] + c.get("margin", 0.0) else "plain"
+                )
             chosen = c.get("force", chosen)
             CHOSEN[chosen] += 1
             if chosen == "plain":
