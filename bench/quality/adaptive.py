@@ -20,7 +20,9 @@ default inference over all drawn answers (the quality report).
 Three rules, the same replay: ``predictive`` (the default: posterior and predictive both at the
 target), ``posterior`` (``stop_rule: posterior``, the rule before it: the posterior alone) and
 ``unweighted`` (``annotator_weights: false``: every annotator at the assumed accuracy). Compared
-with majority vote over all answers (the bar) and with a fixed overlap of k random answers per
+with majority vote over all answers (the bar: a tie broken uniformly at random, scored as its
+expected accuracy, so the bar does not depend on how the classes are named; ties to the first
+and to the last class printed beside it) and with a fixed overlap of k random answers per
 item (the curve adaptive overlap should beat). Prints a table per rule at its operating point
 (mean and min over seeds), the curves, and writes an accuracy-versus-labels chart (SVG, written
 here: no matplotlib needed) and bench/results/quality_adaptive.json.
@@ -94,11 +96,29 @@ def accuracy(labels: dict[str, str], truth: dict[str, str]) -> float:
     return 100.0 * sum(labels.get(i) == t for i, t in truth.items() if i in labels) / len(labels)
 
 
-def mv_all(answers: dict[str, list[tuple[str, str]]], options: list[str]) -> dict[str, str]:
-    triples = [(i, w, lab) for i, given in answers.items() for w, lab in given]
-    data = Answers.from_triples(triples, classes=options)
-    result = get_method("mv").infer(data, seed=0)
-    return {str(t): data.classes[int(result.labels[k])] for k, t in enumerate(data.tasks)}
+def mv_bars(
+    answers: dict[str, list[tuple[str, str]]], truth: dict[str, str], options: list[str]
+) -> dict[str, float]:
+    """Majority vote over every answer, scored three ways that differ only on tied items:
+    ``mv_fair`` (the pass mark) counts a tied item right with probability 1 / (number of tied
+    classes) when the truth is among them, the expected accuracy under a uniform random tie-break
+    and the only one of the three that does not change when the classes are renamed; ``mv_first``
+    and ``mv_last`` give every tie to the first (the "mv" method) or the last class in sorted
+    order. Also ``ties``: the number of tied items."""
+    fair = first = last = 0.0
+    ties = 0
+    for item, t in truth.items():
+        votes: dict[str, int] = defaultdict(int)
+        for _w, lab in answers[item]:
+            votes[lab] += 1
+        top = max(votes.values())
+        tied = [o for o in options if votes.get(o) == top]
+        ties += len(tied) > 1
+        fair += (t in tied) / len(tied)
+        first += tied[0] == t
+        last += tied[-1] == t
+    n = len(truth)
+    return {"mv_fair": 100 * fair / n, "mv_first": 100 * first / n, "mv_last": 100 * last / n, "ties": ties}
 
 
 def inferred(drawn: dict[str, list[tuple[str, str]]], options: list[str]) -> dict[str, str]:
@@ -216,7 +236,7 @@ def run(names: list[str], seeds: list[int], quick: bool) -> dict[str, Any]:
         answers, truth, options = prepare(name)
         truth = {i: t for i, t in truth.items() if i in answers}
         total = sum(len(v) for v in answers.values())
-        bar = accuracy(mv_all(answers, options), truth)
+        bars = mv_bars(answers, truth, options)
         max_labels = usual_overlap(answers)
         rules: dict[str, Any] = {}
         for rule, spec in RULES.items():
@@ -243,7 +263,7 @@ def run(names: list[str], seeds: list[int], quick: bool) -> dict[str, Any]:
             "items": len(answers),
             "answers": total,
             "max_labels": max_labels,
-            "mv_all": bar,
+            **bars,
             "rules": rules,
             "fixed": fixed_curve,
         }
@@ -266,20 +286,27 @@ def print_report(results: dict[str, Any]) -> dict[str, int]:
             "max_labels: the usual overlap"
         )
         print(
-            f"{'dataset':<14}{'items':>7}{'answers':>9}{'max':>5}{'mv all':>9}{'labels':>9}{'stored':>9}"
-            f"{'min':>8}{'maj':>8}{'infer':>8}  pass"
+            f"{'dataset':<14}{'items':>7}{'answers':>9}{'max':>5}{'ties':>6}{'mv fair':>9}{'first':>7}{'last':>7}"
+            f"{'labels':>9}{'stored':>9}{'min':>8}{'maj':>8}{'infer':>8}  pass"
         )
         passes[rule] = 0
+        other = {"mv_first": 0, "mv_last": 0}
         for name, r in results.items():
             op = r["rules"][rule]["operating_point"]
-            meets, why = verdict(float(r["mv_all"]), op)
+            meets, why = verdict(float(r["mv_fair"]), op)
             passes[rule] += meets
+            for bar in other:
+                other[bar] += verdict(float(r[bar]), op)[0]
             print(
-                f"{name:<14}{r['items']:>7}{r['answers']:>9}{r['max_labels']:>5}{r['mv_all']:>9.2f}"
+                f"{name:<14}{r['items']:>7}{r['answers']:>9}{r['max_labels']:>5}{r['ties']:>6}{r['mv_fair']:>9.2f}"
+                f"{r['mv_first']:>7.2f}{r['mv_last']:>7.2f}"
                 f"{100 * op['labels_fraction']:>8.1f}%{op['accuracy']:>9.2f}{op['accuracy_min']:>8.2f}"
                 f"{op['accuracy_mv']:>8.2f}{op['accuracy_inferred']:>8.2f}  {why}"
             )
-        print(f"{rule}: {passes[rule]} of {len(results)} datasets pass\n")
+        print(
+            f"{rule}: {passes[rule]} of {len(results)} datasets pass (against ties to the first class: "
+            f"{other['mv_first']}, to the last: {other['mv_last']})\n"
+        )
     print("accuracy (stored consensus) vs share of all answers used, per rule and target:")
     for name, r in results.items():
         for rule in RULES:
@@ -300,33 +327,36 @@ COLOURS = {"predictive": "#d62728", "posterior": "#ff7f0e", "unweighted": "#2ca0
 
 def svg_chart(results: dict[str, Any], path: Path) -> None:
     """Small multiples: accuracy vs share of answers used, one solid line per adaptive rule (by
-    target), fixed k (dashed), majority vote over all answers (grey line), half the answers
+    target), fixed k (dashed), majority vote over all answers (grey line: random tie-break; band:
+    ties to the first class .. to the last), half the answers
     (dotted)."""
     names = list(results)
     cols = 3
     rows = (len(names) + cols - 1) // cols
     w, h, pad = 300, 220, 40
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{cols * w}" height="{rows * h + 48}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{cols * w}" height="{rows * h + 64}" '
         'font-family="sans-serif" font-size="11">',
-        f'<rect width="{cols * w}" height="{rows * h + 48}" fill="white"/>',
+        f'<rect width="{cols * w}" height="{rows * h + 64}" fill="white"/>',
         '<text x="10" y="18" font-size="13">Adaptive overlap by target confidence (solid; ring: operating '
-        "point) vs fixed k labels (dashed blue); grey: majority vote over all answers</text>",
+        "point) vs fixed k labels (dashed blue)</text>",
+        '<text x="10" y="34">grey line: majority vote over all answers, a tie broken at random (expected '
+        "accuracy: the bar); grey band: ties to the first class .. to the last</text>",
     ]
     for n, (rule, colour) in enumerate(COLOURS.items()):
         x = 10 + n * 200
-        parts.append(f'<line x1="{x}" x2="{x + 24}" y1="34" y2="34" stroke="{colour}" stroke-width="2"/>')
-        parts.append(f'<text x="{x + 30}" y="38">{rule}{" (default)" if n == 0 else ""}</text>')
+        parts.append(f'<line x1="{x}" x2="{x + 24}" y1="50" y2="50" stroke="{colour}" stroke-width="2"/>')
+        parts.append(f'<text x="{x + 30}" y="54">{rule}{" (default)" if n == 0 else ""}</text>')
     for n, name in enumerate(names):
         r = results[name]
-        ox, oy = (n % cols) * w, 48 + (n // cols) * h
+        ox, oy = (n % cols) * w, 64 + (n // cols) * h
         curves = {
             rule: [(c["labels_fraction"], c["accuracy"], c["target"]) for c in r["rules"][rule]["curve"]]
             for rule in COLOURS
         }
         fixed_pts = [(c["labels_fraction"], c["accuracy_mv"]) for c in r["fixed"]]
         ys = [a for pts in curves.values() for _f, a, _t in pts] + [a for _f, a in fixed_pts]
-        ys.append(float(r["mv_all"]))
+        ys += [float(r["mv_fair"]), float(r["mv_first"]), float(r["mv_last"])]
         lo, hi = min(ys) - 1, max(ys) + 1
 
         def px(f: float, a: float, ox: int = ox, oy: int = oy, lo: float = lo, hi: float = hi) -> str:
@@ -341,7 +371,13 @@ def svg_chart(results: dict[str, Any], path: Path) -> None:
             f'<rect x="{ox + pad}" y="{oy + 20}" width="{w - pad - 24}" height="{h - pad - 20}" '
             'fill="none" stroke="#999"/>'
         )
-        bar_y = px(0, float(r["mv_all"])).split(",")[1]
+        band_top = px(0, max(float(r["mv_first"]), float(r["mv_last"]))).split(",")[1]
+        band_bottom = px(0, min(float(r["mv_first"]), float(r["mv_last"]))).split(",")[1]
+        parts.append(
+            f'<rect x="{ox + pad}" y="{band_top}" width="{w - pad - 24}" '
+            f'height="{float(band_bottom) - float(band_top):.1f}" fill="#e8e8e8"/>'
+        )
+        bar_y = px(0, float(r["mv_fair"])).split(",")[1]
         parts.append(
             f'<line x1="{ox + pad}" x2="{ox + w - 24}" y1="{bar_y}" y2="{bar_y}" stroke="#aaa" stroke-width="1.5"/>'
         )

@@ -17,12 +17,27 @@ argument the number of seeds. ``max_labels`` is each item's own number of answer
 * ``label`` ["weighted"]: the stored label, the weighted posterior's winner or the "majority";
 * ``shrink`` [4.0]: pseudo-answers of the records' prior (1e9: everybody at 0.7);
 * ``class_prior`` [false]: the posterior's class prior from the labels stored so far;
+* ``class_prior`` "soft": the same from the finished tasks' posteriors (soft counts, the M-step
+  of the class prior), ``pseudo`` [1] pseudo-answers per class;
 * ``two_coin`` [false]: class-conditional records (an annotator's accuracy when the truth is each
-  class, credited with the posterior of each class), the posterior and the weights from them.
+  class, credited with the posterior of each class), the posterior and the weights from them;
+  ``hier`` [false]: shrunk towards the annotator's one-coin accuracy instead of the assumed one,
+  with ``shrink2`` [``shrink``] pseudo-answers;
+* ``select`` [none]: choose the model per project from its own evidence, the prequential
+  log-likelihood of every finished task's answers (each given the answers before it, under the
+  records as they were), added up over the project, the better model used for the next task:
+  "assumed" / "pooled" (weighted records against everybody at the assumed accuracy / at the
+  project's pooled accuracy; with ``three`` also two-coin records; with ``evidence`` "dm" the
+  Dirichlet-multinomial of the weighted against the plain votes instead), "prior" (weighted
+  records with against without the soft class prior); ``force`` fixes the model chosen;
+  ``plain_stop`` "predictive": while the unweighted model is chosen, stop on the predictive
+  rule alone; ``prefer`` "plain": the unweighted model unless the weighted one's evidence is
+  better by ``margin`` [0] nats.
 
-Prints per candidate the datasets that reach majority vote over all answers with at most half of
-them (mean over seeds) and, per dataset, share of answers used / accuracy minus the bar (worst
-seed in brackets).
+Prints per candidate the datasets that reach majority vote over all answers (a tie broken at
+random: ``adaptive.mv_bars``'s ``mv_fair``) with at most half of them (mean over seeds) and, per
+dataset, share of answers used / accuracy minus the bar (worst seed in brackets); with
+``select``, each model's evidence at the end of the last seed.
 """
 
 from __future__ import annotations
@@ -37,11 +52,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from adaptive import accuracy, eligible, mv_all, prepare  # noqa: E402
+from adaptive import accuracy, eligible, mv_bars, prepare  # noqa: E402
 
 from labelhouse.quality.policy import effective_counts, leader_holds  # noqa: E402
 
 ASSUMED = 0.7
+EVIDENCE: list[dict[str, float]] = []
+CHOSEN: Counter[str] = Counter()  # draws decided under each model
+# The running candidate's knobs and records that the model functions read (a bench script, so a
+# module-level dict rather than threading them through every call).
+RUN: dict[str, Any] = {"on": False, "record": {}}
 
 
 def posterior(
@@ -51,8 +71,9 @@ def posterior(
     labels stored so far when ``stored`` is given."""
     k = max(len(options), 2)
     prior = stored or Counter()
-    total = sum(prior.values()) + k
-    score = {o: math.log((prior[o] + 1) / total) for o in options}
+    pseudo = RUN.get("pseudo", 1.0)
+    total = sum(prior.values()) + k * pseudo
+    score = {o: math.log((prior[o] + pseudo) / total) for o in options}
     for label, a in zip(labels, accs, strict=True):
         a = min(max(a, 1e-6), 1 - 1e-6)
         score[label] += math.log(a * (k - 1) / (1 - a))
@@ -75,9 +96,17 @@ def two_coin(
 
     def acc(w: str, c: str) -> float:
         right, n = rec[w].get(c, (0.0, 0.0))
-        return min(max((right + shrink * ASSUMED) / (n + shrink), 0.5), 0.99)
+        centre = ASSUMED
+        if RUN["on"]:  # shrunk towards the annotator's one-coin accuracy, not the assumed one
+            r1, n1 = RUN["record"][w]
+            centre = min(max((r1 + 4.0 * ASSUMED) / (n1 + 4.0), 0.5), 0.99)
+        return min(max((right + shrink * centre) / (n + shrink), 0.5), 0.99)
 
     score = dict.fromkeys(options, 0.0)
+    prior = RUN.get("stored")
+    if prior is not None:
+        total = sum(prior.values()) + k * RUN["pseudo"]
+        score = {o: math.log((prior[o] + RUN["pseudo"]) / total) for o in options}
     for w, lab in taken:
         for c in options:
             a = acc(w, c)
@@ -94,6 +123,69 @@ def two_coin(
     )
 
 
+def prequential(
+    taken: list[tuple[str, str]], options: list[str], accs: list[float], stored: Counter[str] | None = None
+) -> float:
+    """log P(each answer | the task's answers before it) under the one-coin model with these
+    accuracies, summed over the task's answers after the first (the first is 1/k under any)."""
+    k = max(len(options), 2)
+    total = 0.0
+    for j in range(0 if stored is not None else 1, len(taken)):
+        _b, _p, dist = posterior([lab for _w, lab in taken[:j]], options, accs[:j], stored)
+        a = min(max(accs[j], 1e-6), 1 - 1e-6)
+        lab = taken[j][1]
+        total += math.log(sum(p * (a if lab == c else (1 - a) / (k - 1)) for c, p in dist.items()))
+    return total
+
+
+def plain_acc(record: dict[str, tuple[float, int]], select: str, shrink: float) -> float:
+    """The unweighted model's common accuracy: the assumed one, or pooled over every record."""
+    if select == "assumed":
+        return ASSUMED
+    right = sum(r for r, _n in record.values())
+    n = sum(n for _r, n in record.values())
+    return min(max((right + shrink * ASSUMED) / (n + shrink), 0.5), 0.99)
+
+
+def dm_prequential(taken: list[tuple[str, str]], options: list[str], accs: list[float]) -> float:
+    """log P(each answer | the answers before it) when the item's vote shares are Dirichlet
+    (prior 1) given the votes before it counted by ``effective_counts`` (the predictive rule's model)."""
+    k = max(len(options), 2)
+    total = 0.0
+    for j in range(1, len(taken)):
+        counts = effective_counts([lab for _w, lab in taken[:j]], options, accs[:j], ASSUMED)
+        i = options.index(taken[j][1])
+        total += math.log((counts[i] + 1) / (sum(counts) + k))
+    return total
+
+
+def prequential_two(
+    taken: list[tuple[str, str]],
+    options: list[str],
+    rec: dict[str, dict[str, tuple[float, float]]],
+    shrink: float,
+) -> float:
+    """As :func:`prequential` under the class-conditional records."""
+    k = max(len(options), 2)
+
+    def acc(w: str, c: str) -> float:
+        right, n = rec[w].get(c, (0.0, 0.0))
+        centre = ASSUMED
+        if RUN["on"]:  # shrunk towards the annotator's one-coin accuracy, not the assumed one
+            r1, n1 = RUN["record"][w]
+            centre = min(max((r1 + 4.0 * ASSUMED) / (n1 + 4.0), 0.5), 0.99)
+        return min(max((right + shrink * centre) / (n + shrink), 0.5), 0.99)
+
+    total = 0.0
+    for j in range(1, len(taken)):
+        _b, _p, dist, _a = two_coin(taken[:j], options, rec, shrink)
+        w, lab = taken[j]
+        total += math.log(
+            sum(p * (acc(w, c) if lab == c else (1 - acc(w, c)) / (k - 1)) for c, p in dist.items())
+        )
+    return total
+
+
 def replay(
     answers: dict[str, list[tuple[str, str]]], options: list[str], seed: int, c: dict[str, Any]
 ) -> tuple[int, dict[str, str]]:
@@ -101,9 +193,15 @@ def replay(
     record: dict[str, tuple[float, int]] = defaultdict(lambda: (0.0, 0))
     rec2: dict[str, dict[str, tuple[float, float]]] = defaultdict(dict)
     stored: Counter[str] = Counter()
+    select = c.get("select")
+    evidence = {"weighted": 0.0, "plain": 0.0, "two": 0.0, "wprior": 0.0 if select == "prior" else -math.inf}
+    RUN["on"], RUN["record"] = bool(c.get("hier")), record
+    RUN["pseudo"] = c.get("pseudo", 1.0)
+    RUN["stored"] = stored if c.get("class_prior") else None
     used, out = 0, {}
     target, guard = c.get("target", 0.95), c.get("guard")
     shrink = c.get("shrink", 4.0)
+    shrink2 = c.get("shrink2", shrink)
     items = sorted(answers)
     rng.shuffle(items)
     for item in items:
@@ -114,18 +212,31 @@ def replay(
         while True:
             taken.append(order.pop())
             labels = [lab for _w, lab in taken]
-            accs = [
+            waccs = [
                 min(max((record[w][0] + shrink * ASSUMED) / (record[w][1] + shrink), 0.5), 0.99)
                 for w, _l in taken
             ]
+            accs = waccs
+            chosen = max(evidence, key=evidence.__getitem__) if select else "weighted"
+            if (
+                select and c.get("prefer") == "plain"
+            ):  # the simpler model unless the other is better by a margin
+                chosen = (
+                    "weighted" if evidence["weighted"] > evidence["plain"] + c.get("margin", 0.0) else "plain"
+                )
+            chosen = c.get("force", chosen)
+            CHOSEN[chosen] += 1
+            if chosen == "plain":
+                accs = [plain_acc(record, select, shrink)] * len(taken)
             n = len(taken)
             if not order:
                 break
             if n < c.get("min_labels", 2):
                 continue
-            best, post, _dist = posterior(labels, options, accs, stored if c.get("class_prior") else None)
-            if c.get("two_coin"):
-                best, post, _dist, accs = two_coin(taken, options, rec2, shrink)
+            use_prior = chosen == "wprior" or (c.get("class_prior") and select != "prior")
+            best, post, _dist = posterior(labels, options, accs, stored if use_prior else None)
+            if c.get("two_coin") or chosen == "two":
+                best, post, _dist, accs = two_coin(taken, options, rec2, shrink2)
             if c.get("votes", "weighted") == "weighted":
                 counts = effective_counts(labels, options, accs, ASSUMED)
             else:
@@ -134,6 +245,8 @@ def replay(
             if stop == "posterior":
                 done = post >= target
             elif stop == "predictive":
+                done = leader_holds(counts, cap - n, c.get("prior", 1.0)) >= target
+            elif stop == "both" and chosen == "plain" and c.get("plain_stop") == "predictive":
                 done = leader_holds(counts, cap - n, c.get("prior", 1.0)) >= target
             elif stop == "both":
                 done = leader_holds(counts, cap - n, c.get("prior", 1.0)) >= target and post >= (
@@ -147,20 +260,47 @@ def replay(
                 break
         used += len(taken)
         labels = [lab for _w, lab in taken]
-        best, _post, dist = posterior(labels, options, accs, stored if c.get("class_prior") else None)
-        if c.get("two_coin"):
-            best, _post, dist, accs = two_coin(taken, options, rec2, shrink)
+        use_prior = chosen == "wprior" or (c.get("class_prior") and select != "prior")
+        best, _post, dist = posterior(labels, options, accs, stored if use_prior else None)
+        if c.get("two_coin") or chosen == "two":
+            best, _post, dist, accs = two_coin(taken, options, rec2, shrink2)
         if c.get("label", "weighted") == "majority":
             plain = Counter(labels)
             best = next(o for o in options if plain[o] == max(plain.values()))
         out[item] = best
-        stored[best] += 1
+        if c.get("class_prior") == "soft":
+            for o in options:
+                stored[o] += dist[o]
+        else:
+            stored[best] += 1
+        if select == "prior" and len(taken) >= 2:
+            evidence["weighted"] += prequential(taken, options, waccs) - math.log(max(len(options), 2))
+            evidence["wprior"] += prequential(taken, options, waccs, stored)
+            evidence["plain"] = evidence["two"] = -math.inf
+            EVIDENCE.append(dict(evidence))
+        elif select and len(taken) >= 2 and c.get("evidence") == "dm":
+            evidence["weighted"] += dm_prequential(taken, options, waccs)
+            evidence["plain"] += dm_prequential(taken, options, [ASSUMED] * len(taken))
+            evidence["two"] = -math.inf
+            EVIDENCE.append(dict(evidence))
+        elif select and len(taken) >= 2:
+            evidence["weighted"] += prequential(taken, options, waccs)
+            evidence["plain"] += prequential(taken, options, [plain_acc(record, select, shrink)] * len(taken))
+            if c.get("three"):
+                evidence["two"] += prequential_two(taken, options, rec2, shrink)
+            else:
+                evidence["two"] = -math.inf
+            EVIDENCE.append(dict(evidence))
         if len(taken) >= 2:
+            dist1, dist2 = dist, dist
+            if select:  # each model's records learn from its own posterior
+                dist1 = posterior(labels, options, waccs, None)[2]
+                dist2 = two_coin(taken, options, rec2, shrink2)[2]
             for w, lab in taken:
-                record[w] = (record[w][0] + dist[lab], record[w][1] + 1)
+                record[w] = (record[w][0] + dist1[lab], record[w][1] + 1)
                 for cls in options:
                     right, n = rec2[w].get(cls, (0.0, 0.0))
-                    rec2[w][cls] = (right + (dist[cls] if lab == cls else 0.0), n + dist[cls])
+                    rec2[w][cls] = (right + (dist2[cls] if lab == cls else 0.0), n + dist2[cls])
     return used, out
 
 
@@ -172,7 +312,7 @@ def main() -> None:
         answers, truth, options = prepare(name)
         truth = {i: t for i, t in truth.items() if i in answers}
         total = sum(len(v) for v in answers.values())
-        data[name] = (answers, truth, options, accuracy(mv_all(answers, options), truth), total)
+        data[name] = (answers, truth, options, mv_bars(answers, truth, options)["mv_fair"], total)
     for c in candidates:
         passed, cells = 0, []
         for name, (answers, truth, options, bar, total) in data.items():
@@ -182,6 +322,20 @@ def main() -> None:
                 shares.append(used / total)
                 accs.append(accuracy(labels, truth))
             share, acc = sum(shares) / len(shares), sum(accs) / len(accs)
+            if EVIDENCE:
+                e = EVIDENCE[-1]
+                traj = [e2["plain"] - e2["weighted"] for e2 in EVIDENCE[:: max(len(EVIDENCE) // 8, 1)]]
+                print(
+                    name,
+                    "plain - weighted along the last seed:",
+                    [round(t) for t in traj],
+                    {m: round(v) for m, v in e.items() if v > -math.inf},
+                    "draws decided by",
+                    {m: f"{n / sum(CHOSEN.values()):.0%}" for m, n in CHOSEN.items()},
+                    flush=True,
+                )
+                CHOSEN.clear()
+                EVIDENCE.clear()
             ok = acc >= bar - 1e-9 and share <= 0.5
             passed += ok
             cells.append(
