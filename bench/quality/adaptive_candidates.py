@@ -12,13 +12,18 @@ argument the number of seeds. ``max_labels`` is each item's own number of answer
   (``leader_holds`` of the votes >= target), "both" (predictive >= target and posterior >=
   ``guard``, default the target: the product's rule), "agree" (posterior >= target and the
   weighted winner is the unweighted leader);
-* ``target`` [0.95], ``guard`` [None], ``min_labels`` [2], ``prior`` [1.0] (vote shares' Dirichlet);
+* ``target`` [0.95], ``guard`` [None], ``min_labels`` [2], ``prior`` [1.0] (vote shares' Dirichlet;
+  "learned": the symmetric concentration, from a grid, whose Dirichlet-multinomial likelihood of
+  the finished tasks' plain votes is the highest, updated after each task);
 * ``votes`` ["weighted"]: the predictive's counts, "weighted" (``effective_counts``) or "plain";
 * ``label`` ["weighted"]: the stored label, the weighted posterior's winner or the "majority";
 * ``shrink`` [4.0]: pseudo-answers of the records' prior (1e9: everybody at 0.7);
 * ``class_prior`` [false]: the posterior's class prior from the labels stored so far;
 * ``class_prior`` "soft": the same from the finished tasks' posteriors (soft counts, the M-step
   of the class prior), ``pseudo`` [1] pseudo-answers per class;
+* ``prior_use`` [none]: the soft class prior in the stop rule only, the stored label and the
+  records without it: "stop" (the guard is the posterior with the prior), "stop_both" (both
+  posteriors must reach the target);
 * ``two_coin`` [false]: class-conditional records (an annotator's accuracy when the truth is each
   class, credited with the posterior of each class), the posterior and the weights from them;
   ``hier`` [false]: shrunk towards the annotator's one-coin accuracy instead of the assumed one,
@@ -32,7 +37,10 @@ argument the number of seeds. ``max_labels`` is each item's own number of answer
   records with against without the soft class prior); ``force`` fixes the model chosen;
   ``plain_stop`` "predictive": while the unweighted model is chosen, stop on the predictive
   rule alone; ``prefer`` "plain": the unweighted model unless the weighted one's evidence is
-  better by ``margin`` [0] nats.
+  better by ``margin`` [0] nats,
+  "weighted": the weighted model unless the unweighted one's is better by ``margin``;
+  ``plain_votes`` "raw": while the unweighted model is chosen, the predictive counts each vote
+  as one (with "pooled", only the posterior guard uses the pooled accuracy).
 
 Prints per candidate the datasets that reach majority vote over all answers (a tie broken at
 random: ``adaptive.mv_bars``'s ``mv_fair``) with at most half of them (mean over seeds) and, per
@@ -204,6 +212,11 @@ def replay(
     shrink2 = c.get("shrink2", shrink)
     items = sorted(answers)
     rng.shuffle(items)
+    # learned vote-share prior: a grid of symmetric Dirichlet concentrations, each scored by the
+    # Dirichlet-multinomial likelihood of the finished tasks' plain votes
+    alphas = [0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0]
+    alpha_ll = dict.fromkeys(alphas, 0.0)
+    vote_prior = 1.0 if c.get("prior") == "learned" else c.get("prior", 1.0)
     for item in items:
         order = list(answers[item])
         rng.shuffle(order)
@@ -224,6 +237,10 @@ def replay(
                 chosen = (
                     "weighted" if evidence["weighted"] > evidence["plain"] + c.get("margin", 0.0) else "plain"
                 )
+            if select and c.get("prefer") == "weighted":  # plain only on strong evidence
+                chosen = (
+                    "plain" if evidence["plain"] > evidence["weighted"] + c.get("margin", 0.0) else "weighted"
+                )
             chosen = c.get("force", chosen)
             CHOSEN[chosen] += 1
             if chosen == "plain":
@@ -235,9 +252,14 @@ def replay(
                 continue
             use_prior = chosen == "wprior" or (c.get("class_prior") and select != "prior")
             best, post, _dist = posterior(labels, options, accs, stored if use_prior else None)
+            if c.get("prior_use") in ("stop", "stop_both"):  # the class prior only in the guard
+                with_prior = posterior(labels, options, accs, stored)[1]
+                post = with_prior if c["prior_use"] == "stop" else min(post, with_prior)
             if c.get("two_coin") or chosen == "two":
                 best, post, _dist, accs = two_coin(taken, options, rec2, shrink2)
-            if c.get("votes", "weighted") == "weighted":
+            if c.get("votes", "weighted") == "weighted" and not (
+                chosen == "plain" and c.get("plain_votes") == "raw"
+            ):
                 counts = effective_counts(labels, options, accs, ASSUMED)
             else:
                 counts = [float(labels.count(o)) for o in options]
@@ -245,13 +267,11 @@ def replay(
             if stop == "posterior":
                 done = post >= target
             elif stop == "predictive":
-                done = leader_holds(counts, cap - n, c.get("prior", 1.0)) >= target
+                done = leader_holds(counts, cap - n, vote_prior) >= target
             elif stop == "both" and chosen == "plain" and c.get("plain_stop") == "predictive":
-                done = leader_holds(counts, cap - n, c.get("prior", 1.0)) >= target
+                done = leader_holds(counts, cap - n, vote_prior) >= target
             elif stop == "both":
-                done = leader_holds(counts, cap - n, c.get("prior", 1.0)) >= target and post >= (
-                    guard or target
-                )
+                done = leader_holds(counts, cap - n, vote_prior) >= target and post >= (guard or target)
             else:  # agree
                 plain = Counter(labels)
                 leaders = [o for o in options if plain[o] == max(plain.values())]
@@ -260,6 +280,17 @@ def replay(
                 break
         used += len(taken)
         labels = [lab for _w, lab in taken]
+        if c.get("prior") == "learned":
+            k = max(len(options), 2)
+            got = Counter(labels)
+            for al in alphas:
+                alpha_ll[al] += (
+                    math.lgamma(k * al)
+                    - math.lgamma(len(labels) + k * al)
+                    + sum(math.lgamma(got[o] + al) - math.lgamma(al) for o in options)
+                )
+            vote_prior = max(alphas, key=alpha_ll.__getitem__) if len(items) else 1.0
+            RUN["alpha"] = vote_prior
         use_prior = chosen == "wprior" or (c.get("class_prior") and select != "prior")
         best, _post, dist = posterior(labels, options, accs, stored if use_prior else None)
         if c.get("two_coin") or chosen == "two":
@@ -268,7 +299,10 @@ def replay(
             plain = Counter(labels)
             best = next(o for o in options if plain[o] == max(plain.values()))
         out[item] = best
-        if c.get("class_prior") == "soft":
+        if c.get("prior_use"):  # the prior's M-step from the posterior with it
+            for o, p_o in posterior(labels, options, accs, stored)[2].items():
+                stored[o] += p_o
+        elif c.get("class_prior") == "soft":
             for o in options:
                 stored[o] += dist[o]
         else:
@@ -336,6 +370,8 @@ def main() -> None:
                 )
                 CHOSEN.clear()
                 EVIDENCE.clear()
+            if "alpha" in RUN:
+                print(name, "learned vote-share prior", RUN.pop("alpha"), flush=True)
             ok = acc >= bar - 1e-9 and share <= 0.5
             passed += ok
             cells.append(
