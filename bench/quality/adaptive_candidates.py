@@ -198,6 +198,8 @@ def replay(
     answers: dict[str, list[tuple[str, str]]], options: list[str], seed: int, c: dict[str, Any]
 ) -> tuple[int, dict[str, str]]:
     rng = random.Random(seed)
+    if c.get("prior_k2") and len(options) > 2:  # the class prior on two-option data only
+        c = {key: v for key, v in c.items() if key != "class_prior"}
     record: dict[str, tuple[float, int]] = defaultdict(lambda: (0.0, 0))
     rec2: dict[str, dict[str, tuple[float, float]]] = defaultdict(dict)
     stored: Counter[str] = Counter()
@@ -243,7 +245,7 @@ def replay(
                 )
             chosen = c.get("force", chosen)
             CHOSEN[chosen] += 1
-            if chosen == "plain":
+            if chosen == "plain" and c.get("switch") != "label":
                 accs = [plain_acc(record, select, shrink)] * len(taken)
             n = len(taken)
             if not order:
@@ -295,7 +297,7 @@ def replay(
         best, _post, dist = posterior(labels, options, accs, stored if use_prior else None)
         if c.get("two_coin") or chosen == "two":
             best, _post, dist, accs = two_coin(taken, options, rec2, shrink2)
-        if c.get("label", "weighted") == "majority":
+        if c.get("label", "weighted") == "majority" or (c.get("switch") == "label" and chosen == "plain"):
             plain = Counter(labels)
             best = next(o for o in options if plain[o] == max(plain.values()))
         out[item] = best
@@ -311,6 +313,18 @@ def replay(
             evidence["weighted"] += prequential(taken, options, waccs) - math.log(max(len(options), 2))
             evidence["wprior"] += prequential(taken, options, waccs, stored)
             evidence["plain"] = evidence["two"] = -math.inf
+            EVIDENCE.append(dict(evidence))
+        elif select and len(taken) >= 2 and c.get("evidence") == "agree":
+            # where the weighted and the plain leader of the answers so far differ, which one the
+            # next answer agrees with
+            for j in range(2, len(taken)):
+                wl = posterior(labels[:j], options, waccs[:j], None)[0]
+                plain = Counter(labels[:j])
+                top = [o for o in options if plain[o] == max(plain.values())]
+                if len(top) == 1 and top[0] != wl:
+                    evidence["weighted"] += labels[j] == wl
+                    evidence["plain"] += labels[j] == top[0]
+            evidence["two"] = -math.inf
             EVIDENCE.append(dict(evidence))
         elif select and len(taken) >= 2 and c.get("evidence") == "dm":
             evidence["weighted"] += dm_prequential(taken, options, waccs)
