@@ -23,7 +23,7 @@ argument the number of seeds. ``max_labels`` is each item's own number of answer
   of the class prior), ``pseudo`` [1] pseudo-answers per class;
 * ``prior_use`` [none]: the soft class prior in the stop rule only, the stored label and the
   records without it: "stop" (the guard is the posterior with the prior), "stop_both" (both
-  posteriors must reach the target);
+  posteriors must reach the target); ``prior_k2`` [false]: the class prior on two-option data only;
 * ``two_coin`` [false]: class-conditional records (an annotator's accuracy when the truth is each
   class, credited with the posterior of each class), the posterior and the weights from them;
   ``hier`` [false]: shrunk towards the annotator's one-coin accuracy instead of the assumed one,
@@ -40,7 +40,10 @@ argument the number of seeds. ``max_labels`` is each item's own number of answer
   better by ``margin`` [0] nats,
   "weighted": the weighted model unless the unweighted one's is better by ``margin``;
   ``plain_votes`` "raw": while the unweighted model is chosen, the predictive counts each vote
-  as one (with "pooled", only the posterior guard uses the pooled accuracy).
+  as one (with "pooled", only the posterior guard uses the pooled accuracy); ``switch`` "label":
+  the choice changes only the stored label (the plain majority), the stop rule stays weighted;
+  ``evidence`` "agree": score instead, wherever the weighted and the plain leader of a task's
+  answers so far differ, which of them the next answer agrees with.
 
 Prints per candidate the datasets that reach majority vote over all answers (a tie broken at
 random: ``adaptive.mv_bars``'s ``mv_fair``) with at most half of them (mean over seeds) and, per
