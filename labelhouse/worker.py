@@ -21,6 +21,9 @@ log = logsafe.logger("labelhouse.worker")
 
 def run_one(rt: Runtime) -> bool:
     """Run the oldest queued job, if any. Returns whether one ran."""
+    with rt.db.session(write=False) as s:
+        if not queue.any_to_claim(s, now=utcnow()):
+            return False
     with rt.db.session() as s:
         job = queue.claim_next(s, now=utcnow(), skip_locked=rt.skip_locked)
         if job is None:

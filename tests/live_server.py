@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 
 from labelhouse.api.app import create_app
+from labelhouse.api.onewrite import OneWriteHttpToolsProtocol
 from labelhouse.runtime import Runtime
 
 
@@ -25,7 +26,14 @@ def free_port() -> int:
 @contextmanager
 def serving(rt: Runtime) -> Iterator[str]:
     port = free_port()
-    config = uvicorn.Config(create_app(rt, run_jobs=True), host="127.0.0.1", port=port, log_level="warning")
+    # The protocol `labelhouse serve` runs (cli/server.py).
+    config = uvicorn.Config(
+        create_app(rt, run_jobs=True),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        http=OneWriteHttpToolsProtocol,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

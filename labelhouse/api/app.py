@@ -98,7 +98,10 @@ def create_app(rt: Runtime, *, run_jobs: bool | None = None) -> FastAPI:
             worker = JobThread(rt)
             worker.start()
             app.state.jobs = worker
+        # SQLite: the labeling loop runs on this thread (api/deps.py: hot_call), on one connection.
+        rt.db.keep_connection()
         yield
+        rt.db.release_connection()
         if worker is not None:
             worker.stop()
 

@@ -8,6 +8,7 @@ import click
 import uvicorn
 
 from labelhouse.api.app import create_app
+from labelhouse.api.onewrite import OneWriteHttpToolsProtocol
 from labelhouse.runtime import Runtime
 from labelhouse.services import accounts
 
@@ -48,6 +49,7 @@ def run_server(rt: Runtime) -> None:
             port=rt.settings.port,
             log_level=rt.settings.log_level,
             access_log=False,
+            http=OneWriteHttpToolsProtocol,
             limit_concurrency=MAX_CONNECTIONS,
             timeout_keep_alive=KEEP_ALIVE_S,
             h11_max_incomplete_event_size=MAX_HEADER_BYTES,
@@ -60,6 +62,7 @@ def run_server(rt: Runtime) -> None:
         port=rt.settings.port,
         log_level=rt.settings.log_level,
         access_log=False,
+        http=OneWriteHttpToolsProtocol,
         timeout_graceful_shutdown=5,
         limit_concurrency=MAX_CONNECTIONS,
         timeout_keep_alive=KEEP_ALIVE_S,

@@ -67,6 +67,9 @@ def iso_utc(moment: datetime) -> str:
 
 
 def record_dict(record: ExportRecord) -> dict[str, Any]:
+    """A record as the JSON object of its line; ``created_at`` stays a UTC datetime, which
+    ``dumps_record`` writes as ``iso_utc`` would (orjson formats it in C: a fifth of an export's
+    time went to ``iso_utc``)."""
     out = _plain_record(record)
     if record.consensus is not None:
         out["consensus"] = record.consensus
@@ -84,12 +87,28 @@ def _plain_record(record: ExportRecord) -> dict[str, Any]:
                 "annotator": a.annotator,
                 "answer": a.answer,
                 "version": a.version,
-                "created_at": iso_utc(a.created_at),
+                "created_at": as_utc(a.created_at),
                 "lead_time_s": a.lead_time_s,
             }
             for a in record.annotations
         ],
     }
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The same moment with ``UTC`` as its zone (a naive one is taken to be UTC already)."""
+    zone = moment.tzinfo
+    if zone is UTC:
+        return moment
+    return moment.replace(tzinfo=UTC) if zone is None else moment.astimezone(UTC)
+
+
+def dumps_record(record: ExportRecord) -> bytes:
+    """One export line: ``record_dict`` as JSON, its datetimes (all UTC) in ``iso_utc``'s form."""
+    return orjson.dumps(record_dict(record), option=_RECORD_OPTIONS)
+
+
+_RECORD_OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_UTC_Z
 
 
 def dumps_line(value: Any) -> bytes:
@@ -189,7 +208,7 @@ class JsonlWriter:
     extension: ClassVar[str] = ".jsonl"
 
     def write(self, records: Iterable[ExportRecord], schema: Schema) -> Iterator[bytes]:
-        return chunked(dumps_line(record_dict(record)) for record in records)
+        return chunked(map(dumps_record, records))
 
 
 register_reader(JsonlReader())

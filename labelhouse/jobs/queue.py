@@ -43,6 +43,18 @@ def enqueue(
     return job
 
 
+def any_to_claim(s: Session, *, now: datetime) -> bool:
+    """Whether ``claim_next`` would find a job: a read, so that an idle worker's poll does not
+    take SQLite's write lock (on the server the labeling loop waits for it on the event loop)."""
+    found = s.execute(
+        text(
+            "SELECT 1 FROM jobs WHERE state = 'queued' OR (state = 'running' AND heartbeat_at < :cut) LIMIT 1"
+        ),
+        {"cut": now - STALE_AFTER},
+    ).first()
+    return found is not None
+
+
 def claim_next(s: Session, *, now: datetime, skip_locked: bool) -> Job | None:
     s.execute(
         text("UPDATE jobs SET state = 'queued' WHERE state = 'running' AND heartbeat_at < :cut"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -36,8 +36,14 @@ from labelhouse.storage.tables import AuditEvent, Workspace
 
 
 def _stamp(at: datetime) -> str:
-    """The time as hashed: ``%Y-%m-%dT%H:%M:%S.%fZ`` (isoformat writes it in a tenth of the time)."""
-    return aware(at).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    """The time as hashed: ``%Y-%m-%dT%H:%M:%S.%fZ`` (isoformat writes it in a tenth of the time).
+
+    A UTC time's isoformat ends in ``+00:00``, cut for the ``Z``: ``replace(tzinfo=None)`` costs
+    ~1.6 us, and every handout of the labeling loop is stamped."""
+    moment = aware(at)
+    if moment.tzinfo is UTC:
+        return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def record(

@@ -88,3 +88,27 @@ def test_events_recorded_and_chain_verified(rt: Runtime, tmp_path: Path) -> None
         conn.execute(text("DELETE FROM audit_events WHERE seq = 4"))
     code, out = _cli(rt, "audit", "verify", "--workspace", "acme")
     assert code == 10 and "event 5" in out
+
+
+def test_the_stamp_hashed_is_the_same_text_for_every_kind_of_time() -> None:
+    """``_stamp`` cuts a UTC isoformat's ``+00:00`` instead of calling ``replace``: the hashed
+    text must not change (stored chains are verified against it)."""
+    import random
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from labelhouse.services.audit import _stamp
+    from labelhouse.services.clock import aware
+
+    rng = random.Random(5)
+    for _ in range(2000):
+        moment = datetime(1970, 1, 1) + timedelta(
+            seconds=rng.randrange(0, 4 * 10**9), microseconds=rng.choice([0, 1, rng.randrange(10**6)])
+        )
+        for at in (moment, moment.replace(tzinfo=UTC), moment.replace(tzinfo=timezone(timedelta(hours=2)))):
+            before = aware(at).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+            assert _stamp(at) == before
+            assert _stamp(at.strftime("%Y-%m-%d %H:%M:%S.%f")) == aware(
+                at.strftime("%Y-%m-%d %H:%M:%S.%f")
+            ).strftime(  # type: ignore[arg-type]
+                "%Y-%m-%dT%H:%M:%S.%fZ"
+            )

@@ -147,3 +147,37 @@ def test_iso_utc() -> None:
 def test_chunked_joins_small_pieces() -> None:
     assert list(jsonl.chunked([b"ab", b"cd", b"e"], size=3)) == [b"abcd", b"e"]
     assert list(jsonl.chunked([])) == []
+
+
+def test_export_lines_are_byte_identical_to_iso_utc_strings() -> None:
+    """The writer leaves ``created_at`` to orjson (formatted in C); the bytes must be those of
+    the earlier form, which put ``iso_utc`` strings in the dict, for every kind of datetime."""
+    import random
+    from datetime import timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    zones = [None, UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]
+    zones += [ZoneInfo("UTC"), ZoneInfo("Europe/London"), ZoneInfo("America/New_York")]
+    rng = random.Random(7)
+    moments = [datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)]
+    for _ in range(3000):
+        moment = datetime(1970, 1, 1) + timedelta(
+            seconds=rng.randrange(-(10**9), 8 * 10**9),
+            microseconds=rng.choice([0, 1, 999999, rng.randrange(10**6)]),
+        )
+        moments.append(moment.replace(tzinfo=rng.choice(zones), fold=rng.choice([0, 0, 1])))
+    records = [
+        ExportRecord(
+            n, n, {"t": "é\u2028", "f": 0.1, "n": None}, (ExportAnnotation(n, "a", {"c": [1]}, 1, m, 2.5),), c
+        )
+        for n, m in enumerate(moments)
+        for c in ({"c": {"value": [1], "confidence": 1.0, "n": 1}},)
+    ]
+    schema = parse_schema({"controls": [{"name": "c", "type": "text"}]})
+    before = b""
+    for r in records:
+        line = jsonl.record_dict(r)
+        for a in line["annotations"]:
+            a["created_at"] = jsonl.iso_utc(a["created_at"])
+        before += orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
+    assert b"".join(get_writer("jsonl").write(records, schema)) == before

@@ -15,6 +15,7 @@ from PIL import Image
 
 from labelhouse.api import throttle
 from labelhouse.api.app import create_app
+from labelhouse.api.onewrite import OneWriteHttpToolsProtocol
 from labelhouse.api.routes import items as item_routes
 from labelhouse.runtime import Runtime, open_runtime
 from labelhouse.services import jobs
@@ -185,3 +186,4 @@ def test_R_08_serve_runs_uvicorn_with_connection_caps(
     server.run_server(sqlite_rt)
     assert seen["limit_concurrency"] == 1000 and seen["timeout_keep_alive"] == 5
     assert seen["h11_max_incomplete_event_size"] == 64 * 1024
+    assert seen["http"] is OneWriteHttpToolsProtocol  # a response is one write (api/onewrite.py)
