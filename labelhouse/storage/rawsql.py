@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from labelhouse.storage.prepared import Prepared, Statements, plannable, statements_of
+
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
@@ -78,7 +80,17 @@ class Raw:
     calls, ``defer`` and ``batch`` run in order and ``set_local`` does nothing.
     """
 
-    __slots__ = ("_conn", "_pg", "_begin", "_deferred", "_settings", "_cursor", "_client", "sealer")
+    __slots__ = (
+        "_conn",
+        "_pg",
+        "_begin",
+        "_deferred",
+        "_settings",
+        "_cursor",
+        "_client",
+        "_statements",
+        "sealer",
+    )
 
     def __init__(
         self, dbapi_connection: Any, *, postgres: bool, sealer: Any = None, begin: bool = False
@@ -90,6 +102,7 @@ class Raw:
         self._settings: dict[str, str] = {}
         self._cursor: Any = None
         self._client: Any = None
+        self._statements: Statements | None = None
         self.sealer = sealer  # the unit of work's Vault (see Database.sealer)
 
     @classmethod
@@ -185,7 +198,7 @@ class Raw:
         skip = len(todo)
         todo += statements
         self._begin, self._settings, self._deferred = False, {}, []
-        text = "; ".join(client.mogrify(_to_pyformat(sql), params) for sql, params in todo)
+        text = "; ".join([self._text(sql, params) for sql, params in todo])
         try:
             client.execute(text)
         except _integrity_errors(True) as exc:
@@ -203,19 +216,31 @@ class Raw:
                 break
         return out
 
+    def _text(self, sql: str, params: dict[str, Any]) -> str:
+        """One statement of a message: ``EXECUTE`` of its prepared form where it has one
+        (storage/prepared.py), else the statement with its values bound in."""
+        if not params and not plannable(sql):
+            return sql
+        statements = self._statements
+        if statements is None:
+            statements = self._statements = statements_of(self._conn)
+        prepared = statements.lookup(sql)
+        if prepared is False:
+            in_transaction = not self._conn.autocommit or self._conn.info.transaction_status != _idle()
+            prepared = statements.prepare(self._client, sql, in_transaction) if plannable(sql) else None
+        if prepared is None:
+            return str(self._client.mogrify(_to_pyformat(sql), params))
+        assert isinstance(prepared, Prepared)
+        return str(self._client.mogrify(prepared.execute, params)) if params else prepared.execute
+
     def _run(self, sql: str, params: dict[str, Any]) -> Any:
-        if not self._pg:
-            cursor = self._conn.cursor()
-            cursor.execute(sql, params)
-            return cursor
-        # one cursor for the unit of work's plain statements (each is read before the next)
-        if self._cursor is None:
-            self._cursor = self._conn.cursor()
-        self._cursor.execute(_to_pyformat(sql), params)
-        return self._cursor
+        # SQLite; PostgreSQL's statements all go through ``_together``
+        cursor = self._conn.cursor()
+        cursor.execute(sql, params)
+        return cursor
 
     def all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        if self._pg and self._pending():
+        if self._pg:
             return self._together([(sql, params)])[0][0]
         cursor = self._run(sql, params)
         rows = cursor.fetchall()
@@ -231,7 +256,7 @@ class Raw:
             raise Duplicate(str(exc)) from exc
 
     def first(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        if self._pg and self._pending():
+        if self._pg:
             rows = self._together([(sql, params)])[0][0]
             return rows[0] if rows else None
         cursor = self._run(sql, params)
@@ -248,16 +273,16 @@ class Raw:
 
     def execute(self, sql: str, params: dict[str, Any]) -> int:
         """Run a statement; return how many rows it changed."""
-        if self._pg and self._pending():
+        if self._pg:
             return self._together([(sql, params)])[0][1]
         cursor = self._run(sql, params)
         count = int(cursor.rowcount)
         self._done(cursor)
         return count
 
-    def _done(self, cursor: Any) -> None:
-        if cursor is not self._cursor:
-            cursor.close()
+    @staticmethod
+    def _done(cursor: Any) -> None:
+        cursor.close()
 
 
 def _idle() -> Any:
