@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from labelhouse.storage.greenpg import GreenConnection
 from labelhouse.storage.prepared import Prepared, Statements, plannable, statements_of
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
@@ -172,7 +173,7 @@ class Raw:
 
     def _command(self, sql: str) -> None:
         if self._cursor is None:
-            self._cursor = self._conn.cursor()
+            self._cursor = self._prepared().client or self._conn.cursor()
         self._cursor.execute(sql)
 
     def _pending(self) -> bool:
@@ -181,11 +182,11 @@ class Raw:
     def _together(self, statements: list[Statement]) -> list[tuple[list[tuple[Any, ...]], int]]:
         """Send what is pending and ``statements`` in one message; each statement's rows and
         row count, in order."""
-        if self._client is None:
-            import psycopg
-
-            self._client = psycopg.ClientCursor(self._conn)
         client = self._client
+        if client is None:
+            client = self._client = self._prepared().client
+            if client is None:
+                client = self._client = self._prepared().client = self._new_client()
         todo: list[Statement] = [("BEGIN", {})] if self._begin else []
         if self._settings:
             names = list(self._settings.items())
@@ -216,14 +217,26 @@ class Raw:
                 break
         return out
 
+    def _new_client(self) -> Any:
+        if isinstance(self._conn, GreenConnection):
+            return self._conn.client_cursor()
+        import psycopg
+
+        return psycopg.ClientCursor(self._conn)
+
+    def _prepared(self) -> Statements:
+        statements = self._statements
+        if statements is None:
+            conn = self._conn.connection if isinstance(self._conn, GreenConnection) else self._conn
+            statements = self._statements = statements_of(conn)
+        return statements
+
     def _text(self, sql: str, params: dict[str, Any]) -> str:
         """One statement of a message: ``EXECUTE`` of its prepared form where it has one
         (storage/prepared.py), else the statement with its values bound in."""
         if not params and not plannable(sql):
             return sql
-        statements = self._statements
-        if statements is None:
-            statements = self._statements = statements_of(self._conn)
+        statements = self._prepared()
         prepared = statements.lookup(sql)
         if prepared is False:
             in_transaction = not self._conn.autocommit or self._conn.info.transaction_status != _idle()
@@ -231,7 +244,19 @@ class Raw:
         if prepared is None:
             return str(self._client.mogrify(_to_pyformat(sql), params))
         assert isinstance(prepared, Prepared)
-        return str(self._client.mogrify(prepared.execute, params)) if params else prepared.execute
+        return prepared.execute(params, self._quote)
+
+    def _quote(self, value: Any) -> str:
+        if type(value) is str and "\0" not in value:
+            statements = self._prepared()
+            escaping = statements.escaping
+            if escaping is None:
+                from psycopg import pq
+
+                conn = self._conn.connection if isinstance(self._conn, GreenConnection) else self._conn
+                escaping = statements.escaping = pq.Escaping(conn.pgconn)
+            return bytes(escaping.escape_literal(value.encode())).decode()
+        return str(self._client.mogrify("%s", (value,)))
 
     def _run(self, sql: str, params: dict[str, Any]) -> Any:
         # SQLite; PostgreSQL's statements all go through ``_together``
