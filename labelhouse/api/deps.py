@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -97,19 +101,33 @@ RT = Annotated[Runtime, Depends(runtime)]
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-async def hot_call(rt: Runtime, fn: Callable[..., T], *args: Any) -> T:
-    """Run a labeling-loop call on the event loop, without a thread.
+# The labeling loop's threads on PostgreSQL: as many as the connection pool (storage/database.py).
+HOT_THREADS = 40
+_hot_pool: ThreadPoolExecutor | None = None
+_hot_pool_lock = threading.Lock()
 
-    SQLite: inline; writes are serialized anyway, so threads only add a hand-off and GIL convoys.
-    PostgreSQL: in a greenlet whose units of work use asyncio connections
-    (``Database.run_on_loop``, storage/greenpg.py): each wait for the server lets other requests
-    run, so many transactions are in flight and the server groups their commits' WAL flushes,
-    without the thread hand-offs and GIL fights a thread pool cost. The request's context (its
-    workspace scope) is the greenlet's.
+
+def _hot_threads() -> ThreadPoolExecutor:
+    global _hot_pool
+    with _hot_pool_lock:
+        if _hot_pool is None:
+            _hot_pool = ThreadPoolExecutor(HOT_THREADS, thread_name_prefix="labelhouse-hot")
+        return _hot_pool
+
+
+async def hot_call(rt: Runtime, fn: Callable[..., T], *args: Any) -> T:
+    """Run a labeling-loop call where it is fastest for the database.
+
+    SQLite: inline on the event loop; writes are serialized anyway, so threads only add a hand-off
+    and GIL convoys. PostgreSQL: on a thread pool of its own; every commit waits for the server's
+    fsync, and many in flight let it commit them as a group. A plain executor rather than
+    anyio's worker threads (``run_in_threadpool``), whose bookkeeping per call showed in the
+    profiles; the request's context (its workspace scope) goes along.
     """
     if rt.db.is_sqlite:
         return fn(*args)
-    return await rt.db.run_on_loop(fn, *args)
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(_hot_threads(), context.run, fn, *args)
 
 
 def _default(value: Any) -> Any:

@@ -6,11 +6,11 @@ import select
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import orjson
@@ -20,10 +20,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
 
 from labelhouse.core.scope import current_workspace
-from labelhouse.storage.greenpg import GreenConnection, LoopPool, OnLoop, active_pool, take
 from labelhouse.storage.rawsql import Raw, sqlite_datetime
-
-T = TypeVar("T")
 
 # Row security (migration 0010): the workspace of this transaction, forgotten at its end.
 _SCOPE_SQL = "SELECT set_config('app.workspace_id', %s, true)"
@@ -62,7 +59,6 @@ class Database:
             )
             _configure_sqlite(self.engine, synchronous)
             self._writer: Engine = self.engine.execution_options(lh_write=True)
-            self._on_loop: OnLoop | None = None
             self._checkpointer = WalCheckpointer.start_for(url)
             if self._checkpointer is not None:
                 # A Database dropped without dispose() (tests, short CLI commands) stops it too.
@@ -82,9 +78,6 @@ class Database:
             _check_on_checkout(self.engine)
             self._writer = self.engine
             self._checkpointer = None
-            self._on_loop = OnLoop(
-                self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False), pool_size
-            )
 
     @property
     def dialect(self) -> str:
@@ -126,9 +119,6 @@ class Database:
         it raises, like ``session()``.
         """
         with self._turn(write):
-            if not self.is_sqlite and (pool := active_pool()) is not None:
-                yield from self._raw_on_loop(pool)
-                return
             conn = self.engine.raw_connection()
             if not self.is_sqlite:
                 yield from self._raw_postgres(conn)
@@ -172,41 +162,11 @@ class Database:
                     conn.invalidate()
                 conn.close()
 
-    async def run_on_loop(self, fn: Callable[..., T], *args: Any) -> T:
-        """PostgreSQL: run ``fn(*args)`` on the event loop, its ``raw()`` units of work on
-        asyncio connections (storage/greenpg.py); it must do no other blocking I/O."""
-        assert self._on_loop is not None, "PostgreSQL only"
-        return await self._on_loop.run(fn, *args)
-
-    def _raw_on_loop(self, pool: LoopPool) -> Iterator[Raw]:
-        """``raw()`` inside ``run_on_loop``: the same unit of work as ``_raw_postgres`` on one
-        of the loop's asyncio connections."""
-        conn = take(pool)
-        raw = Raw(GreenConnection(conn), postgres=True, sealer=self.sealer, begin=True)
-        usable = False
-        try:
-            if (workspace := current_workspace()) is not None:
-                raw.set_local("app.workspace_id", str(workspace))
-            yield raw
-            self._commit_raw(raw)
-            usable = True
-        except BaseException:
-            try:
-                raw.rollback()
-                usable = True
-            except BaseException:
-                usable = False  # broken, or cancelled mid-statement: closed, not reused
-            raise
-        finally:
-            pool.put(conn, usable)
-
     @staticmethod
     def _commit_raw(raw: Raw) -> None:
         raw.commit()
 
     def dispose(self) -> None:
-        if self._on_loop is not None:
-            self._on_loop.close()
         if self._checkpointer is not None:
             self._checkpointer.stop()
         self.engine.dispose()

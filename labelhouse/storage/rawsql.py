@@ -16,7 +16,6 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from labelhouse.storage.greenpg import GreenConnection
 from labelhouse.storage.prepared import Prepared, Statements, plannable, statements_of
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
@@ -218,8 +217,6 @@ class Raw:
         return out
 
     def _new_client(self) -> Any:
-        if isinstance(self._conn, GreenConnection):
-            return self._conn.client_cursor()
         import psycopg
 
         return psycopg.ClientCursor(self._conn)
@@ -227,8 +224,7 @@ class Raw:
     def _prepared(self) -> Statements:
         statements = self._statements
         if statements is None:
-            conn = self._conn.connection if isinstance(self._conn, GreenConnection) else self._conn
-            statements = self._statements = statements_of(conn)
+            statements = self._statements = statements_of(self._conn)
         return statements
 
     def _text(self, sql: str, params: dict[str, Any]) -> str:
@@ -253,8 +249,7 @@ class Raw:
             if escaping is None:
                 from psycopg import pq
 
-                conn = self._conn.connection if isinstance(self._conn, GreenConnection) else self._conn
-                escaping = statements.escaping = pq.Escaping(conn.pgconn)
+                escaping = statements.escaping = pq.Escaping(self._conn.pgconn)
             return bytes(escaping.escape_literal(value.encode())).decode()
         return str(self._client.mogrify("%s", (value,)))
 
