@@ -71,7 +71,7 @@ class Raw:
     * ``set_local``: the transaction's settings (its workspace scope, its durability) become one
       ``set_config`` statement, sent with the next statement;
     * ``defer``: a statement whose rows nobody reads goes out with the next statement or the
-      commit;
+      commit (over an ORM session's connection, whose commit is the session's, at once);
     * ``batch``: statements that do not depend on each other's results go out together.
 
     What goes out together is one message of the simple query protocol, the parameters bound on
@@ -89,6 +89,8 @@ class Raw:
         "_cursor",
         "_client",
         "_statements",
+        "_refused",
+        "_owns_commit",
         "sealer",
     )
 
@@ -98,11 +100,13 @@ class Raw:
         self._conn = dbapi_connection
         self._pg = postgres
         self._begin = begin  # PostgreSQL, autocommit connection: BEGIN not sent yet
+        self._owns_commit = begin  # Database.raw(): this object sends the COMMIT
         self._deferred: list[Statement] = []
         self._settings: dict[str, str] = {}
         self._cursor: Any = None
         self._client: Any = None
         self._statements: Statements | None = None
+        self._refused: Exception | None = None  # what a deferred statement's refusal means
         self.sealer = sealer  # the unit of work's Vault (see Database.sealer)
 
     @classmethod
@@ -131,16 +135,24 @@ class Raw:
         if self._pg:
             self._settings[name] = value
 
-    def defer(self, sql: str, params: dict[str, Any]) -> None:
-        """Run this statement with the next one (PostgreSQL: in the same round trip); its rows are
-        not read and an error surfaces with that next statement (a unique index's refusal as
-        ``Duplicate``, like ``insert``)."""
+    def defer(self, sql: str, params: dict[str, Any], *, refused: Exception | None = None) -> None:
+        """Run this statement with the next one (PostgreSQL: in the same round trip), which may be
+        the commit; its rows are not read and an error surfaces with that next statement (a
+        unique index's refusal as ``Duplicate``, like ``insert``, or as ``refused`` when given:
+        the error to report even when the refusal only comes with the commit)."""
         if self._pg:
+            if refused is not None:
+                self._refused = refused
             self._deferred.append((sql, params))
+            if not self._owns_commit:
+                # A session's connection: its commit is the session's, so nothing may wait for it.
+                self._together([])
             return
         try:
             self._conn.execute(sql, params).close()
         except _integrity_errors(False) as exc:
+            if refused is not None:
+                raise refused from exc
             raise Duplicate(str(exc)) from exc
 
     def batch(self, statements: list[Statement]) -> list[list[tuple[Any, ...]]]:
@@ -166,7 +178,7 @@ class Raw:
 
     def rollback(self) -> None:
         """PostgreSQL, ``Database.raw()``: end a failed unit of work (nothing was kept)."""
-        self._deferred, self._settings = [], {}
+        self._deferred, self._settings, self._refused = [], {}, None
         if self._conn.info.transaction_status != _idle():
             self._command("ROLLBACK")
 
@@ -197,12 +209,15 @@ class Raw:
         todo += self._deferred
         skip = len(todo)
         todo += statements
+        refused, self._refused = self._refused, None
         self._begin, self._settings, self._deferred = False, {}, []
         text = "; ".join([self._text(sql, params) for sql, params in todo])
         try:
             client.execute(text)
         except _integrity_errors(True) as exc:
             # e.g. a deferred insert refused by a unique index, reported with this message
+            if refused is not None:
+                raise refused from exc
             raise Duplicate(str(exc)) from exc
         out: list[tuple[list[tuple[Any, ...]], int]] = []
         index = 0
