@@ -74,10 +74,12 @@ class Raw:
       commit (over an ORM session's connection, whose commit is the session's, at once);
     * ``batch``: statements that do not depend on each other's results go out together.
 
-    What goes out together is one message of the simple query protocol, the parameters bound on
-    the client by psycopg (``ClientCursor``), so one round trip and one wait; a statement with
-    nothing pending goes alone as a prepared statement. On SQLite, where statements are local
-    calls, ``defer`` and ``batch`` run in order and ``set_local`` does nothing.
+    What goes out together is one message of the simple query protocol, so one round trip and one
+    wait. In ``Database.raw()`` every statement goes that way, as ``EXECUTE`` of its prepared form
+    (storage/prepared.py); over an ORM session's connection the values are bound in by psycopg
+    (``ClientCursor``), and a statement with nothing pending goes alone with server-bound
+    parameters (the bulk import's arrays). On SQLite, where statements are local calls, ``defer``
+    and ``batch`` run in order and ``set_local`` does nothing.
     """
 
     __slots__ = (
@@ -91,6 +93,7 @@ class Raw:
         "_statements",
         "_refused",
         "_owns_commit",
+        "_plain",
         "sealer",
     )
 
@@ -101,6 +104,7 @@ class Raw:
         self._pg = postgres
         self._begin = begin  # PostgreSQL, autocommit connection: BEGIN not sent yet
         self._owns_commit = begin  # Database.raw(): this object sends the COMMIT
+        self._plain: Any = None  # PostgreSQL, a session's connection: the cursor of ``_run``
         self._deferred: list[Statement] = []
         self._settings: dict[str, str] = {}
         self._cursor: Any = None
@@ -247,6 +251,9 @@ class Raw:
         (storage/prepared.py), else the statement with its values bound in."""
         if not params and not plannable(sql):
             return sql
+        if not self._owns_commit:
+            # an ORM session's unit of work (imports, exports, reviews): not the hot path
+            return str(self._client.mogrify(_to_pyformat(sql), params))
         statements = self._prepared()
         prepared = statements.lookup(sql)
         if prepared is False:
@@ -269,13 +276,23 @@ class Raw:
         return str(self._client.mogrify("%s", (value,)))
 
     def _run(self, sql: str, params: dict[str, Any]) -> Any:
-        # SQLite; PostgreSQL's statements all go through ``_together``
-        cursor = self._conn.cursor()
-        cursor.execute(sql, params)
-        return cursor
+        """A statement on its own: SQLite, or PostgreSQL over an ORM session's connection (the
+        parameters bound by the server, as the bulk import's arrays want)."""
+        if not self._pg:
+            cursor = self._conn.cursor()
+            cursor.execute(sql, params)
+            return cursor
+        if self._plain is None:
+            self._plain = self._conn.cursor()
+        self._plain.execute(_to_pyformat(sql), params)
+        return self._plain
+
+    def _alone(self) -> bool:
+        """Whether a statement goes by ``_run`` rather than in a message of its own making."""
+        return not self._pg or not (self._owns_commit or self._pending())
 
     def all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        if self._pg:
+        if not self._alone():
             return self._together([(sql, params)])[0][0]
         cursor = self._run(sql, params)
         rows = cursor.fetchall()
@@ -291,7 +308,7 @@ class Raw:
             raise Duplicate(str(exc)) from exc
 
     def first(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        if self._pg:
+        if not self._alone():
             rows = self._together([(sql, params)])[0][0]
             return rows[0] if rows else None
         cursor = self._run(sql, params)
@@ -308,16 +325,16 @@ class Raw:
 
     def execute(self, sql: str, params: dict[str, Any]) -> int:
         """Run a statement; return how many rows it changed."""
-        if self._pg:
+        if not self._alone():
             return self._together([(sql, params)])[0][1]
         cursor = self._run(sql, params)
         count = int(cursor.rowcount)
         self._done(cursor)
         return count
 
-    @staticmethod
-    def _done(cursor: Any) -> None:
-        cursor.close()
+    def _done(self, cursor: Any) -> None:
+        if cursor is not self._plain:
+            cursor.close()
 
 
 def _idle() -> Any:
