@@ -269,8 +269,10 @@ class LabelhouseSystem:
 
     def db_cpu(self) -> float | None:
         """CPU seconds so far of the PostgreSQL backends serving our database (None on SQLite)."""
-        if not self.db_name or psutil is None:
+        if not self.db_name:
             return None
+        if psutil is None:
+            return _proc_cpu_matching("postgres", self.db_name)
         total = 0.0
         for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
             try:
@@ -696,3 +698,26 @@ def add_peer_args(p: Any) -> None:
     g.add_argument(
         "--peer-pid", default=os.environ.get("PEER_PID", ""), help="server PID for RSS/CPU [PEER_PID]"
     )
+
+
+def _proc_cpu_matching(name: str, needle: str) -> float:
+    """CPU seconds of the processes called ``name`` whose command line holds ``needle``, from
+    /proc (Linux, without psutil); a PostgreSQL backend's command line names its database."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        if comm != name or needle not in cmdline:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total

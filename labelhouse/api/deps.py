@@ -109,6 +109,8 @@ _hot_pool_lock = threading.Lock()
 
 def _hot_threads() -> ThreadPoolExecutor:
     global _hot_pool
+    if _hot_pool is not None:
+        return _hot_pool
     with _hot_pool_lock:
         if _hot_pool is None:
             _hot_pool = ThreadPoolExecutor(HOT_THREADS, thread_name_prefix="labelhouse-hot")

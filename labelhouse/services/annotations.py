@@ -142,11 +142,12 @@ def submit(
     values = f":w, :p, :t, :u, :l, 1, :yes, {_json_param(db)}, :k, :lt, :now"
     if db.is_postgres:
         # The first version is its own root, under the id taken with the reads above. The insert
-        # goes to the server with the next statement (the task's update, or a consensus read),
-        # not in a round trip of its own.
+        # goes to the server with the next statement (a consensus read, or with the task's
+        # update at the commit), not in a round trip of its own; the unique (workspace, user,
+        # key) index may refuse it only then, so its meaning goes with it.
         annotation_id = int(task_row[10])
         params["id"] = annotation_id
-        db.defer(columns + f"VALUES (:id, :id, {values})", params)
+        db.defer(columns + f"VALUES (:id, :id, {values})", params, refused=Conflict(_KEY_REUSED))
     else:
         # One writer at a time on SQLite: the next rowid is free, and local statements are cheap.
         row = _insert(

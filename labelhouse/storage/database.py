@@ -69,6 +69,10 @@ class Database:
                 url,
                 pool_size=pool_size,
                 max_overflow=20,
+                # psycopg's own automatic prepared statements are off: on a rollback it drops
+                # every prepared statement of the connection (DEALLOCATE ALL), the hot path's
+                # too (storage/prepared.py), which prepares what is worth it itself.
+                connect_args={"prepare_threshold": None},
                 json_serializer=_dumps,
                 json_deserializer=orjson.loads,
             )

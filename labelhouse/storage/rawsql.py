@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from labelhouse.storage.prepared import Prepared, Statements, plannable, statements_of
+
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
@@ -69,16 +71,31 @@ class Raw:
     * ``set_local``: the transaction's settings (its workspace scope, its durability) become one
       ``set_config`` statement, sent with the next statement;
     * ``defer``: a statement whose rows nobody reads goes out with the next statement or the
-      commit;
+      commit (over an ORM session's connection, whose commit is the session's, at once);
     * ``batch``: statements that do not depend on each other's results go out together.
 
-    What goes out together is one message of the simple query protocol, the parameters bound on
-    the client by psycopg (``ClientCursor``), so one round trip and one wait; a statement with
-    nothing pending goes alone as a prepared statement. On SQLite, where statements are local
-    calls, ``defer`` and ``batch`` run in order and ``set_local`` does nothing.
+    What goes out together is one message of the simple query protocol, so one round trip and one
+    wait. In ``Database.raw()`` every statement goes that way, as ``EXECUTE`` of its prepared form
+    (storage/prepared.py); over an ORM session's connection the values are bound in by psycopg
+    (``ClientCursor``), and a statement with nothing pending goes alone with server-bound
+    parameters (the bulk import's arrays). On SQLite, where statements are local calls, ``defer``
+    and ``batch`` run in order and ``set_local`` does nothing.
     """
 
-    __slots__ = ("_conn", "_pg", "_begin", "_deferred", "_settings", "_cursor", "_client", "sealer")
+    __slots__ = (
+        "_conn",
+        "_pg",
+        "_begin",
+        "_deferred",
+        "_settings",
+        "_cursor",
+        "_client",
+        "_statements",
+        "_refused",
+        "_owns_commit",
+        "_plain",
+        "sealer",
+    )
 
     def __init__(
         self, dbapi_connection: Any, *, postgres: bool, sealer: Any = None, begin: bool = False
@@ -86,10 +103,14 @@ class Raw:
         self._conn = dbapi_connection
         self._pg = postgres
         self._begin = begin  # PostgreSQL, autocommit connection: BEGIN not sent yet
+        self._owns_commit = begin  # Database.raw(): this object sends the COMMIT
+        self._plain: Any = None  # PostgreSQL, a session's connection: the cursor of ``_run``
         self._deferred: list[Statement] = []
         self._settings: dict[str, str] = {}
         self._cursor: Any = None
         self._client: Any = None
+        self._statements: Statements | None = None
+        self._refused: Exception | None = None  # what a deferred statement's refusal means
         self.sealer = sealer  # the unit of work's Vault (see Database.sealer)
 
     @classmethod
@@ -118,16 +139,24 @@ class Raw:
         if self._pg:
             self._settings[name] = value
 
-    def defer(self, sql: str, params: dict[str, Any]) -> None:
-        """Run this statement with the next one (PostgreSQL: in the same round trip); its rows are
-        not read and an error surfaces with that next statement (a unique index's refusal as
-        ``Duplicate``, like ``insert``)."""
+    def defer(self, sql: str, params: dict[str, Any], *, refused: Exception | None = None) -> None:
+        """Run this statement with the next one (PostgreSQL: in the same round trip), which may be
+        the commit; its rows are not read and an error surfaces with that next statement (a
+        unique index's refusal as ``Duplicate``, like ``insert``, or as ``refused`` when given:
+        the error to report even when the refusal only comes with the commit)."""
         if self._pg:
+            if refused is not None:
+                self._refused = refused
             self._deferred.append((sql, params))
+            if not self._owns_commit:
+                # A session's connection: its commit is the session's, so nothing may wait for it.
+                self._together([])
             return
         try:
             self._conn.execute(sql, params).close()
         except _integrity_errors(False) as exc:
+            if refused is not None:
+                raise refused from exc
             raise Duplicate(str(exc)) from exc
 
     def batch(self, statements: list[Statement]) -> list[list[tuple[Any, ...]]]:
@@ -153,13 +182,13 @@ class Raw:
 
     def rollback(self) -> None:
         """PostgreSQL, ``Database.raw()``: end a failed unit of work (nothing was kept)."""
-        self._deferred, self._settings = [], {}
+        self._deferred, self._settings, self._refused = [], {}, None
         if self._conn.info.transaction_status != _idle():
             self._command("ROLLBACK")
 
     def _command(self, sql: str) -> None:
         if self._cursor is None:
-            self._cursor = self._conn.cursor()
+            self._cursor = self._prepared().client or self._conn.cursor()
         self._cursor.execute(sql)
 
     def _pending(self) -> bool:
@@ -168,11 +197,11 @@ class Raw:
     def _together(self, statements: list[Statement]) -> list[tuple[list[tuple[Any, ...]], int]]:
         """Send what is pending and ``statements`` in one message; each statement's rows and
         row count, in order."""
-        if self._client is None:
-            import psycopg
-
-            self._client = psycopg.ClientCursor(self._conn)
         client = self._client
+        if client is None:
+            client = self._client = self._prepared().client
+            if client is None:
+                client = self._client = self._prepared().client = self._new_client()
         todo: list[Statement] = [("BEGIN", {})] if self._begin else []
         if self._settings:
             names = list(self._settings.items())
@@ -184,12 +213,15 @@ class Raw:
         todo += self._deferred
         skip = len(todo)
         todo += statements
+        refused, self._refused = self._refused, None
         self._begin, self._settings, self._deferred = False, {}, []
-        text = "; ".join(client.mogrify(_to_pyformat(sql), params) for sql, params in todo)
+        text = "; ".join([self._text(sql, params) for sql, params in todo])
         try:
             client.execute(text)
         except _integrity_errors(True) as exc:
             # e.g. a deferred insert refused by a unique index, reported with this message
+            if refused is not None:
+                raise refused from exc
             raise Duplicate(str(exc)) from exc
         out: list[tuple[list[tuple[Any, ...]], int]] = []
         index = 0
@@ -203,19 +235,64 @@ class Raw:
                 break
         return out
 
+    def _new_client(self) -> Any:
+        import psycopg
+
+        return psycopg.ClientCursor(self._conn)
+
+    def _prepared(self) -> Statements:
+        statements = self._statements
+        if statements is None:
+            statements = self._statements = statements_of(self._conn)
+        return statements
+
+    def _text(self, sql: str, params: dict[str, Any]) -> str:
+        """One statement of a message: ``EXECUTE`` of its prepared form where it has one
+        (storage/prepared.py), else the statement with its values bound in."""
+        if not params and not plannable(sql):
+            return sql
+        if not self._owns_commit:
+            # an ORM session's unit of work (imports, exports, reviews): not the hot path
+            return str(self._client.mogrify(_to_pyformat(sql), params))
+        statements = self._prepared()
+        prepared = statements.lookup(sql)
+        if prepared is False:
+            in_transaction = not self._conn.autocommit or self._conn.info.transaction_status != _idle()
+            prepared = statements.prepare(self._client, sql, in_transaction) if plannable(sql) else None
+        if prepared is None:
+            return str(self._client.mogrify(_to_pyformat(sql), params))
+        assert isinstance(prepared, Prepared)
+        return prepared.execute(params, self._quote)
+
+    def _quote(self, value: Any) -> str:
+        if type(value) is str and "\0" not in value:
+            statements = self._prepared()
+            escaping = statements.escaping
+            if escaping is None:
+                from psycopg import pq
+
+                escaping = statements.escaping = pq.Escaping(self._conn.pgconn)
+            return bytes(escaping.escape_literal(value.encode())).decode()
+        return str(self._client.mogrify("%s", (value,)))
+
     def _run(self, sql: str, params: dict[str, Any]) -> Any:
+        """A statement on its own: SQLite, or PostgreSQL over an ORM session's connection (the
+        parameters bound by the server, as the bulk import's arrays want)."""
         if not self._pg:
             cursor = self._conn.cursor()
             cursor.execute(sql, params)
             return cursor
-        # one cursor for the unit of work's plain statements (each is read before the next)
-        if self._cursor is None:
-            self._cursor = self._conn.cursor()
-        self._cursor.execute(_to_pyformat(sql), params)
-        return self._cursor
+        if self._plain is None:
+            self._plain = self._conn.cursor()
+        self._plain.execute(_to_pyformat(sql), params)
+        return self._plain
+
+    def _alone(self) -> bool:
+        """Whether a statement goes by ``_run`` rather than in a message of its own making."""
+        return not self._pg or not (self._owns_commit or self._pending())
 
     def all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        if self._pg and self._pending():
+        if not self._alone():
             return self._together([(sql, params)])[0][0]
         cursor = self._run(sql, params)
         rows = cursor.fetchall()
@@ -231,7 +308,7 @@ class Raw:
             raise Duplicate(str(exc)) from exc
 
     def first(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        if self._pg and self._pending():
+        if not self._alone():
             rows = self._together([(sql, params)])[0][0]
             return rows[0] if rows else None
         cursor = self._run(sql, params)
@@ -248,7 +325,7 @@ class Raw:
 
     def execute(self, sql: str, params: dict[str, Any]) -> int:
         """Run a statement; return how many rows it changed."""
-        if self._pg and self._pending():
+        if not self._alone():
             return self._together([(sql, params)])[0][1]
         cursor = self._run(sql, params)
         count = int(cursor.rowcount)
@@ -256,7 +333,7 @@ class Raw:
         return count
 
     def _done(self, cursor: Any) -> None:
-        if cursor is not self._cursor:
+        if cursor is not self._plain:
             cursor.close()
 
 
