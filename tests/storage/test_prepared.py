@@ -58,9 +58,8 @@ def test_values_round_trip_through_prepared_statements(rt: Runtime) -> None:
             db.first("SELECT CAST(:k AS TEXT)", {"k": "a\0b"})
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])  # PostgreSQL's prepared statements only
 def test_statements_are_prepared_once_per_connection_and_survive_a_rollback(rt: Runtime) -> None:
-    if rt.db.is_sqlite:
-        pytest.skip("PostgreSQL's prepared statements")
     _scratch(rt)
     sql = "SELECT n FROM scratch WHERE k = :k"
     for _ in range(8):
