@@ -31,6 +31,8 @@ a ratio column (ours / baseline). The annotation and export steps run on ours on
 from __future__ import annotations
 
 import argparse
+import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -70,6 +72,35 @@ def _code_of(system: LabelhouseSystem) -> str:
         timeout=60,
     )
     return r.stdout.strip() or r.stderr.strip()[-200:]
+
+
+def settle(system: LabelhouseSystem) -> dict[str, float]:
+    """What the out-of-band annotation step left behind, measured and then cleared (setup, not timed).
+
+    ``lh_admin annotate`` writes a million annotations from another process in a minute or two;
+    a server that took them through its own submits over hours would have checkpointed them as
+    they came. Record the WAL's size and the machine's dirty pages, then checkpoint (TRUNCATE)
+    and sync, so the export reads the database as such a server would have left it."""
+    wal = list(system.data_dir.rglob("*.db-wal"))
+    before = sum(f.stat().st_size for f in wal)
+    dirty_kb = _meminfo("Dirty")
+    t0 = time.perf_counter()
+    for f in wal:
+        with sqlite3.connect(str(f)[: -len("-wal")]) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    os.sync()
+    return {
+        "wal_mb": round(before / 1e6, 1),
+        "dirty_mb": round(dirty_kb / 1e3, 1),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+def _meminfo(key: str) -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return float(line.split()[1])
+    return 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             ref = ProjectRef(pa, n, 1)
             print(f"-- annotating every task ({a.annotate})", file=sys.stderr, flush=True)
             doc["annotate"] = system.annotate_all(ref, a.annotate)
+            doc["settle"] = settle(system)
             # 5. export
             print("-- HTTP export", file=sys.stderr, flush=True)
             spy = spy_start(system.server_pid, stem("export-http")) if a.profile else None
@@ -244,6 +276,13 @@ def main(argv: list[str] | None = None) -> int:
             f"annotate every task ({a.annotate}; setup)",
             f"{doc['annotate']['seconds']} s",
             f"{doc['annotate']['annotated']} annotations",
+            "",
+            "",
+        ),
+        (
+            "  settle: checkpoint + sync (setup)",
+            f"{doc['settle']['seconds']} s",
+            f"WAL {doc['settle']['wal_mb']} MB, dirty pages {doc['settle']['dirty_mb']} MB before",
             "",
             "",
         ),
