@@ -95,6 +95,17 @@ def posterior(
     return best, weight[best] / norm, {o: w / norm for o, w in weight.items()}
 
 
+def class_accuracy(rec: dict[str, dict[str, tuple[float, float]]], w: str, c: str, shrink: float) -> float:
+    """Annotator ``w``'s accuracy when the truth is ``c`` (two-coin records), shrunk towards the
+    assumed accuracy, or with ``hier`` towards the annotator's one-coin accuracy."""
+    right, n = rec[w].get(c, (0.0, 0.0))
+    centre = ASSUMED
+    if RUN["on"]:
+        r1, n1 = RUN["record"][w]
+        centre = min(max((r1 + 4.0 * ASSUMED) / (n1 + 4.0), 0.5), 0.99)
+    return min(max((right + shrink * centre) / (n + shrink), 0.5), 0.99)
+
+
 def two_coin(
     taken: list[tuple[str, str]],
     options: list[str],
@@ -106,12 +117,7 @@ def two_coin(
     k = max(len(options), 2)
 
     def acc(w: str, c: str) -> float:
-        right, n = rec[w].get(c, (0.0, 0.0))
-        centre = ASSUMED
-        if RUN["on"]:  # shrunk towards the annotator's one-coin accuracy, not the assumed one
-            r1, n1 = RUN["record"][w]
-            centre = min(max((r1 + 4.0 * ASSUMED) / (n1 + 4.0), 0.5), 0.99)
-        return min(max((right + shrink * centre) / (n + shrink), 0.5), 0.99)
+        return class_accuracy(rec, w, c, shrink)
 
     score = dict.fromkeys(options, 0.0)
     prior = RUN.get("stored")
@@ -180,12 +186,7 @@ def prequential_two(
     k = max(len(options), 2)
 
     def acc(w: str, c: str) -> float:
-        right, n = rec[w].get(c, (0.0, 0.0))
-        centre = ASSUMED
-        if RUN["on"]:  # shrunk towards the annotator's one-coin accuracy, not the assumed one
-            r1, n1 = RUN["record"][w]
-            centre = min(max((r1 + 4.0 * ASSUMED) / (n1 + 4.0), 0.5), 0.99)
-        return min(max((right + shrink * centre) / (n + shrink), 0.5), 0.99)
+        return class_accuracy(rec, w, c, shrink)
 
     total = 0.0
     for j in range(1, len(taken)):

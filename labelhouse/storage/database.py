@@ -131,15 +131,19 @@ class Database:
                 yield from self._raw_postgres(conn)
                 return
             try:
-                conn.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
-                raw = Raw(conn.driver_connection, postgres=False, sealer=self.sealer)
-                yield raw
-                self._commit_raw(raw)
+                yield from self._raw_sqlite(conn.driver_connection, write)
             except BaseException:
                 conn.rollback()
                 raise
             finally:
                 conn.close()
+
+    def _raw_sqlite(self, conn: Any, write: bool) -> Iterator[Raw]:
+        """SQLite: begin, the unit of work, commit (the caller rolls back on failure)."""
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        raw = Raw(conn, postgres=False, sealer=self.sealer)
+        yield raw
+        self._commit_raw(raw)
 
     def keep_connection(self) -> None:
         """SQLite: this thread's ``raw()`` units of work reuse one connection, kept out of the pool.
@@ -163,10 +167,7 @@ class Database:
     def _raw_kept(self, kept: _Kept, write: bool) -> Iterator[Raw]:
         kept.busy = True
         try:
-            kept.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            raw = Raw(kept.conn, postgres=False, sealer=self.sealer)
-            yield raw
-            self._commit_raw(raw)
+            yield from self._raw_sqlite(kept.conn, write)
         except BaseException:
             try:
                 kept.conn.rollback()

@@ -25,7 +25,8 @@ from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
-_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+# A ``:name`` placeholder (not a ``::cast``), as ``Raw`` statements write their parameters.
+NAMED = re.compile(r"(?<![:\w]):(\w+)")
 # Statements worth a plan; utility statements (BEGIN, COMMIT, SET, ...) are sent as they are.
 _PLANNED = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 # A connection keeps at most this many (the hot path has about twenty distinct statements).
@@ -80,7 +81,7 @@ def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
             names.append(name)
         return f"${names.index(name) + 1}"
 
-    return _NAMED.sub(number, sql), tuple(names)
+    return NAMED.sub(number, sql), tuple(names)
 
 
 def plannable(sql: str) -> bool:

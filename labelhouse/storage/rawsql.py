@@ -8,7 +8,6 @@ written once with ``:name`` placeholders (sqlite3's style) and translated for ps
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -16,14 +15,12 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from labelhouse.storage.prepared import Prepared, Statements, plannable, statements_of
-
-_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+from labelhouse.storage.prepared import NAMED, Prepared, Statements, plannable, statements_of
 
 
 @lru_cache(maxsize=256)
 def _to_pyformat(sql: str) -> str:
-    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+    return NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
 def sqlite_datetime(value: datetime) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,70 +29,64 @@ def _table(db: Database) -> None:
         raw.execute("CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)", {})
 
 
-def test_units_of_work_reuse_the_kept_connection_and_skip_the_pool(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'lh.db'}")
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """A database with table ``t`` whose test thread keeps its own connection."""
+    database = Database(f"sqlite:///{tmp_path / 'lh.db'}")
     try:
-        _table(db)
-        db.keep_connection()
-        checkouts = _count_checkouts(db)
-        drivers = set()
-        for n in range(5):
-            with db.raw() as raw:
-                raw.execute("INSERT INTO t (k, n) VALUES (:k, :n)", {"k": f"k{n}", "n": n})
-                drivers.add(id(raw._conn))
-        with db.raw(write=False) as raw:
-            assert raw.first("SELECT COUNT(*) FROM t", {}) == (5,)
-        assert checkouts == [] and len(drivers) == 1
-        # committed for every other connection to see
-        with db.session(write=False) as s:
-            assert s.connection().exec_driver_sql("SELECT SUM(n) FROM t").scalar() == 10
+        _table(database)
+        database.keep_connection()
+        yield database
     finally:
-        db.dispose()
+        database.dispose()
 
 
-def test_a_failed_unit_rolls_back_and_the_connection_goes_on(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'lh.db'}")
-    try:
-        _table(db)
-        db.keep_connection()
-        with pytest.raises(RuntimeError), db.raw() as raw:
-            raw.execute("INSERT INTO t (k, n) VALUES ('gone', 1)", {})
-            raise RuntimeError("the service refused")
+def test_units_of_work_reuse_the_kept_connection_and_skip_the_pool(db: Database) -> None:
+    checkouts = _count_checkouts(db)
+    drivers = set()
+    for n in range(5):
         with db.raw() as raw:
-            assert raw.first("SELECT COUNT(*) FROM t", {}) == (0,)
-            raw.execute("INSERT INTO t (k, n) VALUES ('kept', 2)", {})
-        with db.raw(write=False) as raw:
-            assert raw.all("SELECT k FROM t", {}) == [("kept",)]
-    finally:
-        db.dispose()
+            raw.execute("INSERT INTO t (k, n) VALUES (:k, :n)", {"k": f"k{n}", "n": n})
+            drivers.add(id(raw._conn))
+    with db.raw(write=False) as raw:
+        assert raw.first("SELECT COUNT(*) FROM t", {}) == (5,)
+    assert checkouts == [] and len(drivers) == 1
+    # committed for every other connection to see
+    with db.session(write=False) as s:
+        assert s.connection().exec_driver_sql("SELECT SUM(n) FROM t").scalar() == 10
 
 
-def test_nested_units_and_other_threads_use_the_pool(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'lh.db'}")
-    try:
-        _table(db)
-        db.keep_connection()
-        checkouts = _count_checkouts(db)
-        with db.raw(write=False) as outer:
-            with db.raw() as inner:  # the kept connection is busy: one from the pool
-                assert inner._conn is not outer._conn
-                inner.execute("INSERT INTO t (k, n) VALUES ('x', 1)", {})
-        assert checkouts == [threading.get_ident()]
+def test_a_failed_unit_rolls_back_and_the_connection_goes_on(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.raw() as raw:
+        raw.execute("INSERT INTO t (k, n) VALUES ('gone', 1)", {})
+        raise RuntimeError("the service refused")
+    with db.raw() as raw:
+        assert raw.first("SELECT COUNT(*) FROM t", {}) == (0,)
+        raw.execute("INSERT INTO t (k, n) VALUES ('kept', 2)", {})
+    with db.raw(write=False) as raw:
+        assert raw.all("SELECT k FROM t", {}) == [("kept",)]
 
-        def elsewhere() -> None:
-            with db.raw() as raw:
-                raw.execute("INSERT INTO t (k, n) VALUES ('y', 2)", {})
 
-        thread = threading.Thread(target=elsewhere)
-        thread.start()
-        thread.join()
-        assert len(checkouts) == 2 and checkouts[1] == thread.ident
-        db.release_connection()
-        with db.raw(write=False) as raw:
-            assert raw.first("SELECT COUNT(*) FROM t", {}) == (2,)
-        assert len(checkouts) == 3  # released: the pool again
-    finally:
-        db.dispose()
+def test_nested_units_and_other_threads_use_the_pool(db: Database) -> None:
+    checkouts = _count_checkouts(db)
+    with db.raw(write=False) as outer:
+        with db.raw() as inner:  # the kept connection is busy: one from the pool
+            assert inner._conn is not outer._conn
+            inner.execute("INSERT INTO t (k, n) VALUES ('x', 1)", {})
+    assert checkouts == [threading.get_ident()]
+
+    def elsewhere() -> None:
+        with db.raw() as raw:
+            raw.execute("INSERT INTO t (k, n) VALUES ('y', 2)", {})
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert len(checkouts) == 2 and checkouts[1] == thread.ident
+    db.release_connection()
+    with db.raw(write=False) as raw:
+        assert raw.first("SELECT COUNT(*) FROM t", {}) == (2,)
+    assert len(checkouts) == 3  # released: the pool again
 
 
 def test_the_server_loop_labels_without_pool_checkouts(sqlite_rt: Runtime) -> None:
