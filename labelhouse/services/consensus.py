@@ -90,10 +90,13 @@ def on_submit(
         answers = counted_answers(db, task_id)
     values, confidence = task_consensus(schema.controls, answers, policy, accuracy)
     settled = None
+    target = policy.target_confidence
     if (
-        policy.adaptive
+        target is not None
         and policy.stop_rule == "predictive"
         and policy.min_labels <= labels < policy.max_labels
+        and confidence is not None
+        and confidence >= target  # below it the task wants another label whatever ``settled``
     ):
         settled = task_settled(schema.controls, answers, policy, accuracy)
     new_overlap = overlap

@@ -236,8 +236,9 @@ class QueueProject:
 
 
 def queue_project_query(actor: Actor, project_id: int) -> tuple[str, dict[str, Any]]:
-    """The project row ``next`` needs (the caller checks the permission), as a statement to send in
-    a batch with others (``Raw.batch``); ``queue_project_row`` reads its rows."""
+    """The project row ``next`` needs (the caller checks the permission), as a statement that
+    ``lease_sql.with_live_leases`` joins with the caller's live leases; ``queue_project_row``
+    reads its rows."""
     # whether the caller is paused here rides along in the same statement (the hot path)
     return (
         "SELECT id, gold_rate, lease_seconds, updated_at, schema, "

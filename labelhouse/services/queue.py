@@ -96,10 +96,10 @@ def next_task(
     require(actor, "task.next", ProjectId(project_id))
     db = Raw.of(s)
     if db.is_postgres:
-        # Losing this transaction in a PostgreSQL crash is harmless: a handout not yet flushed to
-        # disk only leases a task (the slot returns to the queue with it), and any later durable
-        # commit (every submit) flushes the WAL before it, so it never loses an acknowledged
-        # annotation (docs/architecture.md, "Durability").
+        # Losing this transaction in a PostgreSQL crash loses no annotation: a handout not yet
+        # flushed to disk only leases a task (the slot returns to the queue with it), and any
+        # later durable commit (every submit) flushes the WAL before it. Its audit event goes with
+        # it, a stated limit of the view log (docs/architecture.md "Durability", docs/security.md).
         db.set_local("synchronous_commit", "off")
     rows = db.all(*lease_sql.with_live_leases(*queue_project_query(actor, project_id), actor.user_id, now))
     project = queue_project_row(project_id, rows)
