@@ -101,19 +101,19 @@ RT = Annotated[Runtime, Depends(runtime)]
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-# The labeling loop's threads on PostgreSQL: as many as the connection pool (storage/database.py).
-HOT_THREADS = 40
 _hot_pool: ThreadPoolExecutor | None = None
 _hot_pool_lock = threading.Lock()
 
 
-def _hot_threads() -> ThreadPoolExecutor:
+def _hot_threads(rt: Runtime) -> ThreadPoolExecutor:
+    """The labeling loop's threads on PostgreSQL: as many as the connection pool holds."""
     global _hot_pool
     if _hot_pool is not None:
         return _hot_pool
     with _hot_pool_lock:
         if _hot_pool is None:
-            _hot_pool = ThreadPoolExecutor(HOT_THREADS, thread_name_prefix="labelhouse-hot")
+            size = rt.db.engine.pool.size()  # type: ignore[attr-defined]
+            _hot_pool = ThreadPoolExecutor(size, thread_name_prefix="labelhouse-hot")
         return _hot_pool
 
 
@@ -129,7 +129,7 @@ async def hot_call(rt: Runtime, fn: Callable[..., T], *args: Any) -> T:
     if rt.db.is_sqlite:
         return fn(*args)
     context = contextvars.copy_context()
-    return await asyncio.get_running_loop().run_in_executor(_hot_threads(), context.run, fn, *args)
+    return await asyncio.get_running_loop().run_in_executor(_hot_threads(rt), context.run, fn, *args)
 
 
 def _default(value: Any) -> Any:
