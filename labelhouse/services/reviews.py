@@ -246,7 +246,7 @@ def decide(
         raise Invalid("only a correction carries an answer", field="answer")
     if state == "rejected":
         # before the answer stops counting: what it added to its annotator's record goes
-        credits.leave(Raw.of(s), target.id)
+        credits.leave(Raw.of(s), actor.workspace_id, target.id)
     target.review = state
     row = Review(
         workspace_id=actor.workspace_id,
@@ -274,7 +274,9 @@ def decide(
     if state != "accepted":
         project = s.get(Project, task.project_id)
         assert project is not None
-        task_consensus.refresh(Raw.of(s), task.id, schemas.get(project), policy_of(project))
+        task_consensus.refresh(
+            Raw.of(s), actor.workspace_id, task.id, schemas.get(project), policy_of(project)
+        )
     return row
 
 
