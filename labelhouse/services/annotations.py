@@ -22,7 +22,7 @@ from labelhouse.services.clock import aware
 from labelhouse.services.item_data import open_fields
 from labelhouse.services.projects import policies, policy_of, schemas
 from labelhouse.storage.rawsql import Duplicate, Raw, json_value
-from labelhouse.storage.tables import Annotation, Project
+from labelhouse.storage.tables import Annotation, Project, Task
 
 MAX_KEY = 200
 
@@ -314,13 +314,21 @@ def _check_live(db: Raw, lease_id: int, task_id: int, state: str, expires: datet
 
 
 def get_annotation(s: Session, actor: Actor, annotation_id: int) -> Annotation:
-    row = s.get(Annotation, annotation_id)
-    if (
-        row is None
-        or row.workspace_id != actor.workspace_id
-        or row.deleted_at is not None
-        or not actor.may_see_project(ProjectId(row.project_id))
-    ):
+    """An annotation the actor may see: of their workspace and projects, not in the trash, nor is
+    its task's item or its project (else NotFound, exactly as for an id that never existed)."""
+    row = s.scalars(
+        select(Annotation)
+        .join(Task, Task.id == Annotation.task_id)
+        .join(Project, Project.id == Annotation.project_id)
+        .where(
+            Annotation.id == annotation_id,
+            Annotation.workspace_id == actor.workspace_id,
+            Annotation.deleted_at.is_(None),
+            Task.state != "trashed",
+            Project.deleted_at.is_(None),
+        )
+    ).first()
+    if row is None or not actor.may_see_project(ProjectId(row.project_id)):
         raise NotFound(f"annotation {annotation_id} not found")
     if row.user_id != actor.user_id and not allowed(actor.role, "annotation.read_all"):
         raise NotFound(f"annotation {annotation_id} not found")
@@ -405,10 +413,22 @@ def edit(
     return new
 
 
-def list_for_task(s: Session, actor: Actor, task_id: int, *, all_versions: bool = False) -> list[Annotation]:
-    row = s.execute(text("SELECT project_id, workspace_id FROM tasks WHERE id = :t"), {"t": task_id}).first()
-    if row is None or row[1] != actor.workspace_id or not actor.may_see_project(ProjectId(row[0])):
+def visible_task(s: Session, actor: Actor, task_id: int) -> None:
+    """NotFound, exactly as for an id that never existed, unless the task is of the actor's
+    workspace and projects and neither its item nor its project is in the trash."""
+    row = s.execute(
+        text(
+            "SELECT t.project_id FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = :t "
+            "AND t.workspace_id = :w AND t.state != 'trashed' AND p.deleted_at IS NULL"
+        ),
+        {"t": task_id, "w": actor.workspace_id},
+    ).first()
+    if row is None or not actor.may_see_project(ProjectId(row[0])):
         raise NotFound(f"task {task_id} not found")
+
+
+def list_for_task(s: Session, actor: Actor, task_id: int, *, all_versions: bool = False) -> list[Annotation]:
+    visible_task(s, actor, task_id)
     query = select(Annotation).where(Annotation.task_id == task_id, Annotation.deleted_at.is_(None))
     if not all_versions:
         query = query.where(Annotation.is_latest.is_(True))

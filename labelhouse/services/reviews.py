@@ -316,9 +316,7 @@ def release(s: Session, actor: Actor, task_id: int, *, now: datetime) -> None:
 
 def list_reviews(s: Session, actor: Actor, task_id: int) -> list[dict[str, Any]]:
     """A task's review decisions; an annotator sees only those on their own annotations."""
-    row = s.execute(text("SELECT project_id, workspace_id FROM tasks WHERE id = :t"), {"t": task_id}).first()
-    if row is None or row[1] != actor.workspace_id or not actor.may_see_project(ProjectId(row[0])):
-        raise NotFound(f"task {task_id} not found")
+    ann.visible_task(s, actor, task_id)
     reviews = _reviews(s, task_id)
     if not allowed(actor.role, "annotation.read_all"):
         own = set(
