@@ -16,7 +16,9 @@ Path parameters and bodies name fixtures of workspace A with ``$name`` (see ``Wo
 ``$task_done`` (a task with the annotator's submitted annotation), ``$lease``, ``$annotation``,
 ``$item`` (the leased task's item, which has an image file), ``$job`` (an import job the owner
 started), ``$token`` (an extra API token of the owner), ``$member`` (an annotator of A, not one of
-the actors), ``$trashed`` (an item in A's trash).
+the actors), ``$trashed`` (an item in A's trash), ``$trashed_project`` and ``$trashed_annotation``
+(in A's trash too), ``$a_user`` (A's annotator). ``CROSS`` also names B's objects: ``$b_project``,
+``$b_item`` (not leased), ``$b_task`` and ``$b_lease`` (leased to B's annotator), ``$b_member``.
 """
 
 from __future__ import annotations
