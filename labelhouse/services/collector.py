@@ -6,8 +6,8 @@ generation and then dies there; promotions count towards the next full collectio
 collection walks every tracked object of the process (the server's modules, SQLAlchemy's
 caches...). With the default threshold (a young collection every 700 net allocations) a
 1,000,000-row import ran ~49 full collections and ~6,000 young ones: **a third of the CPU of
-reading, checking and sealing** (docs/performance.md, "Bulk import and export: the collector,
-the read-ahead").
+reading, checking and sealing** (docs/performance.md, "Bulk import and export on a busy
+machine").
 
 ``fewer_collections()`` raises the young generation's threshold while bulk work runs (every
 10,000 allocations instead of 700): the same objects are freed by reference counting as before,
