@@ -217,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                 "lines": ex.lines,
                 "annotations_per_s": round(ex.lines / ex.seconds) if ex.seconds else None,
                 "server_peak_rss_mib": ex.server_peak_rss_mib,
+                "server_cpu_s": ex.server_cpu_s,
             }
             if not a.no_cli_export:
                 print("-- labelhouse export (CLI)", file=sys.stderr, flush=True)
@@ -293,7 +294,13 @@ def main(argv: list[str] | None = None) -> int:
             f"< {TARGET_EXPORT_S:.0f} s",
             check(ex["seconds"] < TARGET_EXPORT_S),
         ),
-        ("  server peak RSS during export", f"{ex['server_peak_rss_mib']} MiB", "", "", ""),
+        (
+            "  server peak RSS / CPU during export",
+            f"{ex['server_peak_rss_mib']} MiB / {ex.get('server_cpu_s')} s",
+            "",
+            "",
+            "",
+        ),
     ]
     if "export_cli" in doc:
         ec = doc["export_cli"]

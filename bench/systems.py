@@ -91,6 +91,7 @@ class ExportStats:
     lines: int
     server_peak_rss_mib: float | None = None
     annotations_per_task: dict[Any, int] | None = None  # only when parsed
+    server_cpu_s: float | None = None  # the server's CPU seconds over the export (steadier than wall time)
 
 
 @runtime_checkable
@@ -364,6 +365,7 @@ class LabelhouseSystem:
         self, project_id: int, path: Path, poll: float = 0.25, timeout: float = 3600
     ) -> dict[str, Any]:
         """POST the JSONL file to /items; follow the job when the server makes one (202)."""
+        cpu0 = _proc_cpu_s(self.server_pid)
         t0 = time.perf_counter()
         with Sampler({"server": self.server_pid}) as smp, path.open("rb") as fh:
             r = self._http.post(
@@ -391,8 +393,10 @@ class LabelhouseSystem:
             else:
                 raise HttpError("POST", f"/api/v1/projects/{project_id}/items", r.status_code, r.content)
         dt = time.perf_counter() - t0
+        cpu = _proc_cpu_s(self.server_pid)
         return {
             "seconds": round(dt, 2),
+            "server_cpu_s": round(cpu - cpu0, 2) if cpu is not None and cpu0 is not None else None,
             "upload_s": round(upload_s, 2),
             "created": body.get("created"),
             "failed": body.get("failed"),
@@ -458,6 +462,7 @@ class LabelhouseSystem:
         per: dict[Any, int] | None = {} if parse else None
         n_bytes = n_lines = 0
         tail = b""
+        cpu0 = _proc_cpu_s(self.server_pid)
         t0 = time.perf_counter()
         with Sampler({"server": self.server_pid}, sample_interval) as smp:
             with self._http.stream("GET", path, params={"format": "jsonl"}, timeout=3600) as r:
@@ -476,7 +481,10 @@ class LabelhouseSystem:
             if per is not None and tail.strip():
                 rec = _loads(tail)
                 per[rec["task_id"]] = per.get(rec["task_id"], 0) + len(rec["annotations"])
-        return ExportStats(round(time.perf_counter() - t0, 2), n_bytes, n_lines, smp.peak_mib("server"), per)
+        seconds = round(time.perf_counter() - t0, 2)
+        cpu = _proc_cpu_s(self.server_pid)
+        server_cpu = round(cpu - cpu0, 2) if cpu is not None and cpu0 is not None else None
+        return ExportStats(seconds, n_bytes, n_lines, smp.peak_mib("server"), per, server_cpu)
 
     def export_cli(self, project: ProjectRef, out: Path) -> dict[str, Any]:
         """``labelhouse export PROJECT --out FILE`` (no server involved): time and peak RSS."""
@@ -721,3 +729,12 @@ def _proc_cpu_matching(name: str, needle: str) -> float:
         fields = stat[stat.rindex(")") + 2 :].split()
         total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
     return total
+
+
+def _proc_cpu_s(pid: int | None) -> float | None:
+    """A process's user + system CPU seconds (Linux), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -177,3 +177,45 @@ def test_item_sealer_matches_the_per_item_calls_and_never_repeats_a_nonce(rt: Ru
     # Bound to its project like seal_item: another project's associated data does not open it.
     with pytest.raises(Tampered):
         vault.open_item(owner.workspace_id, 8, sealed[0][0], sealed[0][1])
+
+
+def test_the_plain_rows_loop_prepares_what_the_general_path_does(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_plain_prefix`` (the loop for plain records) and the per-row path give the same batch:
+    lines, hashes, stored fields, duplicates and errors, in order; it hands over at the first row
+    that is not plain (an object value, an envelope, a missing field, an error row)."""
+    owner = make_person(rt, "owner@acme.test")
+    with rt.db.session() as s:
+        actor = actor_for(s, owner.workspace_id, owner.user_id)
+        project = projects.create_project(
+            s, actor, projects.ProjectSettings(name="plain", schema=CHOICES_SCHEMA), now=utcnow()
+        )
+        schema = projects.schemas.get(project)
+        target = items._Target(owner.workspace_id, project.id, items.vault_of(s))
+    plain = [orjson.dumps({"text": f"t{i % 7}", "n": i % 7, "tags": ["a", i % 3]}) for i in range(30)]
+    odd = [
+        b'{"text": "nested", "meta": {"k": 1}}',
+        b'{"data": {"text": "enveloped"}, "priority": 2}',
+        b'{"other": 1}',
+        b"[1]",
+        b'{"text": "t1", "n": 1, "tags": ["a", 1]}',  # a duplicate of a plain row, after the hand-over
+    ]
+    for lines in (plain, plain + odd + plain[:3], odd + plain):
+        rows = list(JsonlReader().read(io.BytesIO(b"\n".join(lines) + b"\n")))
+
+        def prepared(rows: list[Any] = rows) -> tuple[Any, ...]:
+            batch = items._prepare_batch(rows, schema, rt.blobs, target)
+            opened = [
+                (p.line, p.content_hash, p.priority, p.gold, p.skills,
+                 target.vault.open_item(owner.workspace_id, project.id, p.content_hash, p.encoded))
+                for p in batch.items
+            ]  # fmt: skip
+            return batch.rows, opened, batch.duplicates, batch.errors
+
+        fast = prepared()
+        with monkeypatch.context() as m:
+            m.setattr(items, "_plain_prefix", lambda *_a: items._Plain(0, 0))
+            assert prepared() == fast
+    # 21 distinct plain rows of 30; the odd duplicate comes first in the last round
+    assert (fast[0], len(fast[1]), fast[2], len(fast[3])) == (35, 23, 10, 2)
