@@ -123,16 +123,15 @@ class Database:
         ``last_commits``: the caller runs one service whose ``Raw.last`` statement is the unit of
         work's last one, and lets the ``COMMIT`` travel with it (PostgreSQL; see ``Raw.last``).
         """
+        if not self.is_sqlite:  # no turns to take (``_turn``): straight to the pool
+            yield from self._raw_postgres(self.engine.raw_connection(), last_commits)
+            return
         with self._turn(write):
-            if self.is_sqlite:
-                kept = self._kept.get(threading.get_ident())
-                if kept is not None and not kept.busy:
-                    yield from self._raw_kept(kept, write)
-                    return
-            conn = self.engine.raw_connection()
-            if not self.is_sqlite:
-                yield from self._raw_postgres(conn, last_commits)
+            kept = self._kept.get(threading.get_ident())
+            if kept is not None and not kept.busy:
+                yield from self._raw_kept(kept, write)
                 return
+            conn = self.engine.raw_connection()
             try:
                 yield from self._raw_sqlite(conn.driver_connection, write)
             except BaseException:
