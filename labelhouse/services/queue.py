@@ -201,7 +201,10 @@ def _next_in_one(db: Raw, actor: Actor, project_id: int, *, now: datetime, prefe
     try:
         rows = db.last(_NEXT_IN_ONE, params)
     except Duplicate:
-        # twenty appends to the caller's audit lane lost to their own concurrent requests
+        # twenty appends to the caller's audit lane lost to their own concurrent requests; the
+        # whole call rolls back, its sweep too
+        if sweep:
+            _sweeps.pop(project_id, None)
         raise Conflict("too many of your requests at once; try again") from None
     outcome, reason, lease_id, task_id, expires, item_id, data, draft, digest = rows[0]
     if outcome != "ok" and outcome != "none":

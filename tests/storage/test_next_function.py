@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from labelhouse.core.actor import Actor
-from labelhouse.core.errors import Forbidden, NotFound
+from labelhouse.core.errors import Conflict, Forbidden, NotFound
 from labelhouse.formats.base import ImportRow
 from labelhouse.runtime import Runtime
 from labelhouse.security.audit import GENESIS, event_fields_json, event_hash
@@ -173,3 +173,37 @@ def test_function_and_python_appends_share_one_lane_and_it_verifies(rt: Runtime)
     assert details["again"] is True
     with rt.db.session(write=False) as s:
         assert audit.verify(s) == {"acme": []}
+
+
+@PG
+def test_a_lane_it_cannot_append_to_fails_the_whole_next(rt: Runtime) -> None:
+    """Twenty lost appends (here a trigger swallows every insert into the audit log, as a lane
+    whose number is always taken would) fail the call with 409, and the lease goes with it: a
+    handout is never kept without its event."""
+    owner, pid = _setup(rt)
+    with rt.db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE FUNCTION lh_test_swallow() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RETURN NULL; END $$"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TRIGGER lh_test_swallow BEFORE INSERT ON audit_events "
+                "FOR EACH ROW EXECUTE FUNCTION lh_test_swallow()"
+            )
+        )
+    try:
+        with pytest.raises(Conflict, match="too many of your requests"), rt.db.raw(last_commits=True) as db:
+            queue.next_task(db, owner, pid, now=utcnow(), skip_locked=True)
+    finally:
+        with rt.db.engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER lh_test_swallow ON audit_events"))
+            conn.execute(text("DROP FUNCTION lh_test_swallow()"))
+    with rt.db.raw() as db:
+        assert db.all("SELECT count(*) FROM leases", {}) == [(0,)]
+        assert db.all("SELECT sum(leased) FROM tasks", {}) == [(0,)]
+    with rt.db.raw(last_commits=True) as db:  # and the next call, with the log back, works
+        assert queue.next_task(db, owner, pid, now=utcnow(), skip_locked=True) is not None
+    assert len(_lane(rt, owner)) == 1
