@@ -20,9 +20,9 @@ from labelhouse.services import audit, credits, pauses
 from labelhouse.services import consensus as task_consensus
 from labelhouse.services.clock import aware
 from labelhouse.services.item_data import open_fields
-from labelhouse.services.projects import policies, schemas
+from labelhouse.services.projects import policies, policy_of, schemas
 from labelhouse.storage.rawsql import Duplicate, Raw, json_value
-from labelhouse.storage.tables import Annotation, Project
+from labelhouse.storage.tables import Annotation, Project, Task
 
 MAX_KEY = 200
 
@@ -166,7 +166,7 @@ def submit(
         # goes to the server with the next statement (a consensus read, or with the task's
         # update at the commit), not in a round trip of its own; the unique (workspace, user,
         # key) index may refuse it only then, so its meaning goes with it.
-        annotation_id = int(task_row[10])
+        annotation_id = int(task_row[11])
         params["id"] = annotation_id
         db.defer(columns + f"VALUES (:id, :id, {values})", params, refused=Conflict(_KEY_REUSED))
     else:
@@ -186,6 +186,7 @@ def submit(
         if not is_gold:
             outcome = task_consensus.on_submit(
                 db,
+                workspace_id=actor.workspace_id,
                 project_id=project_id,
                 task_id=task_id,
                 schema=schema,
@@ -204,12 +205,13 @@ def submit(
         pauses.after_gold_answer(db, actor, project_id, schema, policy, now=now)
         credits.record_gold(
             db,
+            workspace_id=actor.workspace_id,
             project_id=project_id,
-            task_id=task_id,
             annotation_id=annotation_id,
             user_id=actor.user_id,
             controls=schema.controls,
             answer=clean,
+            gold=None if task_row[10] is None else json_value(task_row[10]),
         )
     created = AnnotationRow(
         id=annotation_id,
@@ -232,7 +234,7 @@ def submit(
 _LEASE_COLUMNS = "l.id, l.workspace_id, l.project_id, l.task_id, l.user_id, l.state, l.expires_at"
 _TASK_COLUMNS = (
     "t.state, i.data, p.updated_at, p.schema, t.done, t.overlap, t.is_gold, p.quality, p.extra_labels, "
-    "i.content_hash"
+    "i.content_hash, t.gold_answer"
 )
 _TASK_JOINS = (
     "JOIN items i ON i.id = t.item_id JOIN projects p ON p.id = t.project_id "
@@ -333,13 +335,21 @@ def _check_live(db: Raw, lease_id: int, task_id: int, state: str, expires: datet
 
 
 def get_annotation(s: Session, actor: Actor, annotation_id: int) -> Annotation:
-    row = s.get(Annotation, annotation_id)
-    if (
-        row is None
-        or row.workspace_id != actor.workspace_id
-        or row.deleted_at is not None
-        or not actor.may_see_project(ProjectId(row.project_id))
-    ):
+    """An annotation the actor may see: of their workspace and projects, not in the trash, nor is
+    its task's item or its project (else NotFound, exactly as for an id that never existed)."""
+    row = s.scalars(
+        select(Annotation)
+        .join(Task, Task.id == Annotation.task_id)
+        .join(Project, Project.id == Annotation.project_id)
+        .where(
+            Annotation.id == annotation_id,
+            Annotation.workspace_id == actor.workspace_id,
+            Annotation.deleted_at.is_(None),
+            Task.state != "trashed",
+            Project.deleted_at.is_(None),
+        )
+    ).first()
+    if row is None or not actor.may_see_project(ProjectId(row.project_id)):
         raise NotFound(f"annotation {annotation_id} not found")
     if row.user_id != actor.user_id and not allowed(actor.role, "annotation.read_all"):
         raise NotFound(f"annotation {annotation_id} not found")
@@ -363,18 +373,23 @@ def edit(
         raise Conflict(f"annotation {annotation_id} has a newer version; edit the latest one")
     project = s.get(Project, old.project_id)
     assert project is not None
-    data, digest = s.execute(
-        text("SELECT i.data, i.content_hash FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t"),
-        {"t": old.task_id},
+    # The task's one read: its item, its gold answer, whether it has a stored consensus.
+    data, digest, gold, stored = s.execute(
+        text(
+            "SELECT i.data, i.content_hash, t.gold_answer, t.consensus IS NOT NULL FROM tasks t "
+            "JOIN items i ON i.id = t.item_id WHERE t.id = :t AND t.workspace_id = :w"
+        ),
+        {"t": old.task_id, "w": actor.workspace_id},
     ).one()
     fields = open_fields(s, old.workspace_id, old.project_id, digest, data)
-    clean = schemas.get(project).validate_answer(answer, fields)
+    schema = schemas.get(project)
+    clean = schema.validate_answer(answer, fields)
     # Optimistic concurrency (ATTACKS D-04): an edit names the version it starts from (its id), and
     # only one edit of a version can make it "not latest". The conditional UPDATE is that check and
     # act in one statement (PostgreSQL re-reads the row after a concurrent writer commits; SQLite has
     # one writer), so of two editors who read the same version, the second gets 409, never a lost update.
     # the old version's credit leaves the annotator's record (rolled back with a refused edit)
-    credits.leave(Raw.of(s), annotation_id)
+    credits.leave(Raw.of(s), actor.workspace_id, annotation_id)
     flipped = Raw.of(s).execute(
         "UPDATE annotations SET is_latest = :no WHERE id = :a AND is_latest = :yes",
         {"a": annotation_id, "no": False, "yes": True},
@@ -401,25 +416,40 @@ def edit(
     )
     s.add(new)
     s.flush()
-    task_consensus.refresh_if_stored(Raw.of(s), new.task_id, project)
+    if stored:
+        # what exports and review read stays true (the edit does not change whether it is stored)
+        task_consensus.refresh(Raw.of(s), actor.workspace_id, new.task_id, schema, policy_of(project))
     if old.user_id == actor.user_id:
         # an annotator's own new answer to a gold task is scored against it again
         credits.record_gold(
             Raw.of(s),
+            workspace_id=actor.workspace_id,
             project_id=new.project_id,
-            task_id=new.task_id,
             annotation_id=new.id,
             user_id=new.user_id,
-            controls=schemas.get(project).controls,
+            controls=schema.controls,
             answer=clean,
+            gold=None if gold is None else json_value(gold),
         )
     return new
 
 
-def list_for_task(s: Session, actor: Actor, task_id: int, *, all_versions: bool = False) -> list[Annotation]:
-    row = s.execute(text("SELECT project_id, workspace_id FROM tasks WHERE id = :t"), {"t": task_id}).first()
-    if row is None or row[1] != actor.workspace_id or not actor.may_see_project(ProjectId(row[0])):
+def visible_task(s: Session, actor: Actor, task_id: int) -> None:
+    """NotFound, exactly as for an id that never existed, unless the task is of the actor's
+    workspace and projects and neither its item nor its project is in the trash."""
+    row = s.execute(
+        text(
+            "SELECT t.project_id FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = :t "
+            "AND t.workspace_id = :w AND t.state != 'trashed' AND p.deleted_at IS NULL"
+        ),
+        {"t": task_id, "w": actor.workspace_id},
+    ).first()
+    if row is None or not actor.may_see_project(ProjectId(row[0])):
         raise NotFound(f"task {task_id} not found")
+
+
+def list_for_task(s: Session, actor: Actor, task_id: int, *, all_versions: bool = False) -> list[Annotation]:
+    visible_task(s, actor, task_id)
     query = select(Annotation).where(Annotation.task_id == task_id, Annotation.deleted_at.is_(None))
     if not all_versions:
         query = query.where(Annotation.is_latest.is_(True))
@@ -435,7 +465,7 @@ def delete(s: Session, actor: Actor, annotation_id: int, *, now: datetime) -> No
     audit.record(
         s, actor.workspace_id, "annotation_deleted", f"annotation:{annotation_id}", actor=actor, now=now
     )
-    credits.leave(Raw.of(s), annotation_id)
+    credits.leave(Raw.of(s), actor.workspace_id, annotation_id)
     s.execute(
         text("UPDATE annotations SET deleted_at = :now WHERE root_id = :r AND deleted_at IS NULL"),
         {"now": now, "r": row.root_id},
@@ -449,5 +479,5 @@ def delete(s: Session, actor: Actor, annotation_id: int, *, now: datetime) -> No
     )
     project = s.get(Project, row.project_id)
     assert project is not None
-    task_consensus.refresh_if_stored(Raw.of(s), row.task_id, project)
+    task_consensus.refresh_if_stored(Raw.of(s), actor.workspace_id, row.task_id, project)
     s.flush()

@@ -27,9 +27,11 @@ from labelhouse.storage.rawsql import Raw, json_value
 from labelhouse.storage.tables import Project
 
 # Answers that count towards a task's consensus: the latest version of each, not trashed, not
-# rejected by a reviewer.
+# rejected by a reviewer. Every statement here names the workspace: a task id of another
+# workspace finds nothing (on SQLite the application's filters are the only wall).
 _COUNTED = (
-    "SELECT user_id, answer FROM annotations WHERE task_id = :t AND is_latest AND deleted_at IS NULL "
+    "SELECT user_id, answer FROM annotations WHERE task_id = :t AND workspace_id = :w "
+    "AND is_latest AND deleted_at IS NULL "
     "AND (review IS NULL OR review != 'rejected') ORDER BY id"
 )
 
@@ -38,22 +40,24 @@ _COUNTED = (
 _COUNTED_WITH_RECORD = (
     "SELECT a.user_id, a.answer, e.correct, e.counted FROM annotations a "
     "LEFT JOIN annotator_estimates e ON e.project_id = a.project_id AND e.user_id = a.user_id "
-    "WHERE a.task_id = :t AND a.is_latest AND a.deleted_at IS NULL "
+    "WHERE a.task_id = :t AND a.workspace_id = :w AND a.is_latest AND a.deleted_at IS NULL "
     "AND (a.review IS NULL OR a.review != 'rejected') ORDER BY a.id"
 )
 
 
-def counted_answers(db: Raw, task_id: int) -> list[tuple[str, dict[str, Any]]]:
-    return [(str(uid), json_value(answer)) for uid, answer in db.all(_COUNTED, {"t": task_id})]
+def counted_answers(db: Raw, workspace_id: int, task_id: int) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (str(uid), json_value(answer)) for uid, answer in db.all(_COUNTED, {"t": task_id, "w": workspace_id})
+    ]
 
 
 def answers_with_accuracy(
-    db: Raw, task_id: int, policy: QualityPolicy
+    db: Raw, workspace_id: int, task_id: int, policy: QualityPolicy
 ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, float]]:
     """The task's counted answers and each of their annotators' estimated accuracy."""
     answers: list[tuple[str, dict[str, Any]]] = []
     accuracy: dict[str, float] = {}
-    for uid, answer, correct, counted in db.all(_COUNTED_WITH_RECORD, {"t": task_id}):
+    for uid, answer, correct, counted in db.all(_COUNTED_WITH_RECORD, {"t": task_id, "w": workspace_id}):
         answers.append((str(uid), json_value(answer)))
         accuracy[str(uid)] = annotator_accuracy(float(correct or 0.0), float(counted or 0.0), policy)
     return answers, accuracy
@@ -62,6 +66,7 @@ def answers_with_accuracy(
 def on_submit(
     db: Raw,
     *,
+    workspace_id: int,
     project_id: int,
     task_id: int,
     schema: Schema,
@@ -83,11 +88,11 @@ def on_submit(
         return None
     accuracy: dict[str, float] | None = None
     if policy.adaptive:
-        answers, accuracy = answers_with_accuracy(db, task_id, policy)
+        answers, accuracy = answers_with_accuracy(db, workspace_id, task_id, policy)
     elif done_before == 0:
         answers = [(str(user_id), answer)]
     else:
-        answers = counted_answers(db, task_id)
+        answers = counted_answers(db, workspace_id, task_id)
     values, confidence = task_consensus(schema.controls, answers, policy, accuracy)
     settled = None
     target = policy.target_confidence
@@ -101,16 +106,17 @@ def on_submit(
         settled = task_settled(schema.controls, answers, policy, accuracy)
     new_overlap = overlap
     if wants_more_labels(policy, labels, confidence, extra_spent, settled) and _take_budget(
-        db, project_id, policy, labels
+        db, workspace_id, project_id, policy, labels
     ):
         new_overlap = labels + 1
     elif accuracy is not None:
-        _credit(db, project_id, schema, answers, accuracy, task_id=task_id)
+        _credit(db, workspace_id, project_id, schema, answers, accuracy, task_id=task_id)
     return TaskOutcome(orjson.dumps(values).decode(), confidence, new_overlap)
 
 
 def _credit(
     db: Raw,
+    workspace_id: int,
     project_id: int,
     schema: Schema,
     answers: list[tuple[str, dict[str, Any]]],
@@ -120,39 +126,50 @@ def _credit(
 ) -> None:
     """Add a finished task's evidence to its annotators' records (services.credits: kept on each
     answer too, so a reject takes it back and finishing again replaces it)."""
-    credits.record_task(db, project_id, task_id, task_credit(schema.controls, answers, accuracy))
+    credits.record_task(
+        db, workspace_id, project_id, task_id, task_credit(schema.controls, answers, accuracy)
+    )
 
 
-def _take_budget(db: Raw, project_id: int, policy: QualityPolicy, labels: int) -> bool:
+def _take_budget(db: Raw, workspace_id: int, project_id: int, policy: QualityPolicy, labels: int) -> bool:
     if labels < policy.min_labels:
         return True
     cap = "" if policy.budget_labels is None else " AND extra_labels < :b"
     return (
         db.execute(
-            f"UPDATE projects SET extra_labels = extra_labels + 1 WHERE id = :p{cap}",
-            {"p": project_id, "b": policy.budget_labels},
+            f"UPDATE projects SET extra_labels = extra_labels + 1 WHERE id = :p AND workspace_id = :w{cap}",
+            {"p": project_id, "w": workspace_id, "b": policy.budget_labels},
         )
         == 1
     )
 
 
-def refresh(db: Raw, task_id: int, schema: Schema, policy: QualityPolicy) -> None:
+def refresh(db: Raw, workspace_id: int, task_id: int, schema: Schema, policy: QualityPolicy) -> None:
     """Recompute a task's stored consensus from its counted answers (after a review or a delete)."""
     if policy.adaptive:
-        answers, accuracy = answers_with_accuracy(db, task_id, policy)
+        answers, accuracy = answers_with_accuracy(db, workspace_id, task_id, policy)
         values, confidence = task_consensus(schema.controls, answers, policy, accuracy)
     else:
-        values, confidence = task_consensus(schema.controls, counted_answers(db, task_id), policy)
+        values, confidence = task_consensus(
+            schema.controls, counted_answers(db, workspace_id, task_id), policy
+        )
     json = "CAST(:c AS JSONB)" if db.is_postgres else ":c"
     db.execute(
-        f"UPDATE tasks SET consensus = {json}, confidence = :cf WHERE id = :t",
-        {"c": orjson.dumps(values).decode() if values else None, "cf": confidence, "t": task_id},
+        f"UPDATE tasks SET consensus = {json}, confidence = :cf WHERE id = :t AND workspace_id = :w",
+        {
+            "c": orjson.dumps(values).decode() if values else None,
+            "cf": confidence,
+            "t": task_id,
+            "w": workspace_id,
+        },
     )
 
 
-def refresh_if_stored(db: Raw, task_id: int, project: Project) -> None:
+def refresh_if_stored(db: Raw, workspace_id: int, task_id: int, project: Project) -> None:
     """Recompute a task's stored consensus when it has one, after its answers changed outside a
-    submit or a review (an edit, a delete, a restore), so what exports and review read stays true."""
-    row = db.first("SELECT consensus FROM tasks WHERE id = :t", {"t": task_id})
+    submit or a review (a delete, a restore), so what exports and review read stays true."""
+    row = db.first(
+        "SELECT consensus FROM tasks WHERE id = :t AND workspace_id = :w", {"t": task_id, "w": workspace_id}
+    )
     if row is not None and row[0] is not None:
-        refresh(db, task_id, schemas.get(project), policy_of(project))
+        refresh(db, workspace_id, task_id, schemas.get(project), policy_of(project))

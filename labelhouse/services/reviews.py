@@ -246,7 +246,7 @@ def decide(
         raise Invalid("only a correction carries an answer", field="answer")
     if state == "rejected":
         # before the answer stops counting: what it added to its annotator's record goes
-        credits.leave(Raw.of(s), target.id)
+        credits.leave(Raw.of(s), actor.workspace_id, target.id)
     target.review = state
     row = Review(
         workspace_id=actor.workspace_id,
@@ -274,7 +274,9 @@ def decide(
     if state != "accepted":
         project = s.get(Project, task.project_id)
         assert project is not None
-        task_consensus.refresh(Raw.of(s), task.id, schemas.get(project), policy_of(project))
+        task_consensus.refresh(
+            Raw.of(s), actor.workspace_id, task.id, schemas.get(project), policy_of(project)
+        )
     return row
 
 
@@ -314,9 +316,7 @@ def release(s: Session, actor: Actor, task_id: int, *, now: datetime) -> None:
 
 def list_reviews(s: Session, actor: Actor, task_id: int) -> list[dict[str, Any]]:
     """A task's review decisions; an annotator sees only those on their own annotations."""
-    row = s.execute(text("SELECT project_id, workspace_id FROM tasks WHERE id = :t"), {"t": task_id}).first()
-    if row is None or row[1] != actor.workspace_id or not actor.may_see_project(ProjectId(row[0])):
-        raise NotFound(f"task {task_id} not found")
+    ann.visible_task(s, actor, task_id)
     reviews = _reviews(s, task_id)
     if not allowed(actor.role, "annotation.read_all"):
         own = set(

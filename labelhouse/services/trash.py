@@ -90,8 +90,8 @@ def restore(s: Session, actor: Actor, kind: str, row_id: int, *, now: datetime) 
             ),
             {"i": row_id},
         )
-        credits.come_back(Raw.of(s), row_id)
-        _refresh_consensus(s, int(task_id))
+        credits.come_back(Raw.of(s), actor.workspace_id, row_id)
+        _refresh_consensus(s, actor, int(task_id))
         s.execute(
             text(
                 "UPDATE tasks SET done = done + 1, state = CASE WHEN state = 'open' AND NOT is_gold AND done + 1 >= overlap "
@@ -101,12 +101,12 @@ def restore(s: Session, actor: Actor, kind: str, row_id: int, *, now: datetime) 
         )
 
 
-def _refresh_consensus(s: Session, task_id: int) -> None:
+def _refresh_consensus(s: Session, actor: Actor, task_id: int) -> None:
     task = s.get(Task, task_id)
     project = s.get(Project, task.project_id) if task is not None else None
     if task is not None and project is not None:
         s.flush()
-        consensus.refresh_if_stored(Raw.of(s), task_id, project)
+        consensus.refresh_if_stored(Raw.of(s), actor.workspace_id, task_id, project)
 
 
 def purge(

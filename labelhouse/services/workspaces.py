@@ -45,12 +45,31 @@ def delete_workspace(
     already unreadable and running the command again finishes the job. Every copy of the data
     (database dumps, blob copies, backups) becomes unreadable with the key, because no backup
     holds a data key (they live in the keyring, outside the database)."""
-    reason = reason.strip()
-    if not reason:
-        raise Invalid("say why the workspace is deleted (--reason); the audit log keeps it", field="reason")
+    reason = _reason(reason)
     ws = s.scalars(select(Workspace).where(Workspace.name == name, Workspace.deleted_at.is_(None))).first()
     if ws is None:
         raise NotFound(f"workspace {name!r} not found")
+    return _delete(s, ws, reason=reason, blobs=blobs, operator=operator, operator_id=operator_id, now=now)
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("say why the workspace is deleted (--reason); the audit log keeps it", field="reason")
+    return reason
+
+
+def _delete(
+    s: Session,
+    ws: Workspace,
+    *,
+    reason: str,
+    blobs: BlobStore,
+    operator: str,
+    operator_id: int | None,
+    now: datetime,
+) -> Deleted:
+    # ``ws`` as its caller found it (by name, or the acting owner's): one lookup per deletion
     audit.record(
         s,
         ws.id,
@@ -96,8 +115,8 @@ def delete_own_workspace(
             f"type the workspace's name exactly ({ws.name!r}) in 'confirm' to delete it for good",
             field="confirm",
         )
-    done = delete_workspace(
-        s, ws.name, reason=reason, blobs=blobs, operator=actor.email, operator_id=actor.user_id, now=now
+    done = _delete(
+        s, ws, reason=_reason(reason), blobs=blobs, operator=actor.email, operator_id=actor.user_id, now=now
     )
     actor_cache.clear()
     return done

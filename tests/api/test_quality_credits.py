@@ -5,12 +5,17 @@ twice. After every step the record equals the sum of the credits of the answers 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from labelhouse.runtime import Runtime
+from labelhouse.services import consensus, credits
+from labelhouse.services.projects import policy_of, schemas
+from labelhouse.storage.rawsql import Raw
+from labelhouse.storage.tables import Project
 from tests.api.test_review import label
 from tests.conftest import CHOICES_SCHEMA, Person, make_person
 
@@ -193,3 +198,62 @@ def test_a_correction_takes_back_the_credit(client: TestClient, owner: Person, r
     # b's answer is now the reviewer's version: b keeps no credit for it; a keeps theirs
     records = _consistent(rt, pid)
     assert b.user_id not in records and records[a.user_id] == (0.5, 1.0)
+
+
+def _quality_state(rt: Runtime) -> list[Any]:
+    with rt.db.session() as s:
+        return [
+            s.execute(text(sql)).all()
+            for sql in (
+                "SELECT id, consensus, confidence FROM tasks ORDER BY id",
+                "SELECT id, credit_correct, credit_counted FROM annotations ORDER BY id",
+                "SELECT project_id, user_id, correct, counted FROM annotator_estimates ORDER BY 1, 2",
+                "SELECT id, extra_labels FROM projects ORDER BY id",
+            )
+        ]
+
+
+def test_ids_of_another_workspace_act_as_absent(client: TestClient, owner: Person, rt: Runtime) -> None:
+    """services.credits and services.consensus name the workspace in every statement: called for
+    workspace B with a task, annotation or project id of A, they find nothing and change nothing
+    (on SQLite, and on PostgreSQL without row security, the filter is the only wall)."""
+    policy = {"target_confidence": 0.99, "min_labels": 2, "max_labels": 2}
+    pid = _project(client, owner, [{"text": "t0"}], quality=policy)
+    a, b = (make_person(rt, f"{n}@acme.test", role="annotator") for n in ("a", "b"))
+    assert label(client, a, pid, lambda it: "pos") == [1]
+    assert label(client, b, pid, lambda it: "pos") == [1]
+    other = make_person(rt, "owner@globex.test", "globex", "owner").workspace_id
+    a1 = _annotation(rt, 1, a.user_id)
+    before = _quality_state(rt)
+    assert before[0][0][1] is not None and _consistent(rt, pid)  # a stored consensus, records
+
+    def run(workspace: int) -> None:
+        calls: list[Callable[[Raw, Project], Any]] = [
+            lambda db, _p: credits.leave(db, workspace, a1),
+            lambda db, _p: credits.come_back(db, workspace, a1),
+            lambda db, _p: credits.record_task(
+                db, workspace, pid, 1, {str(a.user_id): (0.0, 1), str(b.user_id): (0.0, 1)}
+            ),
+            lambda db, p: consensus.refresh_if_stored(db, workspace, 1, p),
+            # over no answers the consensus would be emptied
+            lambda db, p: consensus.refresh(db, workspace, 1, schemas.get(p), policy_of(p)),
+        ]
+        for call in calls:
+            with rt.db.session() as s:
+                project = s.get(Project, pid)
+                assert project is not None
+                call(Raw.of(s), project)
+            if workspace == other:
+                assert _quality_state(rt) == before, call
+        with rt.db.session() as s:
+            project = s.get(Project, pid)
+            assert project is not None
+            found = consensus.answers_with_accuracy(Raw.of(s), workspace, 1, policy_of(project))
+            assert (found == ([], {})) is (workspace == other)
+            assert (consensus.counted_answers(Raw.of(s), workspace, 1) == []) is (workspace == other)
+
+    run(other)
+    # the control: the same calls for A's own workspace reach the rows
+    run(owner.workspace_id)
+    assert _quality_state(rt) != before
+    _consistent(rt, pid)

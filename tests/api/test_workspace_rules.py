@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 import zipfile
 
@@ -104,6 +105,60 @@ def test_trash_restore_purge(client: TestClient, owner: Person) -> None:
     client.delete(f"/api/v1/projects/{pid}", headers=owner.headers)
     assert client.delete("/api/v1/trash", headers=owner.headers).json()["purged"] >= 1
     assert client.post(f"/api/v1/trash/project/{pid}/restore", headers=owner.headers).status_code == 404
+
+
+def test_annotations_in_the_trash_answer_like_missing_ones(client: TestClient, owner: Person, rt) -> None:
+    """While its item or its project is in the trash, an annotation (and its task's annotation
+    and review lists) answers the same 404 as an id that never existed, to its annotator and to
+    the owner, and cannot be edited, reviewed or trashed; restored, it is back as it was."""
+    pid = _project(client, owner)
+    client.post(f"/api/v1/projects/{pid}/items", json=[{"text": "a"}], headers=owner.headers)
+    ann = make_person(rt, "ann@acme.test", role="annotator")
+    h = client.post(f"/api/v1/projects/{pid}/next", headers=ann.headers).json()
+    task, item = h["task"]["id"], h["task"]["item_id"]
+    r = client.post(
+        f"/api/v1/tasks/{task}/annotations",
+        json={"answer": {"label": "pos"}, "lease_id": h["lease"]["id"], "idempotency_key": "k"},
+        headers=ann.headers,
+    )
+    annotation = r.json()["id"]
+    ghost = 900_000_000
+
+    def answers(who: Person, a: int, t: int) -> list[tuple[int, bytes]]:
+        calls = [
+            client.get(f"/api/v1/annotations/{a}", headers=who.headers),
+            client.put(f"/api/v1/annotations/{a}", json={"answer": {"label": "neg"}}, headers=who.headers),
+            client.get(f"/api/v1/tasks/{t}/annotations", headers=who.headers),
+            client.get(f"/api/v1/tasks/{t}/reviews", headers=who.headers),
+        ]
+        if who is owner:
+            calls.append(client.delete(f"/api/v1/annotations/{a}", headers=who.headers))
+            calls.append(
+                client.post(
+                    f"/api/v1/annotations/{a}/review", json={"decision": "accept"}, headers=who.headers
+                )
+            )
+        # the messages name the id asked for: compared with it left out
+        ids = re.compile(rb"\b(%d|%d)\b" % (a, t))
+        return [(x.status_code, ids.sub(b"N", x.content)) for x in calls]
+
+    def trashed() -> None:
+        for who in (ann, owner):
+            got = answers(who, annotation, task)
+            assert all(status == 404 for status, _ in got), got
+            assert got == answers(who, ghost, ghost + 1)
+
+    assert client.post("/api/v1/items/delete", json={"ids": [item]}, headers=owner.headers).status_code == 200
+    trashed()
+    assert client.post(f"/api/v1/trash/item/{item}/restore", headers=owner.headers).status_code == 204
+    assert client.delete(f"/api/v1/projects/{pid}", headers=owner.headers).status_code == 204
+    trashed()
+    assert client.post(f"/api/v1/trash/project/{pid}/restore", headers=owner.headers).status_code == 204
+    got = client.get(f"/api/v1/annotations/{annotation}", headers=ann.headers)
+    assert got.status_code == 200 and got.json()["version"] == 1
+    assert [a["id"] for a in client.get(f"/api/v1/tasks/{task}/annotations", headers=ann.headers).json()] == [
+        annotation
+    ]
 
 
 def test_large_import_becomes_a_job(client: TestClient, owner: Person, rt) -> None:

@@ -16,7 +16,9 @@ Path parameters and bodies name fixtures of workspace A with ``$name`` (see ``Wo
 ``$task_done`` (a task with the annotator's submitted annotation), ``$lease``, ``$annotation``,
 ``$item`` (the leased task's item, which has an image file), ``$job`` (an import job the owner
 started), ``$token`` (an extra API token of the owner), ``$member`` (an annotator of A, not one of
-the actors), ``$trashed`` (an item in A's trash).
+the actors), ``$trashed`` (an item in A's trash), ``$trashed_project`` and ``$trashed_annotation``
+(in A's trash too), ``$a_user`` (A's annotator). ``CROSS`` also names B's objects: ``$b_project``,
+``$b_item`` (not leased), ``$b_task`` and ``$b_lease`` (leased to B's annotator), ``$b_member``.
 """
 
 from __future__ import annotations
@@ -215,3 +217,67 @@ DEFAULT_PARAMS = {
     "user_id": "$member",
     "item_id": "$item",
 }
+
+
+@dataclass(frozen=True)
+class Cross:
+    """One call of workspace B (or a B actor) that mixes B's own objects with an id of A's, in
+    the path, the body or the query: B's half is real and allowed, A's half must answer exactly
+    as an id that never existed (``expect`` either way). ``$b_...`` fixtures are B's objects."""
+
+    case: str
+    actor: str
+    method: str
+    path: str
+    expect: int
+    body: Any = None
+
+
+CROSS: tuple[Cross, ...] = (
+    # A's member paused or unpaused in B's own project
+    Cross(
+        "Z-01",
+        "b_owner",
+        "POST",
+        "/api/v1/projects/$b_project/pauses",
+        404,
+        {"user_id": "$member", "reason": "x"},
+    ),
+    Cross("Z-01", "b_owner", "DELETE", "/api/v1/projects/$b_project/pauses/$member", 404),
+    # A's project given to B's member (a vendor limit naming a foreign project)
+    Cross("Z-01", "b_owner", "PATCH", "/api/v1/members/$b_member", 422, {"projects": ["$project"]}),
+    Cross(
+        "Z-01",
+        "b_owner",
+        "POST",
+        "/api/v1/members",
+        422,
+        {"email": "cross@globex.test", "role": "annotator", "projects": ["$project"]},
+    ),
+    # B's item with A's in one call: refused as a whole, B's item is not trashed either
+    Cross("Z-01", "b_owner", "POST", "/api/v1/items/delete", 404, {"ids": ["$b_item", "$item"]}),
+    # B's live lease used to submit to A's task, and A's lease to submit to B's task
+    Cross(
+        "Z-01",
+        "b_annotator",
+        "POST",
+        "/api/v1/tasks/$task/annotations",
+        422,
+        {"answer": CHOICE, "lease_id": "$b_lease", "idempotency_key": "cross"},
+    ),
+    Cross(
+        "Z-01",
+        "b_annotator",
+        "POST",
+        "/api/v1/tasks/$b_task/annotations",
+        404,
+        {"answer": CHOICE, "lease_id": "$lease", "idempotency_key": "cross"},
+    ),
+    # the trash's other kinds (the matrix's rows use an item)
+    Cross("Z-01", "b_owner", "POST", "/api/v1/trash/project/$trashed_project/restore", 404),
+    Cross("Z-01", "b_owner", "DELETE", "/api/v1/trash/project/$trashed_project", 404),
+    Cross("Z-01", "b_owner", "POST", "/api/v1/trash/annotation/$trashed_annotation/restore", 404),
+    Cross("Z-01", "b_owner", "DELETE", "/api/v1/trash/annotation/$trashed_annotation", 404),
+    # an id in the query: A's annotator's audit lane, read in B, is an empty lane
+    Cross("Z-01", "b_owner", "GET", "/api/v1/audit?lane=user:$a_user", 200),
+)

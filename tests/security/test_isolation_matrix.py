@@ -34,7 +34,7 @@ from labelhouse.services.clock import utcnow
 from labelhouse.settings import load_settings
 from tests.conftest import Person, empty_pg, make_person
 from tests.security.app_role import app_role_url
-from tests.security.matrix import ACTORS, DEFAULT_PARAMS, EXCLUDED_PATHS, MATRIX, Row
+from tests.security.matrix import ACTORS, CROSS, DEFAULT_PARAMS, EXCLUDED_PATHS, MATRIX, Cross, Row
 
 IMAGE_SCHEMA = {
     "controls": [{"name": "label", "type": "choices", "over": "image", "options": ["pos", "neg"]}]
@@ -173,19 +173,34 @@ class Lab:
                 now=utcnow(),
             )
             job_id = job.id
-        # B has work of its own, so its lists are not trivially empty.
-        pb = _ok(
+        # A's trash holds a project and an annotation too (P2's one task, labeled by the owner).
+        p3 = _ok(
+            c.post("/api/v1/projects", json={"name": "CANARY-A-P3", "schema": IMAGE_SCHEMA}, headers=own), 201
+        )
+        _ok(c.delete(f"/api/v1/projects/{p3['id']}", headers=own), 204)
+        h2 = _ok(c.post(f"/api/v1/projects/{p2}/next", headers=own))
+        gone = _ok(
             c.post(
-                "/api/v1/projects",
-                json={"name": "B-project", "schema": TEXT_SCHEMA},
-                headers=people["b_owner"].headers,
+                f"/api/v1/tasks/{h2['task']['id']}/annotations",
+                json={"answer": {"label": "neg"}, "lease_id": h2["lease"]["id"], "idempotency_key": "gone"},
+                headers=own,
             ),
             201,
-        )["id"]
-        _ok(
-            c.post(f"/api/v1/projects/{pb}/items", json=[{"text": "b"}], headers=people["b_owner"].headers),
-            201,
         )
+        _ok(c.delete(f"/api/v1/annotations/{gone['id']}", headers=own), 204)
+        # B has work of its own, so its lists are not trivially empty: two items, one of them
+        # leased to B's annotator.
+        b_own = people["b_owner"].headers
+        pb = _ok(
+            c.post("/api/v1/projects", json={"name": "B-project", "schema": TEXT_SCHEMA}, headers=b_own), 201
+        )["id"]
+        _ok(c.post(f"/api/v1/projects/{pb}/items", json=[{"text": "b"}, {"text": "b2"}], headers=b_own), 201)
+        b_held = _ok(c.post(f"/api/v1/projects/{pb}/next", headers=people["b_annotator"].headers))
+        b_free = [
+            r
+            for r in _ok(c.get(f"/api/v1/projects/{pb}/items", headers=b_own))
+            if r["task_id"] != b_held["task"]["id"]
+        ]
         ids = {
             "project": p1,
             "task": task,
@@ -197,6 +212,14 @@ class Lab:
             "token": token,
             "member": member.user_id,
             "trashed": trashed["id"],
+            "trashed_project": p3["id"],
+            "trashed_annotation": gone["id"],
+            "a_user": people["annotator"].user_id,
+            "b_project": pb,
+            "b_item": b_free[0]["id"],
+            "b_task": b_held["task"]["id"],
+            "b_lease": b_held["lease"]["id"],
+            "b_member": people["b_annotator"].user_id,
         }
         return World(people, ids, other["id"], other["task_id"])
 
@@ -429,3 +452,71 @@ def test_Z_04_foreign_owner_cannot_set_a_members_password(lab: Lab) -> None:
         json={"email": "owner@acme.test", "password": "chosen-by-b-owner", "workspace": "acme"},
     )
     assert login.status_code == 401, f"B's owner logged in to A as A's owner: {login.text}"
+
+
+# --- mixed ids: B's own objects with one of A's ----------------------------------------------
+
+_FIXTURE = re.compile(r"\$([a-z_]+)")
+
+
+def _cross_call(lab: Lab, case: Cross, ids: dict[str, int]) -> Any:
+    path = _FIXTURE.sub(lambda m: str(ids[m.group(1)]), case.path)
+    headers = lab.fresh().people[case.actor].headers
+    body = None if case.body is None else _resolve(case.body, ids)
+    return lab.client.request(case.method, path, json=body, headers=headers)
+
+
+@pytest.mark.parametrize("case", CROSS, ids=[f"{c.actor} {c.method} {c.path}" for c in CROSS])
+def test_Z_01_mixed_ids_act_as_absent(lab: Lab, case: Cross) -> None:
+    """B's caller names B's own objects together with one of A's (path, body or query): the
+    answer is the one for an id that never existed, and nothing changes (B's half included)."""
+    world = lab.fresh()
+    before = lab.digest()
+    r = _cross_call(lab, case, world.ids)
+    after = lab.digest()
+    lab.dirty = lab.dirty or after != before
+    where = f"{case.actor} {case.method} {case.path}"
+    assert r.status_code == case.expect, (
+        f"{where}: expected {case.expect}, got {r.status_code} {r.text[:300]}"
+    )
+    assert after == before, f"{where}: the call changed stored state"
+    for mark in A_MARKS:
+        assert mark not in r.content, f"{where}: the response carries A's {mark!r}"
+    theirs = {
+        k
+        for k in _FIXTURE.findall(f"{case.path} {orjson.dumps(case.body).decode()}")
+        if not k.startswith("b_")
+    }
+    assert theirs, f"{where}: names no object of A"
+    ghost = {k: (GHOST_BASE + n if k in theirs else v) for n, (k, v) in enumerate(world.ids.items())}
+    g = _cross_call(lab, case, ghost)
+    real = _normal(r, [world.ids[k] for k in theirs])
+    fake = _normal(g, [ghost[k] for k in theirs])
+    assert real == fake, f"{where}: answer differs from the one for a missing id:\n{real}\n{fake}"
+
+
+def test_Z_01_a_blob_of_another_workspace_is_not_served(lab: Lab) -> None:
+    """An item of B whose field names one of A's stored files by its SHA-256 (a JSON import may
+    carry a file reference) gets the same 404 as one naming a file that was never stored: files
+    are kept and looked up per workspace."""
+    world = lab.fresh()
+    lab.dirty = True
+    with lab.admin.connect() as conn:
+        sha = conn.execute(
+            text("SELECT sha256 FROM blobs WHERE workspace_id = :w LIMIT 1"),
+            {"w": world.people["owner"].workspace_id},
+        ).scalar_one()
+    b = world.people["b_owner"].headers
+    c = lab.client
+    pb = world.ids["b_project"]
+    answers = []
+    for name in (sha, "0" * 64):
+        ref = {"blob": name, "name": "x.png", "media_type": "image/png"}
+        _ok(c.post(f"/api/v1/projects/{pb}/items", json=[{"text": name, "image": ref}], headers=b), 201)
+        item = next(
+            r for r in _ok(c.get(f"/api/v1/projects/{pb}/items", headers=b)) if r["data"]["text"] == name
+        )
+        r = c.get(f"/api/v1/items/{item['id']}/files/image", headers=b)
+        answers.append(_normal(r, [item["id"]]))
+    assert answers[0][0] == 404, answers[0]
+    assert answers[0] == answers[1]

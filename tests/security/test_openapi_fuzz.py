@@ -34,7 +34,7 @@ from labelhouse.api.app import create_app
 from labelhouse.runtime import Runtime, open_runtime
 from labelhouse.services.accounts import actor_cache
 from labelhouse.settings import load_settings
-from tests.conftest import CHOICES_SCHEMA, make_person
+from tests.conftest import CHOICES_SCHEMA, empty_pg, make_person
 from tests.security.app_role import app_role_url
 
 # Each operation gets this many generated cases per backend. With ~50 operations that is about
@@ -119,6 +119,8 @@ def fuzz_world(
 ) -> Iterator[FuzzWorld]:
     data = Path(tmp_path_factory.mktemp(f"fuzz-{request.param}")) / "data"
     url = request.getfixturevalue("pg_database") if request.param == "postgresql" else ""
+    if url:
+        empty_pg(url)  # an earlier test's data was sealed with its own keys
     rt = open_runtime(load_settings(env={}, data_dir=data, database_url=url, job_threads=0))
     if request.param == "postgresql":
         with rt.db.engine.begin() as conn:

@@ -27,7 +27,7 @@ from labelhouse.services.accounts import actor_cache
 from labelhouse.settings import load_settings
 from labelhouse.storage.database import Database
 from labelhouse.storage.tables import Project
-from tests.conftest import CHOICES_SCHEMA, Person, make_person
+from tests.conftest import CHOICES_SCHEMA, Person, empty_pg, make_person
 from tests.security.app_role import APP_ROLE, app_role_url
 
 pytestmark = pytest.mark.postgres
@@ -56,6 +56,7 @@ def _runtime(data: Path, url: str, *, migrate: bool) -> Runtime:
 @pytest.fixture(scope="module")
 def tenants(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenants]:
     data = tmp_path_factory.mktemp("rls") / "data"
+    empty_pg(pg_database)  # an earlier test's data was sealed with its own keys
     owner_rt = _runtime(data, pg_database, migrate=True)
     with owner_rt.db.engine.begin() as conn:
         conn.execute(text("TRUNCATE workspaces, users, install_state RESTART IDENTITY CASCADE"))
