@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -14,6 +11,7 @@ from fastapi import Depends, Request
 from starlette.requests import cookie_parser
 from starlette.responses import Response
 
+from labelhouse.api.hotpool import HotThreads
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Forbidden
 from labelhouse.core.scope import enter_workspace
@@ -101,11 +99,11 @@ RT = Annotated[Runtime, Depends(runtime)]
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-_hot_pool: ThreadPoolExecutor | None = None
+_hot_pool: HotThreads | None = None
 _hot_pool_lock = threading.Lock()
 
 
-def _hot_threads(rt: Runtime) -> ThreadPoolExecutor:
+def _hot_threads(rt: Runtime) -> HotThreads:
     """The labeling loop's threads on PostgreSQL: as many as the connection pool holds."""
     global _hot_pool
     if _hot_pool is not None:
@@ -113,7 +111,7 @@ def _hot_threads(rt: Runtime) -> ThreadPoolExecutor:
     with _hot_pool_lock:
         if _hot_pool is None:
             size = rt.db.engine.pool.size()  # type: ignore[attr-defined]
-            _hot_pool = ThreadPoolExecutor(size, thread_name_prefix="labelhouse-hot")
+            _hot_pool = HotThreads(size)
         return _hot_pool
 
 
@@ -121,15 +119,14 @@ async def hot_call(rt: Runtime, fn: Callable[..., T], *args: Any) -> T:
     """Run a labeling-loop call where it is fastest for the database.
 
     SQLite: inline on the event loop; writes are serialized anyway, so threads only add a hand-off
-    and GIL convoys. PostgreSQL: on a thread pool of its own; every commit waits for the server's
-    fsync, and many in flight let it commit them as a group. A plain executor rather than
-    anyio's worker threads (``run_in_threadpool``), whose bookkeeping per call showed in the
-    profiles; the request's context (its workspace scope) goes along.
+    and GIL convoys. PostgreSQL: on threads of its own; every commit waits for the server's
+    fsync, and many in flight let it commit them as a group. Not anyio's worker threads
+    (``run_in_threadpool``) nor an executor, whose bookkeeping per call showed in the profiles
+    (api/hotpool.py); the request's context (its workspace scope) goes along.
     """
     if rt.db.is_sqlite:
         return fn(*args)
-    context = contextvars.copy_context()
-    return await asyncio.get_running_loop().run_in_executor(_hot_threads(rt), context.run, fn, *args)
+    return await _hot_threads(rt).call(fn, *args)
 
 
 def _default(value: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from labelhouse.services.annotations import AnnotationRow
 from labelhouse.services.clock import aware
 from labelhouse.services.projects import export_formats, policy_of, schemas
 from labelhouse.storage.tables import Annotation, Job, Project
@@ -25,7 +26,7 @@ def project(p: Project) -> dict[str, Any]:
     }
 
 
-def annotation(a: Annotation) -> dict[str, Any]:
+def annotation(a: Annotation | AnnotationRow) -> dict[str, Any]:
     return {
         "id": a.id,
         "task_id": a.task_id,

@@ -51,6 +51,13 @@ def event_hash(
     return hashlib.sha256(prev_hash.encode() + b"\n" + body).hexdigest()
 
 
+def event_fields_json(at: str, actor_id: int | None, actor: str, action: str) -> str:
+    """The event's time, actor id, actor and action as ``event_hash`` writes them inside its JSON
+    array (no brackets): PostgreSQL's ``lh_next`` (migration 0013) completes the array around
+    them (``[seq, <these>, target, details, lane]``) and hashes it the same way."""
+    return orjson.dumps([at, actor_id, actor, action]).decode()[1:-1]
+
+
 def lane_of_user(user_id: int) -> str:
     return f"user:{user_id}"
 

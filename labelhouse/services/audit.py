@@ -24,6 +24,7 @@ from labelhouse.security.audit import (
     GENESIS,
     MAIN,
     ChainedEvent,
+    event_fields_json,
     event_hash,
     find_breaks,
     lane_of_user,
@@ -147,6 +148,26 @@ def record_handout(
     if again:
         details["again"] = True
     record_in_lane(db, actor, HANDOUT, f"item:{item_id}", details, now=now)
+
+
+@dataclass(frozen=True)
+class HandoutEvent:
+    """What PostgreSQL's ``lh_next`` (migration 0013) needs to append a handout event to the
+    actor's lane itself: the actor as stored, the event's leading fields as hashed
+    (``security.audit.event_fields_json``), the lane."""
+
+    actor: str
+    fields: str
+    lane: str
+
+
+def handout_event(actor: Actor, now: datetime) -> HandoutEvent:
+    """The handout event's fields for a server-side append (``lh_next``). The append reads the
+    lane's head itself, so this process's guess at it is dropped (a stale guess would only cost
+    a failed append and a read, but this saves them)."""
+    email, lane = actor.email[:320], lane_of_user(actor.user_id)
+    _heads.pop((actor.workspace_id, lane), None)
+    return HandoutEvent(email, event_fields_json(_stamp(now), actor.user_id, email, HANDOUT), lane)
 
 
 def record_in_lane(

@@ -22,7 +22,7 @@ from labelhouse.services import audit
 from labelhouse.services.clock import aware
 from labelhouse.services.item_data import open_fields
 from labelhouse.services.projects import queue_project_query, queue_project_row
-from labelhouse.storage.rawsql import Raw, json_value
+from labelhouse.storage.rawsql import Duplicate, Raw, json_value
 from labelhouse.storage.tables import Draft, Lease
 
 _rng_lock = threading.Lock()
@@ -101,6 +101,8 @@ def next_task(
         # later durable commit (every submit) flushes the WAL before it. Its audit event goes with
         # it, a stated limit of the view log (docs/architecture.md "Durability", docs/security.md).
         db.set_local("synchronous_commit", "off")
+        if skip_locked and not actor.skills:
+            return _next_in_one(db, actor, project_id, now=now, prefetch=prefetch)
     rows = db.all(*lease_sql.with_live_leases(*queue_project_query(actor, project_id), actor.user_id, now))
     project = queue_project_row(project_id, rows)
     live = [row[-3:] for row in rows if row[-3] is not None]
@@ -163,6 +165,65 @@ def next_task(
         now=now,
     )
     return handout
+
+
+# PostgreSQL: the whole of ``next`` as one statement (migration 0013, ``lh_next``).
+_NEXT_IN_ONE = (
+    "SELECT * FROM lh_next(:w, :p, :u, :now, :prefetch, :sweep, :draw, :live, :actor, :event, :lane)"
+)
+
+
+def _next_in_one(db: Raw, actor: Actor, project_id: int, *, now: datetime, prefetch: bool) -> Handout | None:
+    """``next`` on PostgreSQL for an annotator without skills: one statement, ``lh_next``, which
+    runs the rules of the path below in the database (the project and the pause, the expiry
+    sweep when due, a live lease reused, gold when the draw is under the gold rate, the claim,
+    the handout's audit event) and returns the handout. With the transaction's settings before it
+    and, from the HTTP edge, the commit after it (``Raw.last``), the unit of work is one round
+    trip. docs/architecture.md, "The next function on PostgreSQL", lists where each rule lives
+    in both."""
+    sweep = _sweep_due(project_id, now)
+    event = audit.handout_event(actor, now)
+    with _rng_lock:
+        draw = _rng.random()
+    params = {
+        "w": actor.workspace_id,
+        "p": project_id,
+        "u": actor.user_id,
+        "now": now,
+        "prefetch": prefetch,
+        "sweep": sweep,
+        "draw": draw,
+        "live": policy.MAX_LIVE_LEASES,
+        "actor": event.actor,
+        "event": event.fields,
+        "lane": event.lane,
+    }
+    try:
+        rows = db.last(_NEXT_IN_ONE, params)
+    except Duplicate:
+        # twenty appends to the caller's audit lane lost to their own concurrent requests; the
+        # whole call rolls back, its sweep too
+        if sweep:
+            _sweeps.pop(project_id, None)
+        raise Conflict("too many of your requests at once; try again") from None
+    outcome, reason, lease_id, task_id, expires, item_id, data, draft, digest = rows[0]
+    if outcome != "ok" and outcome != "none":
+        if sweep:
+            _sweeps.pop(project_id, None)  # refused before the sweep: it is still due
+        if outcome == "paused":
+            raise Forbidden(f"you are paused in project {project_id}: {reason}; ask a manager to unpause you")
+        raise NotFound(f"project {project_id} not found")
+    if outcome == "none":
+        return None
+    return Handout(
+        task_id=task_id,
+        item_id=item_id,
+        project_id=project_id,
+        item=with_file_urls(item_id, open_fields(db, actor.workspace_id, project_id, digest, data)),
+        lease_id=lease_id,
+        expires_at=aware(expires),
+        draft=draft,
+    )
 
 
 def _own_lease(s: Session, actor: Actor, lease_id: int) -> Lease:

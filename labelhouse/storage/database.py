@@ -112,24 +112,26 @@ class Database:
                     raise
 
     @contextmanager
-    def raw(self, *, write: bool = True) -> Iterator[Raw]:
+    def raw(self, *, write: bool = True, last_commits: bool = False) -> Iterator[Raw]:
         """A unit of work on a pooled driver connection, without the ORM session machinery.
 
         For the queue's hot path (``next``, ``submit``), where a Session's setup and teardown
         cost more than the dozen statements it runs. Commits when the block ends, rolls back if
         it raises, like ``session()``. On SQLite, a thread that called ``keep_connection()`` (the
         server's event loop) uses a connection of its own instead of the pool's.
+
+        ``last_commits``: the caller runs one service whose ``Raw.last`` statement is the unit of
+        work's last one, and lets the ``COMMIT`` travel with it (PostgreSQL; see ``Raw.last``).
         """
+        if not self.is_sqlite:  # no turns to take (``_turn``): straight to the pool
+            yield from self._raw_postgres(self.engine.raw_connection(), last_commits)
+            return
         with self._turn(write):
-            if self.is_sqlite:
-                kept = self._kept.get(threading.get_ident())
-                if kept is not None and not kept.busy:
-                    yield from self._raw_kept(kept, write)
-                    return
-            conn = self.engine.raw_connection()
-            if not self.is_sqlite:
-                yield from self._raw_postgres(conn)
+            kept = self._kept.get(threading.get_ident())
+            if kept is not None and not kept.busy:
+                yield from self._raw_kept(kept, write)
                 return
+            conn = self.engine.raw_connection()
             try:
                 yield from self._raw_sqlite(conn.driver_connection, write)
             except BaseException:
@@ -177,13 +179,14 @@ class Database:
         finally:
             kept.busy = False
 
-    def _raw_postgres(self, conn: Any) -> Iterator[Raw]:
+    def _raw_postgres(self, conn: Any, last_commits: bool) -> Iterator[Raw]:
         """PostgreSQL: the connection goes into autocommit mode for the unit of work, so that
         ``Raw`` sends the ``BEGIN`` (and the transaction's settings) together with the first
         statement instead of in round trips of their own; it leaves the pool's way it came."""
         driver = conn.driver_connection
         driver.autocommit = True
-        raw = Raw(driver, postgres=True, sealer=self.sealer, begin=True)
+        step = (lambda r: self._commit_raw(r)) if last_commits else None
+        raw = Raw(driver, postgres=True, sealer=self.sealer, begin=True, commit_step=step)
         try:
             if (workspace := current_workspace()) is not None:
                 raw.set_local("app.workspace_id", str(workspace))

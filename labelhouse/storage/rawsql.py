@@ -8,6 +8,7 @@ written once with ``:name`` placeholders (sqlite3's style) and translated for ps
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -91,11 +92,21 @@ class Raw:
         "_refused",
         "_owns_commit",
         "_plain",
+        "_commit_step",
+        "_final",
+        "_final_rows",
+        "_ended",
         "sealer",
     )
 
     def __init__(
-        self, dbapi_connection: Any, *, postgres: bool, sealer: Any = None, begin: bool = False
+        self,
+        dbapi_connection: Any,
+        *,
+        postgres: bool,
+        sealer: Any = None,
+        begin: bool = False,
+        commit_step: Callable[[Raw], None] | None = None,
     ) -> None:
         self._conn = dbapi_connection
         self._pg = postgres
@@ -108,6 +119,11 @@ class Raw:
         self._client: Any = None
         self._statements: Statements | None = None
         self._refused: Exception | None = None  # what a deferred statement's refusal means
+        # ``Database.raw(last_commits=True)``: the unit of work's commit, which ``last`` runs
+        self._commit_step = commit_step if begin else None
+        self._final: Statement | None = None  # ``last``'s statement, sent with the COMMIT
+        self._final_rows: list[tuple[Any, ...]] = []
+        self._ended = False  # the COMMIT went with ``last``
         self.sealer = sealer  # the unit of work's Vault (see Database.sealer)
 
     @classmethod
@@ -163,9 +179,30 @@ class Raw:
             return [self.all(sql, params) for sql, params in statements]
         return [rows for rows, _count in self._together(statements)]
 
+    def last(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """``all`` for the statement that ends what a service writes: nothing but reading its
+        rows follows it. When the edge opened the unit of work with
+        ``Database.raw(last_commits=True)`` (PostgreSQL; the edge runs this one service and then
+        commits), the unit of work commits here, through the edge's own commit step, and the
+        statement goes to the server in the same message as the ``COMMIT``: one round trip
+        less. An error raised after it can no longer undo it, and any further statement fails.
+        Otherwise it is ``all``, and the unit of work commits as usual."""
+        if self._commit_step is None:
+            return self.all(sql, params)
+        self._final = (sql, params)
+        self._commit_step(self)  # Database.raw's commit, which sends it (``commit``)
+        return self._final_rows
+
     def commit(self) -> None:
         """Commit (``Database.raw()`` does at the end of the unit of work); deferred statements
         still waiting go to the server with the commit, in one round trip."""
+        if self._ended:
+            return  # the COMMIT went with ``last``
+        if self._final is not None:
+            final, self._final = self._final, None
+            self._final_rows = self._together([final, ("COMMIT", {})])[0][0]
+            self._ended = True
+            return
         if not self._pg or not self._conn.autocommit:
             if self._pg and (self._deferred or self._settings):
                 self._together([])
@@ -179,7 +216,7 @@ class Raw:
 
     def rollback(self) -> None:
         """PostgreSQL, ``Database.raw()``: end a failed unit of work (nothing was kept)."""
-        self._deferred, self._settings, self._refused = [], {}, None
+        self._deferred, self._settings, self._refused, self._final = [], {}, None, None
         if self._conn.info.transaction_status != _idle():
             self._command("ROLLBACK")
 
@@ -194,6 +231,8 @@ class Raw:
     def _together(self, statements: list[Statement]) -> list[tuple[list[tuple[Any, ...]], int]]:
         """Send what is pending and ``statements`` in one message; each statement's rows and
         row count, in order."""
+        if self._ended:
+            raise RuntimeError("this unit of work ended with its last statement (Raw.last)")
         client = self._client
         if client is None:
             client = self._client = self._prepared().client

@@ -28,7 +28,9 @@ router = APIRouter(tags=["queue"])
 
 def next_response(rt: Runtime, actor: Actor, project_id: int, prefetch: bool) -> Response:
     """The ``next`` call itself; the route below and the fast lane (api/fastlane.py) share it."""
-    with rt.db.raw() as db:
+    # ``next`` is this unit of work's only service: on PostgreSQL its last statement may carry
+    # the COMMIT (Raw.last)
+    with rt.db.raw(last_commits=True) as db:
         handout = queue.next_task(
             db, actor, project_id, now=utcnow(), prefetch=prefetch, skip_locked=rt.skip_locked
         )
