@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from labelhouse.core.actor import Actor
@@ -19,6 +18,7 @@ from labelhouse.dispatch import leases as lease_sql
 from labelhouse.dispatch import policy
 from labelhouse.security.permissions import require
 from labelhouse.services import audit
+from labelhouse.services.annotations import visible_task
 from labelhouse.services.clock import aware
 from labelhouse.services.item_data import open_fields
 from labelhouse.services.projects import queue_project_query, queue_project_row
@@ -250,20 +250,10 @@ def end_lease(s: Session, actor: Actor, lease_id: int, how: str, *, now: datetim
     lease_sql.end(Raw.of(s), lease.id, lease.task_id, how, now)
 
 
-def _task_in_scope(s: Session, actor: Actor, task_id: int) -> tuple[int, int]:
-    row = s.execute(
-        text("SELECT project_id, workspace_id FROM tasks WHERE id = :t AND state != 'trashed'"),
-        {"t": task_id},
-    ).first()
-    if row is None or row[1] != actor.workspace_id or not actor.may_see_project(ProjectId(row[0])):
-        raise NotFound(f"task {task_id} not found")
-    return row[0], row[1]
-
-
 def save_draft(s: Session, actor: Actor, task_id: int, answer: Any, *, now: datetime) -> None:
     """Keep a work-in-progress answer on the server; it is not validated until submitted."""
     require(actor, "annotation.submit")
-    _task_in_scope(s, actor, task_id)
+    visible_task(s, actor, task_id)
     if len(orjson.dumps(answer)) > MAX_DRAFT_BYTES:
         raise Invalid(f"a draft is at most {MAX_DRAFT_BYTES} bytes", field="answer")
     draft = s.query(Draft).filter_by(task_id=task_id, user_id=actor.user_id).first()
@@ -285,7 +275,7 @@ def save_draft(s: Session, actor: Actor, task_id: int, answer: Any, *, now: date
 
 def get_draft(s: Session, actor: Actor, task_id: int) -> Any:
     require(actor, "annotation.submit")
-    _task_in_scope(s, actor, task_id)
+    visible_task(s, actor, task_id)
     draft = s.query(Draft).filter_by(task_id=task_id, user_id=actor.user_id).first()
     if draft is None:
         raise NotFound(f"no draft for task {task_id}")

@@ -326,3 +326,24 @@ def test_R_01_login_is_rate_limited_uniformly(client: TestClient, rt) -> None:  
     # an account that does not exist is limited the same way (no hint that it is missing)
     ghost = {"email": "ghost@acme.test", "password": "whatever it is"}
     assert [client.post("/api/v1/auth/login", json=ghost).status_code for _ in range(11)][-1] == 429
+
+
+def test_drafts_of_a_trashed_project_answer_like_missing_ones(client: TestClient, owner: Person, rt) -> None:
+    """A draft of a task whose project is in the trash can be neither saved nor read (the 404 of a
+    task that never existed); restored, the draft saved before is back."""
+    pid = _project(client, owner)
+    client.post(f"/api/v1/projects/{pid}/items", json=[{"text": "a"}], headers=owner.headers)
+    ann = make_person(rt, "drafter@acme.test", role="annotator")
+    task = client.post(f"/api/v1/projects/{pid}/next", headers=ann.headers).json()["task"]["id"]
+    draft = {"answer": {"label": "pos"}}
+    assert client.put(f"/api/v1/tasks/{task}/draft", json=draft, headers=ann.headers).status_code == 204
+    assert client.delete(f"/api/v1/projects/{pid}", headers=owner.headers).status_code == 204
+    ghost = 900_000_000
+    for t in (task, ghost):
+        put = client.put(f"/api/v1/tasks/{t}/draft", json=draft, headers=ann.headers)
+        get = client.get(f"/api/v1/tasks/{t}/draft", headers=ann.headers)
+        assert (put.status_code, get.status_code) == (404, 404)
+        assert put.json()["error"]["message"].replace(str(t), "N") == "task N not found"
+    assert client.post(f"/api/v1/trash/project/{pid}/restore", headers=owner.headers).status_code == 204
+    got = client.get(f"/api/v1/tasks/{task}/draft", headers=ann.headers)
+    assert got.status_code == 200 and got.json() == draft, got.text
