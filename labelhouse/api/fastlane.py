@@ -1,10 +1,18 @@
-"""The fast lane: the two calls of the labeling loop, served before the framework's router.
+"""The fast lane: the two calls of the labeling loop, served before the framework's stack.
 
 ``next`` and ``submit`` are most of the traffic when many annotators work at once, and FastAPI's
 routing and dependency solving cost more CPU per call than the calls themselves (measured with
 bench/loop.py and cProfile). This ASGI middleware matches just those two paths and runs the very
 same functions the documented routes run (``next_response``, ``submit_response``), with the same
 models, errors and authentication; everything else goes on to FastAPI untouched.
+
+It is the outermost middleware, and applies to its two calls, in the same order, what the
+stack below it applies to every other call: the body limit (api/bodylimit.py), the rate limit
+(api/throttle.py, the same buckets), strict JSON (api/strictjson.py) and the security headers
+(api/headers.py). In one place rather than through four layers, each wrapping ``receive`` or
+``send`` in a closure of its own, because those layers were ~7 % of the server's CPU per call
+(docs/performance.md). tests/api/test_fast_lane_checks.py holds the two lanes to the same
+answers.
 """
 
 from __future__ import annotations
@@ -13,24 +21,33 @@ import re
 
 from pydantic import ValidationError
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from labelhouse.api import bodylimit, strictjson, throttle
 from labelhouse.api.deps import actor_for_request, hot_call
 from labelhouse.api.errors import error_response, validation_response
+from labelhouse.api.headers import with_strict_headers
 from labelhouse.api.models import NextIn, SubmitIn
 from labelhouse.api.routes.queue import next_response, submit_response
 from labelhouse.core.errors import HTTP_STATUS, LabelhouseError
 from labelhouse.runtime import Runtime
+from labelhouse.security.ratelimit import TokenBuckets
 
 _NEXT = re.compile(r"^/api/v1/projects/(\d{1,18})/next$")
 _SUBMIT = re.compile(r"^/api/v1/tasks/(\d{1,18})/annotations$")
 MAX_BODY = 8 * 1024 * 1024
 
 
+class _Gone(Exception):
+    """The client went away before its body arrived: nothing to answer."""
+
+
 class FastLane:
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, runtime: Runtime, max_bytes: int, buckets: TokenBuckets | None) -> None:
         self.app = app
         self.rt = runtime
+        self.max_bytes = max_bytes
+        self.buckets = buckets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -48,11 +65,39 @@ class FastLane:
             response = error_response(HTTP_STATUS.get(exc.code, 400), exc.code, exc.message, exc.field)
         except ValidationError as exc:
             response = validation_response(list(exc.errors()))
-        await response(scope, receive, send)
+        except _Gone:
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": with_strict_headers(response.raw_headers),
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
 
     async def _serve(
         self, scope: Scope, receive: Receive, nxt: re.Match[str] | None, sub: re.Match[str] | None
     ) -> Response:
+        # The stack's checks, in its order: body limit, rate limit, strict JSON.
+        limit, too_large = bodylimit.limit_for(scope, self.max_bytes)
+        if bodylimit.declared_over(scope, limit):
+            return bodylimit.too_large(too_large)
+        if self.buckets is not None:
+            refused = throttle.refusal(self.buckets, scope)
+            if refused is not None:
+                return refused
+        # A JSON body is read and checked before authentication (as StrictJson does for every
+        # other call); another body after it, as the fast lane always did.
+        json_body = strictjson.is_json(scope)
+        body = await _body(receive, limit, limit) if json_body else b""
+        if body is None:
+            return bodylimit.too_large(too_large)
+        if body.strip():
+            try:
+                strictjson.check(body)
+            except strictjson.BadJson as exc:
+                return error_response(400, "invalid", str(exc), "body")
         wanted = {b"authorization": "", b"cookie": "", b"x-csrf-token": ""}
         for name, value in scope["headers"]:
             if name in wanted:
@@ -60,7 +105,12 @@ class FastLane:
         actor = actor_for_request(
             self.rt, "POST", wanted[b"authorization"], wanted[b"cookie"], wanted[b"x-csrf-token"]
         )
-        body = await _body(receive)
+        if not json_body:
+            body = await _body(receive, limit, MAX_BODY)
+            if body is None:
+                return bodylimit.too_large(too_large)
+        if len(body) > MAX_BODY:
+            raise TooLargeBody()
         if nxt is not None:
             prefetch = NextIn.model_validate_json(body).prefetch if body.strip() else False
             return await hot_call(self.rt, next_response, self.rt, actor, int(nxt.group(1)), prefetch)
@@ -69,21 +119,24 @@ class FastLane:
         return await hot_call(self.rt, submit_response, self.rt, actor, int(sub.group(1)), payload)
 
 
-async def _body(receive: Receive) -> bytes:
+async def _body(receive: Receive, limit: int, cap: int) -> bytes | None:
+    """The whole body: None once it passes ``limit`` (the stack's body limit), ``TooLargeBody``
+    once it passes ``cap``, ``_Gone`` if the client left."""
     chunks: list[bytes] = []
     size = 0
     while True:
-        message: Message = await receive()
+        message = await receive()
         if message["type"] != "http.request":
-            break
+            raise _Gone()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
+            return None
+        if size > cap:
             raise TooLargeBody()
         chunks.append(chunk)
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return b"".join(chunks) if len(chunks) != 1 else chunks[0]
 
 
 class TooLargeBody(LabelhouseError):
