@@ -2,15 +2,17 @@
 
 ``next`` and ``submit`` are most of the traffic when many annotators work at once, and FastAPI's
 routing and dependency solving cost more CPU per call than the calls themselves (measured with
-bench/loop.py and cProfile). This ASGI middleware matches just those two paths and runs the very
+bench/loop.py and cProfile). This ASGI app matches just those two paths and runs the very
 same functions the documented routes run (``next_response``, ``submit_response``), with the same
 models, errors and authentication; everything else goes on to FastAPI untouched.
 
-It is the outermost middleware, and applies to its two calls, in the same order, what the
-stack below it applies to every other call: the body limit (api/bodylimit.py), the rate limit
-(api/throttle.py, the same buckets), strict JSON (api/strictjson.py) and the security headers
-(api/headers.py). In one place rather than through four layers, each wrapping ``receive`` or
-``send`` in a closure of its own, because those layers were ~7 % of the server's CPU per call
+It runs in front of FastAPI's whole stack (``LabelhouseApp.__call__``, api/app.py) and applies
+to its two calls, in the same order, what the middleware applies to every other call: the body
+limit (api/bodylimit.py), the rate limit (api/throttle.py, the same buckets), strict JSON
+(api/strictjson.py), the security headers (api/headers.py), and the error table's 500 for a
+failure nobody foresaw (Starlette's ServerErrorMiddleware with api/errors.py's handler). In one
+place rather than through the layers, each wrapping ``receive`` or ``send`` in a closure of its
+own, because those layers and FastAPI's per-request work were ~10 % of the server's CPU per call
 (docs/performance.md). tests/api/test_fast_lane_checks.py holds the two lanes to the same
 answers.
 """
@@ -21,11 +23,11 @@ import re
 
 from pydantic import ValidationError
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from labelhouse.api import bodylimit, strictjson, throttle
 from labelhouse.api.deps import actor_for_request, hot_call
-from labelhouse.api.errors import error_response, validation_response
+from labelhouse.api.errors import error_response, internal_error, validation_response
 from labelhouse.api.headers import with_strict_headers
 from labelhouse.api.models import NextIn, SubmitIn
 from labelhouse.api.routes.queue import next_response, submit_response
@@ -43,38 +45,58 @@ class _Gone(Exception):
 
 
 class FastLane:
-    def __init__(self, app: ASGIApp, runtime: Runtime, max_bytes: int, buckets: TokenBuckets | None) -> None:
-        self.app = app
+    """Serves ``next`` and ``submit`` for ``LabelhouseApp`` (api/app.py), in front of its stack."""
+
+    def __init__(self, runtime: Runtime, max_bytes: int, buckets: TokenBuckets | None) -> None:
         self.rt = runtime
         self.max_bytes = max_bytes
         self.buckets = buckets
 
+    @staticmethod
+    def matches(scope: Scope) -> bool:
+        return (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and (_NEXT.match(scope["path"]) is not None or _SUBMIT.match(scope["path"]) is not None)
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
         path = scope["path"]
         nxt = _NEXT.match(path)
         sub = None if nxt else _SUBMIT.match(path)
-        if nxt is None and sub is None:
-            await self.app(scope, receive, send)
-            return
+        started = False
         try:
-            response = await self._serve(scope, receive, nxt, sub)
-        except LabelhouseError as exc:
-            response = error_response(HTTP_STATUS.get(exc.code, 400), exc.code, exc.message, exc.field)
-        except ValidationError as exc:
-            response = validation_response(list(exc.errors()))
-        except _Gone:
-            return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": response.status_code,
-                "headers": with_strict_headers(response.raw_headers),
-            }
-        )
-        await send({"type": "http.response.body", "body": response.body})
+            try:
+                response = await self._serve(scope, receive, nxt, sub)
+            except LabelhouseError as exc:
+                response = error_response(HTTP_STATUS.get(exc.code, 400), exc.code, exc.message, exc.field)
+            except ValidationError as exc:
+                response = validation_response(list(exc.errors()))
+            except _Gone:
+                return
+            started = True
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": with_strict_headers(response.raw_headers),
+                }
+            )
+            await send({"type": "http.response.body", "body": response.body})
+        except Exception as exc:
+            # What Starlette's ServerErrorMiddleware does for every other call: the error table's
+            # 500 (never a 2xx, api/errors.py) if nothing was sent yet, then the server logs it.
+            if not started:
+                response = internal_error(exc)
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": response.status_code,
+                        "headers": with_strict_headers(response.raw_headers),
+                    }
+                )
+                await send({"type": "http.response.body", "body": response.body})
+            raise
 
     async def _serve(
         self, scope: Scope, receive: Receive, nxt: re.Match[str] | None, sub: re.Match[str] | None

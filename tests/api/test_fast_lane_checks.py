@@ -163,3 +163,25 @@ def test_strict_json_refuses(body: bytes) -> None:
 )
 def test_strict_json_accepts(body: bytes) -> None:
     check(body)
+
+
+def test_an_unforeseen_failure_is_the_same_500_in_both_lanes(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labelhouse.api import fastlane
+    from labelhouse.services import projects
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    owner = make_person(rt, "o@acme.test")
+    monkeypatch.setattr(fastlane, "next_response", broken)
+    monkeypatch.setattr(projects, "list_projects", broken)
+    with TestClient(create_app(rt, run_jobs=False), raise_server_exceptions=False) as c:
+        lane = c.post("/api/v1/projects/1/next", headers=owner.headers)
+        routed = c.get("/api/v1/projects", headers=owner.headers)
+    assert lane.status_code == routed.status_code == 500
+    assert lane.json() == routed.json() and lane.json()["error"]["code"] == "internal"
+    assert _strict_headers(lane.headers) == STRICT
+    with TestClient(create_app(rt, run_jobs=False)) as c, pytest.raises(RuntimeError, match="disk full"):
+        c.post("/api/v1/projects/1/next", headers=owner.headers)  # and the server still sees it
