@@ -23,6 +23,16 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return Response(orjson.dumps({"error": body}), status_code=status, media_type="application/json")
 
 
+def internal_error(exc: BaseException) -> Response:
+    """A failure we did not foresee (a failed commit included): logged, and never a 2xx."""
+    log.error("unhandled error", exc_info=exc)
+    return error_response(
+        500,
+        "internal",
+        "the server failed to complete the request; nothing was saved. Retry, and report it if it persists",
+    )
+
+
 def validation_response(problems: list[Any]) -> Response:
     """422 naming the first wrong field of a request that did not match its model."""
     first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
@@ -56,13 +66,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _internal(_request: Request, exc: Exception) -> Response:
-        # A failure we did not foresee (a failed commit included) is never a 2xx.
-        log.error("unhandled error", exc_info=exc)
-        return error_response(
-            500,
-            "internal",
-            "the server failed to complete the request; nothing was saved. Retry, and report it if it persists",
-        )
+        return internal_error(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:

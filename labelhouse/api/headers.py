@@ -15,6 +15,18 @@ HEADERS = {
     "cross-origin-resource-policy": "same-origin",
 }
 
+_STRICT = [(name.encode(), value.encode()) for name, value in HEADERS.items()] + [
+    (b"content-security-policy", CSP.encode()),
+    (b"cache-control", b"no-store"),
+]
+
+
+def with_strict_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """A response's raw headers plus the strict set, where the response has not set its own
+    (what ``SecurityHeaders`` adds outside the docs page; the fast lane uses it directly)."""
+    have = {name for name, _ in raw}
+    return raw + [pair for pair in _STRICT if pair[0] not in have]
+
 
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, docs_path: str) -> None:

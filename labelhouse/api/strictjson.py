@@ -27,11 +27,13 @@ class BadJson(ValueError):
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise BadJson(f"the key {key!r} appears twice in one object; send it once")
-        out[key] = value
+    out = dict(pairs)  # in C; only a shorter dict than the list of pairs has a key twice
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise BadJson(f"the key {key!r} appears twice in one object; send it once")
+            seen.add(key)
     return out
 
 
@@ -59,10 +61,22 @@ def check(body: bytes) -> None:
         raise
     except ValueError:  # an integer past Python's 4,300-digit conversion limit (CVE-2020-10735)
         raise BadJson("a number in the body has too many digits") from None
+    if b"\\u" not in body:
+        return  # UTF-8 decoding refuses encoded surrogates: only a "\\u" escape can make one
     try:
         orjson.dumps(value)  # refuses strings holding lone surrogates ("\ud800")
     except orjson.JSONEncodeError:
         raise BadJson("the body holds a lone UTF-16 surrogate escape; send valid Unicode") from None
+
+
+def is_json(scope: Scope) -> bool:
+    """Whether a request's body is to be read as JSON: its content type says so, or it has none
+    (FastAPI reads a body without a content type as JSON too)."""
+    content_type = b""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            content_type = value.split(b";", 1)[0].strip().lower()
+    return not content_type or content_type == b"application/json" or content_type.endswith(b"+json")
 
 
 class StrictJson:
@@ -74,12 +88,7 @@ class StrictJson:
         if scope["type"] != "http" or scope["method"] not in _UNSAFE or self.skip.match(scope["path"]):
             await self.app(scope, receive, send)
             return
-        content_type = b""
-        for name, value in scope["headers"]:
-            if name == b"content-type":
-                content_type = value.split(b";", 1)[0].strip().lower()
-        # FastAPI reads a body without a content type as JSON too.
-        if content_type and content_type != b"application/json" and not content_type.endswith(b"+json"):
+        if not is_json(scope):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []

@@ -13,6 +13,7 @@ import hashlib
 import math
 import time
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from labelhouse.api.errors import error_response
@@ -36,28 +37,41 @@ def credential_key(scope: Scope) -> str:
     return "a:" + (client[0] if client else "-")
 
 
+def buckets_for(per_second: float) -> TokenBuckets | None:
+    """The buckets of ``LABELHOUSE_RATE_LIMIT`` (bursts of ten seconds' worth); None when 0."""
+    return TokenBuckets(per_second, burst=max(1, int(per_second * 10))) if per_second > 0 else None
+
+
+def refusal(buckets: TokenBuckets, scope: Scope) -> Response | None:
+    """Take one request from the caller's bucket: None when it may go on, else its 429."""
+    wait = buckets.take(credential_key(scope), time.monotonic())
+    if wait is None:
+        return None
+    seconds = max(1, math.ceil(wait))
+    response = error_response(
+        429,
+        "too_many",
+        f"too many requests from this token; retry after {seconds} s "
+        "(the limit is LABELHOUSE_RATE_LIMIT requests a second per token)",
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 class Throttle:
-    def __init__(self, app: ASGIApp, per_second: float) -> None:
+    """The limit on every API path; the fast lane (api/fastlane.py) takes from the same buckets."""
+
+    def __init__(self, app: ASGIApp, buckets: TokenBuckets | None) -> None:
         self.app = app
-        self.buckets = (
-            TokenBuckets(per_second, burst=max(1, int(per_second * 10))) if per_second > 0 else None
-        )
+        self.buckets = buckets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if self.buckets is None or scope["type"] != "http" or not path.startswith("/api/") or path in _EXEMPT:
             await self.app(scope, receive, send)
             return
-        wait = self.buckets.take(credential_key(scope), time.monotonic())
-        if wait is None:
+        response = refusal(self.buckets, scope)
+        if response is None:
             await self.app(scope, receive, send)
             return
-        seconds = max(1, math.ceil(wait))
-        response = error_response(
-            429,
-            "too_many",
-            f"too many requests from this token; retry after {seconds} s "
-            "(the limit is LABELHOUSE_RATE_LIMIT requests a second per token)",
-        )
-        response.headers["Retry-After"] = str(seconds)
         await response(scope, receive, send)

@@ -29,7 +29,11 @@ def sqlite_datetime(value: datetime) -> str:
     times bound in raw SQL compare correctly with times the ORM wrote."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if value.year < 1000:  # isoformat pads the year to 4 digits, strftime does not
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    # The same text as strftime in half the time (the hot path formats several times a call);
+    # [:26] drops an aware time's "+00:00".
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def json_value(value: Any) -> Any:

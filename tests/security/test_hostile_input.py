@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from labelhouse.api import app as app_module
+from labelhouse.api import bodylimit
 from labelhouse.api.app import create_app
 from labelhouse.blobs.local import LocalBlobStore
 from labelhouse.core.errors import Invalid, NotFound
@@ -59,7 +59,7 @@ def _chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
 
 
 def test_I_03_bodies_are_bounded_with_or_without_content_length(app, boss, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(app_module, "MAX_JSON_BODY", 1024 * 1024)
+    monkeypatch.setattr(bodylimit, "MAX_JSON_BODY", 1024 * 1024)
     h = {**boss.headers, "content-type": "application/json"}
     declared = app.post(
         "/api/v1/projects", content=b"{}", headers={**h, "content-length": str(2 * 1024 * 1024)}
