@@ -306,3 +306,25 @@ def test_times_in_utc_whatever_the_servers_time_zone(
     assert _when(events[0]["at"]) < _when(fresh["lease"]["expires_at"])
     with rt.db.session(write=False) as s:
         assert audit.verify(s) == {"acme": []}
+
+
+def test_an_item_that_does_not_open_fails_the_call_on_both(
+    client: TestClient, owner: Person, rt: Runtime
+) -> None:
+    """Sealed item data bound to another row (its content hash is in the associated data) does
+    not open: ``next`` fails on both databases, every time, and the audit chain stays intact. On
+    PostgreSQL the item is opened after ``lh_next``'s commit, so the lease and its handout event
+    stay (docs/architecture.md, "The next function on PostgreSQL"); on SQLite they roll back."""
+    pid = _project(client, owner, [{"text": "a"}, {"text": "b"}])
+    _sql(
+        rt,
+        "UPDATE items SET data = (SELECT data FROM items WHERE project_id = :p ORDER BY id DESC LIMIT 1) "
+        "WHERE id = (SELECT MIN(id) FROM items WHERE project_id = :p)",
+        {"p": pid},
+    )
+    for _ in range(2):  # refused as data that does not open (Tampered), the same each time
+        assert client.post(f"/api/v1/projects/{pid}/next", headers=owner.headers).status_code == 503
+    kept = _sql(rt, "SELECT count(*) FROM leases WHERE project_id = :p", {"p": pid})
+    assert kept == ([(1,)] if not rt.db.is_sqlite else [(0,)])
+    with rt.db.session(write=False) as s:
+        assert audit.verify(s) == {"acme": []}
