@@ -328,3 +328,14 @@ def test_an_item_that_does_not_open_fails_the_call_on_both(
     assert kept == ([(1,)] if not rt.db.is_sqlite else [(0,)])
     with rt.db.session(write=False) as s:
         assert audit.verify(s) == {"acme": []}
+
+
+def test_no_gold_at_a_zero_gold_rate(client: TestClient, owner: Person) -> None:
+    """Gold is drawn only when the rate is above zero: at zero, gold tasks are never handed."""
+    pid = _project(
+        client, owner, [{"data": {"text": "g"}, "gold": {"label": "pos"}}, {"text": "t"}], gold_rate=0.0
+    )
+    h = _next(client, owner, pid)
+    assert _text(h) == "t"
+    _submit(client, owner, h)
+    assert _next(client, owner, pid) is None
