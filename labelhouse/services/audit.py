@@ -37,14 +37,18 @@ from labelhouse.storage.tables import AuditEvent, Workspace
 
 
 def _stamp(at: datetime) -> str:
-    """The time as hashed: ``%Y-%m-%dT%H:%M:%S.%fZ`` (isoformat writes it in a tenth of the time).
+    """The time as hashed, in UTC: ``%Y-%m-%dT%H:%M:%S.%fZ`` (isoformat writes it in a tenth of
+    the time).
 
     A UTC time's isoformat ends in ``+00:00``, cut for the ``Z``: ``replace(tzinfo=None)`` costs
-    ~1.6 us, and every handout of the labeling loop is stamped."""
+    ~1.6 us, and every handout of the labeling loop is stamped (with ``utcnow()``). A time read
+    back from PostgreSQL comes in the session's time zone (``ZoneInfo``, even for UTC), so it is
+    converted first: cutting its zone off hashed local time on a server whose ``TimeZone`` is not
+    UTC, and ``audit verify`` then found every event edited."""
     moment = aware(at)
-    if moment.tzinfo is UTC:
-        return moment.isoformat(timespec="microseconds")[:-6] + "Z"
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def record(

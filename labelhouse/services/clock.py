@@ -24,3 +24,10 @@ def aware(value: datetime | str) -> datetime:
     return datetime(
         value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond, UTC
     )
+
+
+def utc(value: datetime | str) -> datetime:
+    """``aware``, in UTC: PostgreSQL hands back times in the session's time zone (``TimeZone``,
+    the server's unless set), SQLite and ``utcnow`` in UTC; an answer should not depend on which."""
+    moment = aware(value)
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)

@@ -19,7 +19,7 @@ from labelhouse.dispatch import policy
 from labelhouse.security.permissions import require
 from labelhouse.services import audit
 from labelhouse.services.annotations import visible_task
-from labelhouse.services.clock import aware
+from labelhouse.services.clock import aware, utc
 from labelhouse.services.item_data import open_fields
 from labelhouse.services.projects import queue_project_query, queue_project_row
 from labelhouse.storage.rawsql import Duplicate, Raw, json_value
@@ -146,7 +146,7 @@ def next_task(
         project_id=project.id,
         item=with_file_urls(item_id, open_fields(db, actor.workspace_id, project.id, digest, data)),
         lease_id=lease_id,
-        expires_at=aware(expires),
+        expires_at=utc(expires),
         draft=json_value(draft) if draft is not None else None,
     )
     # Who was shown which item: one event in the annotator's own audit lane, in this transaction
@@ -221,7 +221,7 @@ def _next_in_one(db: Raw, actor: Actor, project_id: int, *, now: datetime, prefe
         project_id=project_id,
         item=with_file_urls(item_id, open_fields(db, actor.workspace_id, project_id, digest, data)),
         lease_id=lease_id,
-        expires_at=aware(expires),
+        expires_at=utc(expires),
         draft=draft,
     )
 

@@ -92,7 +92,9 @@ def test_events_recorded_and_chain_verified(rt: Runtime, tmp_path: Path) -> None
 
 def test_the_stamp_hashed_is_the_same_text_for_every_kind_of_time() -> None:
     """``_stamp`` cuts a UTC isoformat's ``+00:00`` instead of calling ``replace``: the hashed
-    text must not change (stored chains are verified against it)."""
+    text must not change (stored chains are verified against it). A time in another zone (as
+    PostgreSQL hands back in a session whose ``TimeZone`` is not UTC) is stamped in UTC: events
+    are written with ``utcnow()``, so that is what their hashes cover."""
     import random
     from datetime import UTC, datetime, timedelta, timezone
 
@@ -105,7 +107,7 @@ def test_the_stamp_hashed_is_the_same_text_for_every_kind_of_time() -> None:
             seconds=rng.randrange(0, 4 * 10**9), microseconds=rng.choice([0, 1, rng.randrange(10**6)])
         )
         for at in (moment, moment.replace(tzinfo=UTC), moment.replace(tzinfo=timezone(timedelta(hours=2)))):
-            before = aware(at).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+            before = aware(at).astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
             assert _stamp(at) == before
             assert _stamp(at.strftime("%Y-%m-%d %H:%M:%S.%f")) == aware(
                 at.strftime("%Y-%m-%d %H:%M:%S.%f")

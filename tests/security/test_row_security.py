@@ -190,3 +190,30 @@ def test_Z_08_the_workspace_setting_ends_with_its_transaction(tenants: Tenants) 
         assert (none[1], none[2]) == ("", 2)
     finally:
         db.dispose()
+
+
+def test_Z_08_next_in_one_statement_runs_as_the_app_and_under_row_security(tenants: Tenants) -> None:
+    """``lh_next`` (migration 0013) runs with the caller's rights: the app's role may call it, and
+    row security applies inside it. Asked in B's workspace scope about A's project (as a call
+    whose workspace filter went wrong would), it finds no project and writes nothing."""
+    with TestClient(create_app(tenants.app_rt, run_jobs=False)) as c:
+        r = c.post(f"/api/v1/projects/{tenants.a_project}/next", headers=tenants.a.headers)
+        assert r.status_code == 200, r.text
+        assert (
+            c.post(f"/api/v1/projects/{tenants.a_project}/next", headers=tenants.b.headers).status_code == 404
+        )
+        events = c.get(f"/api/v1/audit?lane=user:{tenants.a.user_id}", headers=tenants.a.headers).json()
+        assert [e["details"]["lease"] for e in events] == [r.json()["lease"]["id"]]
+    a_ws, a_user = tenants.a.workspace_id, tenants.a.user_id
+
+    def forged() -> list[Any]:
+        with tenants.app_rt.db.raw() as raw:
+            return raw.all(
+                "SELECT o_outcome FROM lh_next(:w, :p, :u, now(), false, true, 0.5, 2, 'x', "
+                '\'"2026-01-01T00:00:00.000000Z",1,"x","task_handout"\', :l)',
+                {"w": a_ws, "p": tenants.a_project, "u": a_user, "l": f"user:{a_user}"},
+            )
+
+    assert _in_workspace(tenants.b.workspace_id, forged) == [("missing",)]
+    with tenants.owner_rt.db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM leases")).scalar() == 1
