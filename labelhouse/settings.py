@@ -59,6 +59,11 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
         "1",
         "HTTP worker processes for `serve` (PostgreSQL only; SQLite uses one process).",
     ),
+    "hot_threads": (
+        "LABELHOUSE_HOT_THREADS",
+        "0",
+        "PostgreSQL only: threads that run the labeling loop's next and submit calls (0: twice the CPU count, at least 4, at most the connection pool's 40). Calls beyond them wait in line, where a next goes before every submit, instead of all contending for the CPU at once.",
+    ),
     "log_level": ("LABELHOUSE_LOG_LEVEL", "warning", "Server log level (production refuses `debug`)."),
     "outbound_allow": (
         "LABELHOUSE_OUTBOUND_ALLOW",
@@ -187,6 +192,7 @@ class Settings:
     oidc_groups_claim: str = "groups"
     oidc_roles: str = ""
     oidc_link_email: bool = False
+    hot_threads: int = 0
 
     @property
     def oidc_enabled(self) -> bool:
@@ -260,6 +266,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             oidc_groups_claim=str(raw["oidc_groups_claim"]).strip(),
             oidc_roles=str(raw["oidc_roles"]),
             oidc_link_email=_flag(raw["oidc_link_email"], "oidc_link_email"),
+            hot_threads=int(raw["hot_threads"]),
             master_key=str(raw["master_key"]),
             master_key_file=str(raw["master_key_file"]),
             key_dir=str(raw["key_dir"]),
@@ -291,6 +298,8 @@ def _check(settings: Settings) -> None:
             "production mode refuses LABELHOUSE_SQLITE_SYNCHRONOUS=OFF: a crash could lose acknowledged annotations",
             field="sqlite_synchronous",
         )
+    if settings.hot_threads < 0:
+        raise Invalid("LABELHOUSE_HOT_THREADS is 0 (automatic) or more", field="hot_threads")
     if settings.rate_limit < 0 or settings.workspace_quota_mb < 0:
         raise Invalid(
             "LABELHOUSE_RATE_LIMIT and LABELHOUSE_WORKSPACE_QUOTA_MB are 0 (off) or more", field="settings"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -104,18 +105,33 @@ _hot_pool_lock = threading.Lock()
 
 
 def _hot_threads(rt: Runtime) -> HotThreads:
-    """The labeling loop's threads on PostgreSQL: as many as the connection pool holds."""
+    """The labeling loop's threads on PostgreSQL (``hot_thread_count``)."""
     global _hot_pool
     if _hot_pool is not None:
         return _hot_pool
     with _hot_pool_lock:
         if _hot_pool is None:
-            size = rt.db.engine.pool.size()  # type: ignore[attr-defined]
-            _hot_pool = HotThreads(size)
+            pool = rt.db.engine.pool.size()  # type: ignore[attr-defined]
+            _hot_pool = HotThreads(hot_thread_count(rt.settings.hot_threads, pool, os.cpu_count()))
         return _hot_pool
 
 
-async def hot_call(rt: Runtime, fn: Callable[..., T], *args: Any) -> T:
+def hot_thread_count(setting: int, pool: int, cpus: int | None) -> int:
+    """``LABELHOUSE_HOT_THREADS``, or when it is 0 twice the CPUs (at least 4); never more than
+    the connection pool.
+
+    Each thread holds one connection while its call runs, so the threads are how many ``next``
+    and submit calls the database works on at once. Forty (the pool) let forty calls contend for
+    two cores; four keep the rest waiting in line, where a ``next`` goes before every submit
+    (``hot_call(..., first=True)``): on the 2-core machine the loop's ``next`` p99 went from
+    65-91 ms to 30-32 ms at the same throughput (docs/performance.md, "PostgreSQL: a short line,
+    next first").
+    """
+    wanted = setting if setting > 0 else max(4, 2 * (cpus or 1))
+    return max(1, min(wanted, pool))
+
+
+async def hot_call(rt: Runtime, fn: Callable[..., T], *args: Any, first: bool = False) -> T:
     """Run a labeling-loop call where it is fastest for the database.
 
     SQLite: inline on the event loop; writes are serialized anyway, so threads only add a hand-off
@@ -126,7 +142,7 @@ async def hot_call(rt: Runtime, fn: Callable[..., T], *args: Any) -> T:
     """
     if rt.db.is_sqlite:
         return fn(*args)
-    return await _hot_threads(rt).call(fn, *args)
+    return await _hot_threads(rt).call(fn, *args, first=first)
 
 
 def _default(value: Any) -> Any:

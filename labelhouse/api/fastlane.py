@@ -135,7 +135,9 @@ class FastLane:
             raise TooLargeBody()
         if nxt is not None:
             prefetch = NextIn.model_validate_json(body).prefetch if body.strip() else False
-            return await hot_call(self.rt, next_response, self.rt, actor, int(nxt.group(1)), prefetch)
+            return await hot_call(
+                self.rt, next_response, self.rt, actor, int(nxt.group(1)), prefetch, first=True
+            )
         assert sub is not None
         payload = SubmitIn.model_validate_json(body)
         return await hot_call(self.rt, submit_response, self.rt, actor, int(sub.group(1)), payload)

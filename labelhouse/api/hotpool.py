@@ -10,6 +10,7 @@ the outcome across: about a tenth of the server's GIL samples in the PostgreSQL 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import queue
 import threading
@@ -29,7 +30,12 @@ class HotThreads:
     executor: a unit of work is not interrupted halfway); its outcome is dropped."""
 
     def __init__(self, size: int, name: str = "labelhouse-hot") -> None:
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        # One wake-up per call (None: stop); the call itself waits in one of two lines, and a
+        # thread takes from ``_first`` before ``_then``. Each wake-up is put after its call, so a
+        # woken thread always finds one.
+        self._wake: queue.SimpleQueue[bool | None] = queue.SimpleQueue()
+        self._first: collections.deque[_Job] = collections.deque()
+        self._then: collections.deque[_Job] = collections.deque()
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(size)
         ]
@@ -40,20 +46,31 @@ class HotThreads:
     def size(self) -> int:
         return len(self._threads)
 
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+    async def call(self, fn: Callable[..., T], *args: Any, first: bool = False) -> T:
+        """Run ``fn(*args)`` on a thread; with ``first``, before every waiting call without it."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((loop, future, contextvars.copy_context(), fn, args))
+        (self._first if first else self._then).append((loop, future, contextvars.copy_context(), fn, args))
+        self._wake.put(True)
         return await future
 
+    def _take(self) -> _Job:
+        while True:  # another thread may have taken the last of a line since it was looked at
+            try:
+                return self._first.popleft()
+            except IndexError:
+                pass
+            try:
+                return self._then.popleft()
+            except IndexError:
+                continue
+
     def _work(self) -> None:
-        jobs = self._jobs
+        wake = self._wake
         while True:
-            job = jobs.get()
-            if job is None:
+            if wake.get() is None:
                 return
-            loop, future, context, fn, args = job
-            del job
+            loop, future, context, fn, args = self._take()
             how: Callable[[asyncio.Future[Any], Any], None]
             try:
                 value: Any = context.run(fn, *args)
@@ -67,7 +84,7 @@ class HotThreads:
     def stop(self) -> None:
         """Let the threads finish what they run and end (tests; the server's threads are daemons)."""
         for _ in self._threads:
-            self._jobs.put(None)
+            self._wake.put(None)
         for thread in self._threads:
             thread.join()
 

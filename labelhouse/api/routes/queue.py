@@ -76,7 +76,7 @@ def submit_response(rt: Runtime, actor: Actor, task_id: int, body: SubmitIn) -> 
 )
 async def next_task(project_id: RowId, actor: CurrentActor, rt: RT, body: NextIn | None = None) -> Response:
     """Lease the next task. Asking again while holding a live lease returns the same lease."""
-    return await hot_call(rt, next_response, rt, actor, project_id, bool(body and body.prefetch))
+    return await hot_call(rt, next_response, rt, actor, project_id, bool(body and body.prefetch), first=True)
 
 
 @router.post("/leases/{lease_id}/release", status_code=204)
