@@ -62,7 +62,7 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
     "hot_threads": (
         "LABELHOUSE_HOT_THREADS",
         "0",
-        "PostgreSQL only: threads that run the labeling loop's next and submit calls (0: twice the CPU count, at least 4, at most the connection pool's 40). Calls beyond them wait in line, where a next goes before every submit, instead of all contending for the CPU at once.",
+        "PostgreSQL only: threads that run the labeling loop's next and submit calls (0: three per CPU, at least 6, at most the connection pool's 40). Calls beyond them wait in line, where a next goes before every submit, instead of all contending for the CPU at once.",
     ),
     "log_level": ("LABELHOUSE_LOG_LEVEL", "warning", "Server log level (production refuses `debug`)."),
     "outbound_allow": (

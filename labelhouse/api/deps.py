@@ -117,17 +117,17 @@ def _hot_threads(rt: Runtime) -> HotThreads:
 
 
 def hot_thread_count(setting: int, pool: int, cpus: int | None) -> int:
-    """``LABELHOUSE_HOT_THREADS``, or when it is 0 twice the CPUs (at least 4); never more than
+    """``LABELHOUSE_HOT_THREADS``, or when it is 0 three per CPU (at least 6); never more than
     the connection pool.
 
     Each thread holds one connection while its call runs, so the threads are how many ``next``
     and submit calls the database works on at once. Forty (the pool) let forty calls contend for
-    two cores; four keep the rest waiting in line, where a ``next`` goes before every submit
+    two cores; six keep the rest waiting in line, where a ``next`` goes before every submit
     (``hot_call(..., first=True)``): on the 2-core machine the loop's ``next`` p99 went from
-    65-91 ms to 30-32 ms at the same throughput (docs/performance.md, "PostgreSQL: a short line,
-    next first").
+    65-91 ms to 30-38 ms at the same or higher throughput (docs/performance.md, "PostgreSQL: a
+    short line, next first"). Fewer threads overlap too few commits' fsync waits.
     """
-    wanted = setting if setting > 0 else max(4, 2 * (cpus or 1))
+    wanted = setting if setting > 0 else max(6, 3 * (cpus or 1))
     return max(1, min(wanted, pool))
 
 

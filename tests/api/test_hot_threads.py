@@ -45,10 +45,10 @@ def test_results_errors_and_the_callers_context_cross_over() -> None:
 def test_thread_count_follows_the_setting_the_cpus_and_the_pool() -> None:
     from labelhouse.api.deps import hot_thread_count
 
-    assert hot_thread_count(0, 40, 2) == 4  # automatic: twice the CPUs
-    assert hot_thread_count(0, 40, None) == 4  # CPU count unknown: at least 4
-    assert hot_thread_count(0, 40, 1) == 4
-    assert hot_thread_count(0, 64, 16) == 32
+    assert hot_thread_count(0, 40, 2) == 6  # automatic: three per CPU
+    assert hot_thread_count(0, 40, None) == 6  # CPU count unknown: at least 6
+    assert hot_thread_count(0, 40, 1) == 6
+    assert hot_thread_count(0, 64, 16) == 48
     assert hot_thread_count(0, 5, 16) == 5  # never more than the pool's connections
     assert hot_thread_count(12, 40, 2) == 12  # the setting wins
     assert hot_thread_count(80, 40, 2) == 40
