@@ -20,9 +20,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from labelhouse.api.app import create_app
+from labelhouse.core.actor import Actor
+from labelhouse.formats.base import ImportRow
 from labelhouse.runtime import Runtime, open_runtime
-from labelhouse.services import accounts
-from labelhouse.services.accounts import actor_cache
+from labelhouse.services import accounts, projects
+from labelhouse.services import items as item_service
+from labelhouse.services.accounts import actor_cache, actor_for
 from labelhouse.services.clock import utcnow
 from labelhouse.settings import load_settings
 
@@ -123,6 +126,26 @@ def make_person(rt: Runtime, email: str, workspace: str = "acme", role: str = "o
         )
         assert issued is not None
         return Person(user.email, issued.token, user.id, ws.id)
+
+
+def make_project(rt: Runtime, texts: list[str]) -> tuple[Actor, int]:
+    """A new owner's choices project with one item per text (imported as the CLI does): the
+    owner's actor and the project id."""
+    boss = make_person(rt, "boss@acme.test")
+    with rt.db.session() as s:
+        owner = actor_for(s, boss.workspace_id, boss.user_id)
+        pid = projects.create_project(
+            s, owner, projects.ProjectSettings(name="p", schema=CHOICES_SCHEMA), now=utcnow()
+        ).id
+    item_service.import_stream(
+        rt.db.session,
+        owner,
+        pid,
+        [ImportRow(line=i + 1, data={"text": t}) for i, t in enumerate(texts)],
+        blobs=rt.blobs,
+        now=utcnow,
+    )
+    return owner, pid
 
 
 @pytest.fixture

@@ -14,34 +14,18 @@ from sqlalchemy import text
 
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Conflict, Forbidden, NotFound
-from labelhouse.formats.base import ImportRow
 from labelhouse.runtime import Runtime
 from labelhouse.security.audit import GENESIS, event_fields_json, event_hash
-from labelhouse.services import annotations, audit, pauses, projects, queue
-from labelhouse.services import items as item_service
+from labelhouse.services import annotations, audit, pauses, queue
 from labelhouse.services.accounts import actor_for
 from labelhouse.services.clock import utcnow
-from tests.conftest import CHOICES_SCHEMA, make_person
+from tests.conftest import make_person, make_project
 
 PG = pytest.mark.parametrize("backend", ["postgresql"])
 
 
 def _setup(rt: Runtime, n: int = 2) -> tuple[Actor, int]:
-    boss = make_person(rt, "boss@acme.test")
-    with rt.db.session() as s:
-        owner = actor_for(s, boss.workspace_id, boss.user_id)
-        pid = projects.create_project(
-            s, owner, projects.ProjectSettings(name="p", schema=CHOICES_SCHEMA), now=utcnow()
-        ).id
-    item_service.import_stream(
-        rt.db.session,
-        owner,
-        pid,
-        [ImportRow(line=i + 1, data={"text": f"t{i}"}) for i in range(n)],
-        blobs=rt.blobs,
-        now=utcnow,
-    )
-    return owner, pid
+    return make_project(rt, [f"t{i}" for i in range(n)])
 
 
 def _lane(rt: Runtime, actor: Actor) -> list[tuple[int, str, str]]:

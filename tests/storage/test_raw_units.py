@@ -12,17 +12,13 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from labelhouse.core.actor import Actor
 from labelhouse.core.scope import enter_workspace
-from labelhouse.formats.base import ImportRow
 from labelhouse.runtime import Runtime
-from labelhouse.services import annotations, projects, queue
-from labelhouse.services import items as item_service
-from labelhouse.services.accounts import actor_for
+from labelhouse.services import annotations, queue
 from labelhouse.services.clock import utcnow
 from labelhouse.storage.database import Database
 from labelhouse.storage.rawsql import Duplicate
-from tests.conftest import CHOICES_SCHEMA, make_person
+from tests.conftest import make_project
 
 
 def _scratch(rt: Runtime) -> None:
@@ -64,30 +60,11 @@ def test_a_deferred_duplicate_is_reported_and_nothing_of_the_unit_stays(rt: Runt
         assert db.all("SELECT k, n FROM scratch ORDER BY k", {}) == [("a", 1)]
 
 
-def _loop_setup(rt: Runtime) -> tuple[Actor, int]:
-    boss = make_person(rt, "boss@acme.test")
-    with rt.db.session() as s:
-        owner = actor_for(s, boss.workspace_id, boss.user_id)
-        pid = projects.create_project(
-            s, owner, projects.ProjectSettings(name="p", schema=CHOICES_SCHEMA), now=utcnow()
-        ).id
-    rows = [{"text": "a"}, {"text": "b"}]
-    item_service.import_stream(
-        rt.db.session,
-        owner,
-        pid,
-        [ImportRow(line=i + 1, data=r) for i, r in enumerate(rows)],
-        blobs=rt.blobs,
-        now=utcnow,
-    )
-    return owner, pid
-
-
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_next_commits_without_waiting_for_disk_and_submit_durably(rt: Runtime) -> None:
     """A handout lost in a PostgreSQL crash only returns a slot to the queue, so ``next`` does not
     wait for the WAL flush; an acknowledged annotation must survive, so ``submit`` always does."""
-    actor, project_id = _loop_setup(rt)
+    actor, project_id = make_project(rt, ["a", "b"])
 
     def loop() -> None:
         enter_workspace(actor.workspace_id)  # as a request does: the scope is deferred too
@@ -123,7 +100,7 @@ def test_next_commits_without_waiting_for_disk_and_submit_durably(rt: Runtime) -
 def test_the_claim_in_one_statement_and_the_expiry_sweep(rt: Runtime) -> None:
     """The PostgreSQL claim (one statement) keeps the queue's rules: the same lease while one is
     held, a second one only for a prefetch, an expired lease's slot back to the queue."""
-    actor, project_id = _loop_setup(rt)
+    actor, project_id = make_project(rt, ["a", "b"])
     now = utcnow()
     with rt.db.raw() as db:
         first = queue.next_task(db, actor, project_id, now=now, skip_locked=True)
