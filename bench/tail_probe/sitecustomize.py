@@ -56,11 +56,11 @@ def _install(out: str) -> None:
     gc.callbacks.append(on_gc)
     hot_call = fastlane.hot_call
 
-    async def timed(rt: Any, fn: Any, *args: Any) -> Any:
+    async def timed(rt: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
         r0 = resource.getrusage(resource.RUSAGE_THREAD)
         t0, c0 = time.perf_counter(), time.thread_time()
         try:
-            return await hot_call(rt, fn, *args)
+            return await hot_call(rt, fn, *args, **kwargs)
         finally:
             t1 = time.perf_counter()
             r1 = resource.getrusage(resource.RUSAGE_THREAD)

@@ -35,9 +35,11 @@ class LabelhouseApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         lane = self.fast_lane
-        if lane is not None and lane.matches(scope):
-            await lane(scope, receive, send)
-            return
+        if lane is not None:
+            call = lane.route(scope)
+            if call is not None:
+                await lane(scope, receive, send, *call)
+                return
         await super().__call__(scope, receive, send)
 
 

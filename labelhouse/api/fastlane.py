@@ -53,17 +53,17 @@ class FastLane:
         self.buckets = buckets
 
     @staticmethod
-    def matches(scope: Scope) -> bool:
-        return (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and (_NEXT.match(scope["path"]) is not None or _SUBMIT.match(scope["path"]) is not None)
-        )
+    def route(scope: Scope) -> tuple[re.Match[str] | None, re.Match[str] | None] | None:
+        """``(next match, submit match)`` for one of the two calls, None for every other request."""
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return None
+        nxt = _NEXT.match(scope["path"])
+        sub = None if nxt else _SUBMIT.match(scope["path"])
+        return None if nxt is None and sub is None else (nxt, sub)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"]
-        nxt = _NEXT.match(path)
-        sub = None if nxt else _SUBMIT.match(path)
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, nxt: re.Match[str] | None, sub: re.Match[str] | None
+    ) -> None:
         started = False
         try:
             try:
@@ -75,27 +75,12 @@ class FastLane:
             except _Gone:
                 return
             started = True
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status_code,
-                    "headers": with_strict_headers(response.raw_headers),
-                }
-            )
-            await send({"type": "http.response.body", "body": response.body})
+            await _send(send, response)
         except Exception as exc:
             # What Starlette's ServerErrorMiddleware does for every other call: the error table's
             # 500 (never a 2xx, api/errors.py) if nothing was sent yet, then the server logs it.
             if not started:
-                response = internal_error(exc)
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": response.status_code,
-                        "headers": with_strict_headers(response.raw_headers),
-                    }
-                )
-                await send({"type": "http.response.body", "body": response.body})
+                await _send(send, internal_error(exc))
             raise
 
     async def _serve(
@@ -141,6 +126,18 @@ class FastLane:
         assert sub is not None
         payload = SubmitIn.model_validate_json(body)
         return await hot_call(self.rt, submit_response, self.rt, actor, int(sub.group(1)), payload)
+
+
+async def _send(send: Send, response: Response) -> None:
+    """The response's two ASGI messages, with the security headers the stack would add."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status_code,
+            "headers": with_strict_headers(response.raw_headers),
+        }
+    )
+    await send({"type": "http.response.body", "body": response.body})
 
 
 async def _body(receive: Receive, limit: int, cap: int) -> bytes | None:

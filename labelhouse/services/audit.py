@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -31,7 +31,7 @@ from labelhouse.security.audit import (
     lane_user,
 )
 from labelhouse.security.permissions import require
-from labelhouse.services.clock import aware
+from labelhouse.services.clock import utc
 from labelhouse.storage.rawsql import Raw
 from labelhouse.storage.tables import AuditEvent, Workspace
 
@@ -45,10 +45,7 @@ def _stamp(at: datetime) -> str:
     back from PostgreSQL comes in the session's time zone (``ZoneInfo``, even for UTC), so it is
     converted first: cutting its zone off hashed local time on a server whose ``TimeZone`` is not
     UTC, and ``audit verify`` then found every event edited."""
-    moment = aware(at)
-    if moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+    return utc(at).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def record(
