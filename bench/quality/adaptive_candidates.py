@@ -16,7 +16,10 @@ argument the number of seeds. ``max_labels`` is each item's own number of answer
   "learned": the symmetric concentration, from a grid, whose Dirichlet-multinomial likelihood of
   the finished tasks' plain votes is the highest, updated after each task);
 * ``votes`` ["weighted"]: the predictive's counts, "weighted" (``effective_counts``) or "plain";
-* ``label`` ["weighted"]: the stored label, the weighted posterior's winner or the "majority";
+* ``label`` ["plurality"]: the stored label, the weighted posterior's winner among the options
+  the most annotators chose (the product's plurality rule: a task stops only when the posterior's
+  winner is one of them), the winner overall ("weighted", the rule before 2026-12-07's third
+  round) or the "majority";
 * ``shrink`` [4.0]: pseudo-answers of the records' prior (1e9: everybody at 0.7);
 * ``class_prior`` [false]: the posterior's class prior from the labels stored so far;
 * ``class_prior`` "soft": the same from the finished tasks' posteriors (soft counts, the M-step
@@ -43,7 +46,12 @@ argument the number of seeds. ``max_labels`` is each item's own number of answer
   as one (with "pooled", only the posterior guard uses the pooled accuracy); ``switch`` "label":
   the choice changes only the stored label (the plain majority), the stop rule stays weighted;
   ``evidence`` "agree": score instead, wherever the weighted and the plain leader of a task's
-  answers so far differ, which of them the next answer agrees with.
+  answers so far differ, which of them the next answer agrees with;
+* ``plain_guard`` [none]: also stop only when ``leader_holds`` of the plain (unweighted) counts
+  reaches this; ``cap_w`` [false]: the predictive's weighted counts capped at one vote each;
+  ``credit`` "loo": each answer credited with its option's posterior given the task's other
+  answers (leave-one-out) instead of all of them; ``explore`` [0] / ``every`` [none]: the first
+  N tasks, or every N-th, at full overlap.
 
 Prints per candidate the datasets that reach majority vote over all answers (a tie broken at
 random: ``adaptive.mv_bars``'s ``mv_fair``) with at most half of them (mean over seeds) and, per
@@ -223,7 +231,9 @@ def replay(
     alphas = [0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0]
     alpha_ll = dict.fromkeys(alphas, 0.0)
     vote_prior = 1.0 if c.get("prior") == "learned" else c.get("prior", 1.0)
-    for item in items:
+    for pos, item in enumerate(items):
+        # exploration: the project's first ``explore`` tasks, or every ``every``-th, at full overlap
+        explore = pos < c.get("explore", 0) or (c.get("every") and pos % c["every"] == 0)
         order = list(answers[item])
         rng.shuffle(order)
         cap = len(order)
@@ -254,7 +264,7 @@ def replay(
             n = len(taken)
             if not order:
                 break
-            if n < c.get("min_labels", 2):
+            if n < c.get("min_labels", 2) or explore:
                 continue
             use_prior = chosen == "wprior" or (c.get("class_prior") and select != "prior")
             best, post, _dist = posterior(labels, options, accs, stored if use_prior else None)
@@ -267,6 +277,8 @@ def replay(
                 chosen == "plain" and c.get("plain_votes") == "raw"
             ):
                 counts = effective_counts(labels, options, accs, ASSUMED)
+                if c.get("cap_w"):  # nobody counts for more than one vote
+                    counts = [min(x, float(labels.count(o))) for x, o in zip(counts, options, strict=True)]
             else:
                 counts = [float(labels.count(o)) for o in options]
             stop = c.get("stop", "both")
@@ -282,6 +294,11 @@ def replay(
                 plain = Counter(labels)
                 leaders = [o for o in options if plain[o] == max(plain.values())]
                 done = post >= target and leaders == [best]
+            if done and c.get("label", "plurality") == "plurality":  # the winner is a plurality label
+                done = labels.count(best) == max(labels.count(o) for o in options)
+            if done and c.get("plain_guard") is not None:  # and the plain votes' leader holds too
+                raw = [float(labels.count(o)) for o in options]
+                done = leader_holds(raw, cap - n, vote_prior) >= c["plain_guard"]
             if done:
                 break
         used += len(taken)
@@ -301,9 +318,12 @@ def replay(
         best, _post, dist = posterior(labels, options, accs, stored if use_prior else None)
         if c.get("two_coin") or chosen == "two":
             best, _post, dist, accs = two_coin(taken, options, rec2, shrink2)
-        if c.get("label", "weighted") == "majority" or (c.get("switch") == "label" and chosen == "plain"):
+        if c.get("label", "plurality") == "majority" or (c.get("switch") == "label" and chosen == "plain"):
             plain = Counter(labels)
             best = next(o for o in options if plain[o] == max(plain.values()))
+        elif c.get("label", "plurality") == "plurality":
+            plain = Counter(labels)
+            best = max((o for o in options if plain[o] == max(plain.values())), key=dist.__getitem__)
         out[item] = best
         if c.get("prior_use"):  # the prior's M-step from the posterior with it
             for o, p_o in posterior(labels, options, accs, stored)[2].items():
@@ -348,11 +368,15 @@ def replay(
             if select:  # each model's records learn from its own posterior
                 dist1 = posterior(labels, options, waccs, None)[2]
                 dist2 = two_coin(taken, options, rec2, shrink2)[2]
-            for w, lab in taken:
-                record[w] = (record[w][0] + dist1[lab], record[w][1] + 1)
+            for j, (w, lab) in enumerate(taken):
+                credit: float = dist1[lab]
+                if c.get("credit") == "loo":  # the posterior given the task's other answers
+                    others, oaccs = labels[:j] + labels[j + 1 :], waccs[:j] + waccs[j + 1 :]
+                    credit = posterior(others, options, oaccs, None)[2][lab]
+                record[w] = (record[w][0] + credit, record[w][1] + 1)
                 for cls in options:
-                    right, n = rec2[w].get(cls, (0.0, 0.0))
-                    rec2[w][cls] = (right + (dist2[cls] if lab == cls else 0.0), n + dist2[cls])
+                    right, seen = rec2[w].get(cls, (0.0, 0.0))
+                    rec2[w][cls] = (right + (dist2[cls] if lab == cls else 0.0), seen + dist2[cls])
     return used, out
 
 

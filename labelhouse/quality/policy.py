@@ -157,6 +157,20 @@ def choice_posterior(
     return best, dist[best]
 
 
+def plurality_choice(answers: Sequence[str], dist: Mapping[str, float]) -> str:
+    """The stored label of a single-choice control: among the options chosen by the most
+    annotators, the one with the highest posterior in ``dist`` (:func:`choice_distribution`);
+    ties go to the option listed first. The annotators' records decide between options chosen
+    equally often and when a task may stop (:func:`wants_more_labels`: the posterior of this
+    label reaches the target only when it is also the posterior's winner), never for a label
+    fewer annotators chose than another (docs/quality.md, "The plurality rule")."""
+    counts: dict[str, int] = {}
+    for answer in answers:
+        counts[answer] = counts.get(answer, 0) + 1
+    most = max(counts.values())
+    return max((o for o in dist if counts.get(o, 0) == most), key=dist.__getitem__)
+
+
 def vote_weight(accuracy: float, n_options: int) -> float:
     """The weight of an answer in a weighted vote that picks the one-coin posterior's winner:
     its log-odds of being right, log(a (k - 1) / (1 - a)). Zero for a coin flip among k options."""

@@ -9,9 +9,10 @@ from typing import Any
 from labelhouse.quality.policy import (
     QualityPolicy,
     answer_credit,
-    choice_posterior,
+    choice_distribution,
     effective_counts,
     leader_holds,
+    plurality_choice,
     vote_weight,
 )
 
@@ -37,8 +38,8 @@ def task_consensus(
 
     ``accuracy`` maps annotators to their estimated accuracy (``policy.annotator_accuracy``;
     absent: the assumed accuracy). With it, single-choice answers are weighted by their log-odds
-    of being right, so the stored value is the posterior's winner and ``confidence`` its
-    weighted share.
+    of being right, and the stored value is the posterior's winner among the options the most
+    annotators chose (``policy.plurality_choice``), ``confidence`` its weighted share.
     """
     out: dict[str, dict[str, Any]] = {}
     weakest: float | None = None
@@ -47,6 +48,7 @@ def task_consensus(
         if not given:
             continue
         single = _single_choice(config)
+        support: Mapping[str, float] = {}
         if len(given) == 1:
             entry: dict[str, Any] = {"value": given[0][1], "confidence": 1.0, "n": 1}
         else:
@@ -61,15 +63,19 @@ def task_consensus(
                 }
             found = consensus(config, given, weights)
             entry = {"value": found.value, "confidence": round(found.confidence, 4), "n": found.n}
-        score = float(entry["confidence"])
+            support = found.details.get("support", {})
         if single:
-            _value, posterior = choice_posterior(
-                [str(v) for _w, v in given],
+            labels = [str(v) for _w, v in given]
+            dist = choice_distribution(
+                labels,
                 list(config.options),
                 [(accuracy or {}).get(who, policy.assumed_accuracy) for who, _v in given],
             )
-            entry["posterior"] = round(posterior, 4)
-            score = posterior
+            value = plurality_choice(labels, dist)
+            if value != str(entry["value"]):  # the weighted winner is an option fewer annotators chose
+                entry["value"], entry["confidence"] = value, round(float(support.get(value, 0.0)), 4)
+            entry["posterior"] = round(dist[value], 4)
+        score = dist[value] if single else float(entry["confidence"])
         out[config.name] = entry
         weakest = score if weakest is None else min(weakest, score)
     return out, weakest

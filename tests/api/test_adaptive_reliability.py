@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -93,3 +94,47 @@ def test_a_strong_record_saves_a_label(client: TestClient, rt: Runtime) -> None:
     # the finished task credited a and b; the open one credited nobody yet
     records = _records(rt, pid)
     assert set(records) == {a.user_id, b.user_id} and records[a.user_id][1] == 41
+
+
+def test_a_strong_record_never_stores_a_minority_label(client: TestClient, rt: Runtime) -> None:
+    """The plurality rule: two coin-flip annotators say pos, an expert says neg. The posterior
+    favours neg, but the stored label is pos (the option the most annotators chose) with neg's
+    complement as its low posterior, so the task asks for another label instead of storing what
+    one annotator against two said; a second expert's neg makes it 2 against 2, and there the
+    records decide: neg, stored, and the task is let go."""
+    owner = make_person(rt, "owner@acme.test")
+    pid = _project(client, owner.headers, {"target_confidence": 0.9, "min_labels": 3, "max_labels": 5}, 1)
+    a, b, expert, expert2 = (
+        make_person(rt, f"{n}@acme.test", role="annotator") for n in ("a", "b", "expert", "expert2")
+    )
+    with rt.db.session() as s:
+        ws = s.execute(text("SELECT workspace_id FROM projects WHERE id = :p"), {"p": pid}).scalar_one()
+        for who, right in ((a, 50), (b, 50), (expert, 99), (expert2, 99)):
+            s.execute(
+                text(
+                    "INSERT INTO annotator_estimates (workspace_id, project_id, user_id, correct, counted) "
+                    "VALUES (:w, :p, :u, :c, 100)"
+                ),
+                {"w": ws, "p": pid, "u": who.user_id, "c": right},
+            )
+        s.commit()
+
+    def task() -> tuple[str, int, float, str]:
+        with rt.db.session() as s:
+            state, overlap, confidence, consensus = s.execute(
+                text("SELECT state, overlap, confidence, consensus FROM tasks WHERE project_id = :p"),
+                {"p": pid},
+            ).one()
+        value = (orjson.loads(consensus) if isinstance(consensus, str | bytes) else consensus)["label"][
+            "value"
+        ]
+        return str(state), int(overlap), float(confidence), str(value)
+
+    assert label(client, a, pid, lambda it: "pos", limit=1) == [1]
+    assert label(client, b, pid, lambda it: "pos", limit=1) == [1]
+    assert label(client, expert, pid, lambda it: "neg", limit=1) == [1]
+    state, overlap, confidence, value = task()
+    assert (state, overlap, value) == ("open", 4, "pos") and confidence < 0.5
+    assert label(client, expert2, pid, lambda it: "neg", limit=1) == [1]
+    state, overlap, confidence, value = task()
+    assert (state, overlap, value) == ("complete", 4, "neg") and confidence >= 0.9

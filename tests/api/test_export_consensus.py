@@ -1,6 +1,7 @@
 """Exports carry the task's stored consensus (the label the product decided on), on both
 databases: on a project whose posterior weighs annotators by their records, the export's label is
-the stored weighted one, not the unweighted majority; tasks without a stored consensus get the
+the stored weighted one (the records break a tie between equally chosen options), not the
+unweighted rule's tie-break; tasks without a stored consensus get the
 rule computed by the exporter; rejected answers are left out; an edit keeps the two in step."""
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def _export(c: TestClient, who: Person, pid: int) -> dict[int, dict[str, Any]]:
 def test_the_export_carries_the_stored_weighted_consensus(
     client: TestClient, owner: Person, rt: Runtime
 ) -> None:
-    policy = {"target_confidence": 0.99, "min_labels": 3, "max_labels": 3}
+    policy = {"target_confidence": 0.99, "min_labels": 4, "max_labels": 4}
     pid = int(
         client.post(
             "/api/v1/projects",
@@ -42,10 +43,12 @@ def test_the_export_carries_the_stored_weighted_consensus(
         ).json()["id"]
     )
     client.post(f"/api/v1/projects/{pid}/items", json=[{"text": "t0"}, {"text": "t1"}], headers=owner.headers)
-    a, b, expert = (make_person(rt, f"{n}@acme.test", role="annotator") for n in ("a", "b", "expert"))
+    a, b, expert, expert2 = (
+        make_person(rt, f"{n}@acme.test", role="annotator") for n in ("a", "b", "expert", "expert2")
+    )
     reviewer = make_person(rt, "rev@acme.test", role="reviewer")
     with rt.db.session() as s:  # a and b have been wrong half the time, the expert almost never
-        for who, right in ((a, 50), (b, 50), (expert, 99)):
+        for who, right in ((a, 50), (b, 50), (expert, 99), (expert2, 99)):
             s.execute(
                 text(
                     "INSERT INTO annotator_estimates (workspace_id, project_id, user_id, correct, counted) "
@@ -56,15 +59,16 @@ def test_the_export_carries_the_stored_weighted_consensus(
         s.commit()
     label(client, a, pid, lambda it: "pos")
     label(client, b, pid, lambda it: "pos")
-    label(client, expert, pid, lambda it: "neg", limit=1)  # task 1 complete, task 2 has 2 answers
+    label(client, expert, pid, lambda it: "neg", limit=1)
+    label(client, expert2, pid, lambda it: "neg", limit=1)  # task 1 complete, task 2 has 2 answers
 
     stored = _stored(rt, pid)
-    assert stored[1]["label"]["value"] == "neg"  # the expert outweighs two coin flips
+    assert stored[1]["label"]["value"] == "neg"  # 2 against 2: the experts' records break the tie
     assert stored[2] is None
     exported = _export(client, owner, pid)
     one = exported[1]["consensus"]["label"]
     assert one == {**stored[1]["label"], "method": "stored"}
-    assert one["value"] == "neg" and one["n"] == 3 and "posterior" in one
+    assert one["value"] == "neg" and one["n"] == 4 and "posterior" in one
     # no stored consensus yet: the exporter's own (unweighted) rule
     two = exported[2]["consensus"]["label"]
     assert two == {"value": "pos", "confidence": 1.0, "n": 2, "method": "computed"}
@@ -87,14 +91,14 @@ def test_the_export_carries_the_stored_weighted_consensus(
     )
     assert r.status_code == 201, r.text
     after = _export(client, owner, pid)[1]
-    assert len(after["annotations"]) == 3
+    assert len(after["annotations"]) == 4
     assert after["consensus"]["label"] == {**_stored(rt, pid)[1]["label"], "method": "stored"}
-    assert after["consensus"]["label"]["value"] == "pos" and after["consensus"]["label"]["n"] == 2
+    assert after["consensus"]["label"]["value"] == "pos" and after["consensus"]["label"]["n"] == 3
 
     # an annotator edits their answer: the stored consensus follows, so the export does too
     mine = next(x["id"] for x in after["annotations"] if x["annotator"] == "a@acme.test")
     r = client.put(f"/api/v1/annotations/{mine}", json={"answer": {"label": "neg"}}, headers=a.headers)
     assert r.status_code == 201, r.text
     edited = _export(client, owner, pid)[1]["consensus"]["label"]
-    assert edited == {**_stored(rt, pid)[1]["label"], "method": "stored"} and edited["n"] == 2
-    assert edited["confidence"] < 1.0  # a now says neg, b pos
+    assert edited == {**_stored(rt, pid)[1]["label"], "method": "stored"} and edited["n"] == 3
+    assert edited["value"] == "neg" and edited["confidence"] < 1.0  # a and expert2 neg, b pos

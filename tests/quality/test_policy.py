@@ -114,6 +114,7 @@ def test_per_annotator_accuracy_weights_the_posterior_by_hand() -> None:
 
 def test_task_consensus_and_credit_with_estimates() -> None:
     from labelhouse.controls.choices import ChoicesConfig
+    from labelhouse.quality.policy import vote_weight
     from labelhouse.quality.task import task_credit
 
     config = ChoicesConfig(name="label", type="choices", options=["pos", "neg"])
@@ -123,8 +124,21 @@ def test_task_consensus_and_credit_with_estimates() -> None:
     assert plain["label"]["value"] == "neg" and plain_conf == pytest.approx(0.7)
     accuracy = {"a": 0.95, "b": 0.6, "c": 0.6}
     weighted, conf = task_consensus([config], answers, policy, accuracy)
-    # the trusted annotator outweighs two weak ones: the stored value is the posterior's winner
-    assert weighted["label"]["value"] == "pos" and conf == pytest.approx(0.152 / 0.170)
+    # the trusted annotator outweighs two weak ones in the posterior, but the stored value is
+    # never an option fewer annotators chose (the plurality rule): "neg", with its posterior as
+    # the task's confidence, low, so adaptive overlap asks for another label
+    assert weighted["label"]["value"] == "neg" and conf == pytest.approx(0.018 / 0.170)
+    assert weighted["label"]["confidence"] == pytest.approx(
+        2 * vote_weight(0.6, 2) / (vote_weight(0.95, 2) + 2 * vote_weight(0.6, 2)), abs=1e-3
+    )
+    # between options chosen equally often the records decide
+    tied, tied_conf = task_consensus([config], answers[:2], policy, accuracy)
+    assert tied["label"]["value"] == "pos" and tied_conf == pytest.approx(
+        0.95 * 0.4 / (0.95 * 0.4 + 0.05 * 0.6)
+    )
+    # a fourth answer for "pos" makes it a tied leader, and the posterior's winner: stored
+    more = [*answers, ("d", {"label": "pos"})]
+    assert task_consensus([config], more, policy, {**accuracy, "d": 0.6})[0]["label"]["value"] == "pos"
     credit = task_credit([config], answers, accuracy)
     assert credit["a"] == (pytest.approx(0.152 / 0.170), 1) and credit["b"][1] == 1
     # one answer alone says nothing about whether it was right

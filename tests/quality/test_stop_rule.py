@@ -17,6 +17,7 @@ from labelhouse.core.errors import Invalid
 from labelhouse.quality.policy import (
     QualityPolicy,
     annotator_accuracy,
+    choice_distribution,
     effective_counts,
     leader_holds,
     vote_weight,
@@ -195,3 +196,27 @@ def test_the_loop_respects_min_max_and_budget(
         assert n <= policy.min_labels + budget
     # a unanimous item is at least as settled at every step as any other: it never takes more
     assert _labels_taken(policy, ["neg"] * 12, accuracy) <= n
+
+
+@EXAMPLES
+@given(
+    votes=st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=9),
+    accuracies=st.lists(st.floats(0.5, 0.99), min_size=9, max_size=9),
+)
+def test_the_stored_label_is_always_a_plurality_label(votes: list[str], accuracies: list[float]) -> None:
+    """The plurality rule: whatever the records, the stored value is one of the options the most
+    annotators chose, the posterior's winner among them; when it is not the winner overall, its
+    posterior is at most 1/2, so no target the policy accepts lets the task stop on it."""
+    config = ChoicesConfig(name="label", type="choices", options=["a", "b", "c"])
+    answers = [(f"u{i}", {"label": v}) for i, v in enumerate(votes)]
+    accuracy = {f"u{i}": accuracies[i] for i in range(len(votes))}
+    values, confidence = task_consensus([config], answers, QualityPolicy.parse({}), accuracy)
+    most = max(votes.count(o) for o in "abc")
+    leaders = [o for o in "abc" if votes.count(o) == most]
+    stored = values["label"]["value"]
+    assert stored in leaders
+    dist = choice_distribution(votes, ["a", "b", "c"], accuracies[: len(votes)])
+    assert dist[stored] == max(dist[o] for o in leaders)
+    assert confidence == pytest.approx(dist[stored])
+    if dist[stored] < max(dist.values()):
+        assert confidence is not None and confidence <= 0.5
