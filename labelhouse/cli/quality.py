@@ -198,8 +198,15 @@ def infer_cmd(answers_csv: Path, method: str, seed: int, out: Path | None) -> No
 
     When a worker answered an item more than once, their last row counts."""
     chosen = get_method(method)
-    with answers_csv.open(newline="", encoding="utf-8-sig") as f:
-        answers = Answers.from_triples(read_answers(f, answers_csv.name))
+    try:
+        with answers_csv.open(newline="", encoding="utf-8-sig") as f:
+            answers = Answers.from_triples(read_answers(f, answers_csv.name))
+    except UnicodeDecodeError as exc:
+        raise Invalid(
+            f"line {first_undecodable_line(answers_csv)}: not UTF-8 text; save the file as UTF-8, "
+            f"e.g. `iconv -f latin1 -t utf-8 {answers_csv.name} > utf8.csv`",
+            field=answers_csv.name,
+        ) from exc
     if answers.n_answers == 0:
         raise Invalid(
             f"{answers_csv} has no answers: expected item,worker,label rows", field=str(answers_csv)
@@ -214,8 +221,23 @@ def infer_cmd(answers_csv: Path, method: str, seed: int, out: Path | None) -> No
     if out is None:
         sys.stdout.write(buf.getvalue())
     else:
-        out.write_text(buf.getvalue(), encoding="utf-8")
+        try:
+            out.write_text(buf.getvalue(), encoding="utf-8")
+        except OSError as exc:
+            raise Invalid(f"cannot write {out}: {exc.strerror or exc}", field="--out") from exc
         click.echo(f"wrote {len(answers.tasks)} items to {out} ({chosen.name})", err=True)
+
+
+def first_undecodable_line(path: Path) -> int:
+    """The number of the first line of ``path`` that is not UTF-8 (the text reader decodes in
+    chunks, so its error does not say which line)."""
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
 
 
 def read_answers(lines: Iterable[str], source: str = "answers") -> Iterator[tuple[str, str, str]]:

@@ -56,3 +56,23 @@ def test_unknown_method_and_methods_list(tmp_path: Path) -> None:
     assert res.exit_code == 0
     assert f"{DEFAULT_METHOD} (default)" in res.output
     assert "ds" in res.output and "mv" in res.output
+
+
+def test_not_utf8_says_so_without_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("item,worker,label\na,w1,caf\xe9\n".encode("latin-1"))
+    res = CliRunner().invoke(main, ["quality", "infer", str(path)])
+    assert res.exit_code == 5, res.output
+    assert "line 2: not UTF-8" in res.output and "Traceback" not in res.output
+    path.write_text("item,worker,label\na,w1,cat\n", encoding="utf-16")
+    res = CliRunner().invoke(main, ["quality", "infer", str(path)])
+    assert res.exit_code == 5 and "line 1: not UTF-8" in res.output
+
+
+def test_out_in_a_missing_folder_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "answers.csv"
+    path.write_text(ROWS)
+    out = tmp_path / "no" / "such" / "out.csv"
+    res = CliRunner().invoke(main, ["quality", "infer", str(path), "--out", str(out)])
+    assert res.exit_code == 5, res.output
+    assert "cannot write" in res.output and str(out) in res.output
