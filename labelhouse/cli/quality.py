@@ -134,11 +134,12 @@ def print_report(report: dict[str, Any]) -> None:
         mean = c["mean_confidence"]
         agreement = c.get("agreement") or {}
         alpha = agreement.get("krippendorff_alpha")
-        extra = f"alpha {alpha:.3f}" if alpha is not None else ""
+        parts = [f"alpha {alpha:.3f}"] if alpha is not None else []
         if agreement.get("fleiss_kappa") is not None:
-            extra += f", Fleiss' kappa {agreement['fleiss_kappa']:.3f}"
+            parts.append(f"Fleiss' kappa {agreement['fleiss_kappa']:.3f}")
         if agreement.get("mean_pairwise") is not None:
-            extra += f", mean pairwise {agreement['pair_measure']} {agreement['mean_pairwise']:.3f}"
+            parts.append(f"mean pairwise {agreement['pair_measure']} {agreement['mean_pairwise']:.3f}")
+        extra = ", ".join(parts)
         click.echo(
             f"{name} [{c['type']}] ({c['method']}): {c['tasks']} tasks, {c['answers']} answers, "
             f"mean confidence {'-' if mean is None else f'{mean:.3f}'}, "

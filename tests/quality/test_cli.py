@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from labelhouse.cli.main import main
+from labelhouse.cli.quality import print_report
 from labelhouse.quality import DEFAULT_METHOD
 
 ROWS = "a,w1,cat\na,w2,cat\na,w3,dog\nb,w1,dog\nb,w2,dog\nb,w3,dog\n"
@@ -76,3 +78,19 @@ def test_out_in_a_missing_folder_is_an_error_not_a_traceback(tmp_path: Path) -> 
     res = CliRunner().invoke(main, ["quality", "infer", str(path), "--out", str(out)])
     assert res.exit_code == 5, res.output
     assert "cannot write" in res.output and str(out) in res.output
+
+
+def test_report_line_of_a_spans_control_has_no_stray_comma(capsys: pytest.CaptureFixture[str]) -> None:
+    section = {
+        "type": "spans",
+        "method": "weighted consensus rule",
+        "tasks": 2,
+        "answers": 4,
+        "mean_confidence": 0.9,
+        "low_confidence_tasks": 0,
+        "agreement": {"krippendorff_alpha": None, "mean_pairwise": 0.75, "pair_measure": "span_f1"},
+        "annotators": [],
+    }
+    print_report({"controls": {"ents": section}})
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.endswith("0 below 0.8; mean pairwise span_f1 0.750"), first
