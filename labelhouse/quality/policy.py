@@ -73,6 +73,13 @@ class QualityPolicy:
                 field=f"quality.{unknown[0]}",
             )
         values = dict(raw)
+        for f in fields(cls):
+            if f.name in values and values[f.name] is None and f.default is not None:
+                raise Invalid(
+                    f"quality.{f.name} cannot be null (it has no off state): leave it out for the "
+                    f"default, {f.default}",
+                    field=f"quality.{f.name}",
+                )
         for name in ("review_below", "gold_pass", "assumed_accuracy", "pause_below", "target_confidence"):
             _fraction(values, name)
         for name in ("pause_min_gold", "min_labels", "max_labels", "budget_labels"):

@@ -37,6 +37,26 @@ def test_parse_fills_defaults_and_names_the_bad_field() -> None:
         assert err.value.field == field
 
 
+def test_null_is_refused_where_a_setting_has_no_off_state() -> None:
+    # null switches off what has an off state (pause_below, target_confidence, budget_labels,
+    # label_cost); elsewhere it crashed the parse (a 500) or, for review_below and gold_pass,
+    # was stored and crashed the review queue later
+    for name in (
+        "review_below",
+        "gold_pass",
+        "assumed_accuracy",
+        "pause_min_gold",
+        "min_labels",
+        "max_labels",
+    ):
+        with pytest.raises(Invalid) as err:
+            QualityPolicy.parse({name: None})
+        assert err.value.field == f"quality.{name}"
+        assert "null" in err.value.message and str(getattr(DEFAULT_POLICY, name)) in err.value.message
+    for name in ("pause_below", "target_confidence", "budget_labels", "label_cost"):
+        assert getattr(QualityPolicy.parse({name: None}), name) is None
+
+
 def test_choice_posterior_by_hand() -> None:
     assert choice_posterior([], ["a", "b"], 0.7) == (None, 0.0)
     assert choice_posterior(["a"], ["a", "b"], 0.7) == ("a", pytest.approx(0.7))
