@@ -31,10 +31,14 @@ def test_parse_fills_defaults_and_names_the_bad_field() -> None:
         ({"budget_labels": -1}, "quality.budget_labels"),
         ({"pause_min_gold": True}, "quality.pause_min_gold"),
         ({"assumed_accuracy": 1}, "quality.assumed_accuracy"),
+        ({"min_labels": 0}, "quality.min_labels"),
+        ({"pause_min_gold": 0}, "quality.pause_min_gold"),
     ):
         with pytest.raises(Invalid) as err:
             QualityPolicy.parse(bad)
         assert err.value.field == field
+    with pytest.raises(Invalid, match=r"pause_min_gold is a whole number >= 1"):
+        QualityPolicy.parse({"pause_min_gold": -3})  # not ">= 0": 0 is refused too
 
 
 def test_null_is_refused_where_a_setting_has_no_off_state() -> None:
