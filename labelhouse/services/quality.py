@@ -34,17 +34,24 @@ def project_quality(
 
     ``stored``: the result of the latest recompute job instead of a fresh computation. A project
     over ``MAX_ANSWERS`` answers gets its stored report, or TooLarge when it has none yet."""
+    from labelhouse.quality import get_method
+
     project = get_project(s, actor, project_id, "project.stats")
+    chosen = get_method(method).name if method else None  # a bad name is refused, stored or not
     if stored:
         found = stored_report(s, project.id)
-        if found is None:
+        if found is None or (chosen is not None and found.get("method") != chosen):
+            done = "" if found is None else f" with method {chosen} (the latest used {found.get('method')})"
+            query, flag = (f"?method={chosen}", f" --method {chosen}") if chosen else ("", "")
             raise NotFound(
-                f"project {project.id} has no recomputed report yet; start one with "
-                f"POST /projects/{project.id}/quality/recompute or `labelhouse quality recompute {project.id}`"
+                f"project {project.id} has no recomputed report{done} yet; start one with "
+                f"POST /projects/{project.id}/quality/recompute{query} or "
+                f"`labelhouse quality recompute {project.id}{flag}`"
             )
         return found
     if count_answers(s, project.id) > MAX_ANSWERS and (found := stored_report(s, project.id)) is not None:
-        return found
+        if chosen is None or found.get("method") == chosen:
+            return found
     return build_report(s, project, method=method, limit=MAX_ANSWERS)
 
 
@@ -92,10 +99,11 @@ def build_report(
     chosen = get_method(method or DEFAULT_METHOD)
     schema = schemas.get(project)
     if limit is not None and (count := count_answers(s, project.id)) > limit:
+        query, flag = (f"?method={chosen.name}", f" --method {chosen.name}") if method else ("", "")
         raise TooLarge(
             f"the project has {count} annotations; the report handles up to {limit} at once: "
-            f"start a recompute job (POST /projects/{project.id}/quality/recompute, "
-            f"`labelhouse quality recompute {project.id}`); the report then reads its result"
+            f"start a recompute job (POST /projects/{project.id}/quality/recompute{query}, "
+            f"`labelhouse quality recompute {project.id}{flag}`); the report then reads its result"
         )
     reported = [c for c in schema.controls if c.type in REPORTED]
     loaded = load_answers(s, project, [c.name for c in reported], on_page=on_load)

@@ -183,6 +183,13 @@ def test_recompute_job_stores_the_report_the_report_reads(
     assert report["job_id"] == job.json()["id"] and report["computed_at"]
     assert report["controls"]["label"]["tasks"] == 4 and report["controls"]["label"]["answers"] == 8
     assert client.get(f"/api/v1/projects/{pid}/quality?stored=true", headers=owner.headers).json() == report
+    # another method than the stored report's is not silently answered with the stored one
+    for query in ("stored=true&method=mv", "method=mv"):
+        other = client.get(f"/api/v1/projects/{pid}/quality?{query}", headers=owner.headers)
+        assert other.status_code in (404, 413), other.json()
+        assert "recompute?method=mv" in other.json()["error"]["message"]
+    unknown = client.get(f"/api/v1/projects/{pid}/quality?stored=true&method=nope", headers=owner.headers)
+    assert unknown.status_code == 404 and "known:" in unknown.json()["error"]["message"]
 
 
 def test_cli_recompute_with_progress_then_stored_report(
