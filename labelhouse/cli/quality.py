@@ -44,7 +44,7 @@ def quality() -> None:
 
 
 @quality.command("report")
-@click.argument("project", type=int)
+@click.argument("project", type=click.IntRange(1, 2**63 - 1))
 @click.option(
     "--method", default=None, help="see `labelhouse quality methods` (default: the documented default)"
 )
@@ -65,7 +65,7 @@ def report_cmd(
     from labelhouse.services.operator import operator_for_project
     from labelhouse.services.quality import project_quality
 
-    rt = runtime_from(data_dir, database_url)
+    rt = runtime_from(data_dir, database_url, existing=True)
     with rt.db.session(write=False) as s:
         report = project_quality(s, operator_for_project(s, project), project, method=method, stored=stored)
     if as_json:
@@ -75,7 +75,7 @@ def report_cmd(
 
 
 @quality.command("recompute")
-@click.argument("project", type=int)
+@click.argument("project", type=click.IntRange(1, 2**63 - 1))
 @click.option(
     "--method", default=None, help="see `labelhouse quality methods` (default: the documented default)"
 )
@@ -90,7 +90,7 @@ def recompute_cmd(project: int, method: str | None, data_dir: Path | None, datab
     from labelhouse.storage.tables import Job
     from labelhouse.worker import run_claimed
 
-    rt = runtime_from(data_dir, database_url)
+    rt = runtime_from(data_dir, database_url, existing=True)
     with rt.db.session() as s:
         job = start_recompute(s, operator_for_project(s, project), project, method=method, now=utcnow())
         # claimed at once, so a running `labelhouse worker` or server does not take it too

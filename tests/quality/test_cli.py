@@ -94,3 +94,23 @@ def test_report_line_of_a_spans_control_has_no_stray_comma(capsys: pytest.Captur
     print_report({"controls": {"ents": section}})
     first = capsys.readouterr().out.splitlines()[0]
     assert first.endswith("0 below 0.8; mean pairwise span_f1 0.750"), first
+
+
+def test_report_on_a_folder_without_an_install_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    # a typo in --data (or the wrong working folder) made a new empty install, keys and all, and
+    # then said "project 1 not found"
+    missing = tmp_path / "typo"
+    for args in (["quality", "1"], ["quality", "recompute", "1"]):
+        res = CliRunner().invoke(main, [*args, "--data", str(missing)])
+        assert res.exit_code == 3, res.output
+        assert "no labelhouse install" in res.output and "--data" in res.output
+        assert not missing.exists()
+
+
+def test_report_with_an_unusable_database_or_project_id_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/no/such/folder/x.db"
+    res = CliRunner().invoke(main, ["quality", "1", "--database-url", url])
+    assert res.exit_code == 9 and "database" in res.output, res.output
+    assert not isinstance(res.exception, Exception) or isinstance(res.exception, SystemExit)
+    res = CliRunner().invoke(main, ["quality", "99999999999999999999", "--data", str(tmp_path)])
+    assert res.exit_code == 2 and "99999999999999999999" in res.output, res.output
