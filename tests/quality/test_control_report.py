@@ -148,3 +148,16 @@ def test_ranking_section_has_leaderboard_and_agreement() -> None:
     assert pairs[("ann", "bob")] == 1.0 and pairs[("ann", "eve")] == 0.0
     rel = {a["annotator"]: a["agreement_with_consensus"] for a in section["annotators"]}
     assert rel["eve"] == 0.0 and rel["ann"] == 1.0
+
+
+def test_answers_with_an_option_removed_from_the_schema_since() -> None:
+    # a manager dropped "neu" after people had answered it: the report still runs (it was a 422,
+    # "labels not among the classes") and, as the one-coin posterior does, counts the old label
+    # after the options
+    config = _config(type="choices", options=["pos", "neg"])
+    answers = [("1", "a", "pos"), ("1", "b", "pos"), ("2", "a", "neu"), ("2", "b", "neg"), ("3", "a", "neu")]
+    for method in ("mv", "ds_vb"):
+        section = control_report(config, answers, [], method=method).section
+        assert section["tasks"] == 3 and section["answers"] == 5
+        labels = {row["task_id"]: row["label"] for row in section["consensus"]}
+        assert labels[1] == "pos" and labels[3] == "neu"
