@@ -116,6 +116,18 @@ def test_task_consensus_and_gold() -> None:
     assert gold_correct([_Choice()], {"label": "neg"}, {}) is None
 
 
+def test_gold_from_before_a_control_changed_type_does_not_count() -> None:
+    # answers and gold answers are kept as made when the schema changes (docs/security.md, D-06):
+    # a choices gold answer against a rating answer cannot be compared; it raised a TypeError,
+    # a 500 on every gold submit of a project with pause_below (the submit lost)
+    from labelhouse.controls import parse_schema
+
+    rating = parse_schema({"controls": [{"name": "label", "type": "rating", "min": 1, "max": 3}]})
+    assert gold_correct(rating.controls, {"label": 2}, {"label": "pos"}) is None
+    assert gold_correct(rating.controls, {"label": "neg"}, {"label": 2}) is None
+    assert gold_correct(rating.controls, {"label": 2}, {"label": 3}) is True
+
+
 def test_per_annotator_accuracy_weights_the_posterior_by_hand() -> None:
     from labelhouse.quality.policy import annotator_accuracy, answer_credit, choice_distribution, vote_weight
 
