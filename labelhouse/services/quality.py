@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from typing import Any
@@ -106,7 +106,8 @@ def build_report(
             f"`labelhouse quality recompute {project.id}{flag}`); the report then reads its result"
         )
     reported = [c for c in schema.controls if c.type in REPORTED]
-    loaded = load_answers(s, project, [c.name for c in reported], on_page=on_load)
+    fits = {c.name: answer_fits(c) for c in reported}
+    loaded = load_answers(s, project, [c.name for c in reported], on_page=on_load, fits=fits)
     controls: dict[str, Any] = {}
     for done, config in enumerate(reported, start=1):
         answers = loaded.answers[config.name]
@@ -157,13 +158,36 @@ class Loaded:
 LOAD_PAGE = 20_000
 
 
+def answer_fits(config: Any) -> Callable[[Any], bool]:
+    """Whether a stored value has the shape the control's current config takes. Answers are kept
+    as made when the schema changes (docs/security.md, D-06); the report reads those of the
+    control's current type (and rubric) only, so a control that changed type is not fed the old
+    answers."""
+    if config.type == "choices":
+        return (lambda v: isinstance(v, list)) if config.multiple else (lambda v: isinstance(v, str))
+    if config.type == "rating":
+        if config.criteria:
+            names = {c.name for c in config.criteria}
+            return lambda v: isinstance(v, dict) and v.keys() == names
+        return lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if config.type == "preference":
+        return lambda v: isinstance(v, dict)
+    return lambda v: isinstance(v, list)  # spans, boxes, ranking
+
+
 def load_answers(
-    s: Session, project: Project, names: list[str], *, on_page: Callable[[float], None] | None = None
+    s: Session,
+    project: Project,
+    names: list[str],
+    *,
+    on_page: Callable[[float], None] | None = None,
+    fits: Mapping[str, Callable[[Any], bool]] | None = None,
 ) -> Loaded:
     """Read the counted answers (latest versions, not trashed, not rejected) a page of tasks at a
     time, keeping only each control's value: the rows, decoded answers and driver buffers of one
     page live at a time, and equal strings (task ids, annotators, labels, weeks) are shared.
-    ``on_page(fraction)``: the share of the project's tasks read so far, after each page."""
+    ``on_page(fraction)``: the share of the project's tasks read so far, after each page;
+    ``fits``: per control, which values to keep (``answer_fits``; default all)."""
     db = Raw.of(s)
     total = 0
     if on_page is not None:
@@ -218,13 +242,13 @@ def load_answers(
             week = week_of(created, shared)
             for name in names:
                 value = answer.get(name)
-                if value is None:
+                if value is None or (fits is not None and not fits[name](value)):
                     continue
                 if isinstance(value, str):
                     value = shared.setdefault(value, value)
                 if is_gold:
                     wanted = (gold[int(task_id)] or {}).get(name)
-                    if wanted is not None:
+                    if wanted is not None and (fits is None or fits[name](wanted)):
                         out.gold[name].append((email, value, wanted))
                         out.gold_weeks[name].append(week)
                     continue

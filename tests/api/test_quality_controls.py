@@ -225,3 +225,32 @@ def test_cli_recompute_with_progress_then_stored_report(
     assert nobody.exit_code != 0 and "not a member" in nobody.output
     missing = runner.invoke(main, ["quality", "report", "999", *state])
     assert missing.exit_code != 0 and "not found" in missing.output
+
+
+def test_report_after_a_control_changed_type_reads_only_the_answers_that_fit(
+    client: TestClient, owner: Person, rt: Runtime
+) -> None:
+    # answers are kept as made when the schema changes (docs/security.md, D-06); the report ran
+    # the new type's rule on the old answers (a 500)
+    pid = client.post(
+        "/api/v1/projects",
+        json={"name": "changed", "schema": CHOICES_SCHEMA, "overlap": 2},
+        headers=owner.headers,
+    ).json()["id"]
+    client.post(
+        f"/api/v1/projects/{pid}/items", json=[{"text": f"t{i}"} for i in range(2)], headers=owner.headers
+    )
+    for name in ("o1", "o2"):
+        _label(
+            client, make_person(rt, f"{name}@acme.test", role="annotator"), pid, lambda _i: {"label": "pos"}
+        )
+    rating = {"controls": [{"name": "label", "type": "rating", "over": "text", "min": 1, "max": 5}]}
+    client.patch(f"/api/v1/projects/{pid}", json={"schema": rating}, headers=owner.headers).raise_for_status()
+    client.post(f"/api/v1/projects/{pid}/items", json=[{"text": "new"}], headers=owner.headers)
+    for name in ("n1", "n2"):
+        _label(client, make_person(rt, f"{name}@acme.test", role="annotator"), pid, lambda _i: {"label": 4})
+    r = client.get(f"/api/v1/projects/{pid}/quality", headers=owner.headers)
+    assert r.status_code == 200, r.text
+    section = r.json()["controls"]["label"]
+    assert section["type"] == "rating" and section["answers"] == 2
+    assert section["consensus"][0]["value"] == 4
