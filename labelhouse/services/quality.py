@@ -106,6 +106,8 @@ def build_report(
             f"`labelhouse quality recompute {project.id}{flag}`); the report then reads its result"
         )
     reported = [c for c in schema.controls if c.type in REPORTED]
+    from labelhouse.quality.task import answer_fits
+
     fits = {c.name: answer_fits(c) for c in reported}
     loaded = load_answers(s, project, [c.name for c in reported], on_page=on_load, fits=fits)
     controls: dict[str, Any] = {}
@@ -156,23 +158,6 @@ class Loaded:
 
 # Tasks per page of the load: the driver holds one page of answer rows at a time.
 LOAD_PAGE = 20_000
-
-
-def answer_fits(config: Any) -> Callable[[Any], bool]:
-    """Whether a stored value has the shape the control's current config takes. Answers are kept
-    as made when the schema changes (docs/security.md, D-06); the report reads those of the
-    control's current type (and rubric) only, so a control that changed type is not fed the old
-    answers."""
-    if config.type == "choices":
-        return (lambda v: isinstance(v, list)) if config.multiple else (lambda v: isinstance(v, str))
-    if config.type == "rating":
-        if config.criteria:
-            names = {c.name for c in config.criteria}
-            return lambda v: isinstance(v, dict) and v.keys() == names
-        return lambda v: isinstance(v, int) and not isinstance(v, bool)
-    if config.type == "preference":
-        return lambda v: isinstance(v, dict)
-    return lambda v: isinstance(v, list)  # spans, boxes, ranking
 
 
 def load_answers(

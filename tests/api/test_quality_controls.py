@@ -254,3 +254,16 @@ def test_report_after_a_control_changed_type_reads_only_the_answers_that_fit(
     section = r.json()["controls"]["label"]
     assert section["type"] == "rating" and section["answers"] == 2
     assert section["consensus"][0]["value"] == 4
+    # a review decision recomputes the task's stored consensus, and the export computes one where
+    # it is stale: both ran the rating rule on "pos" (500s)
+    held = client.post(f"/api/v1/projects/{pid}/review/next", headers=owner.headers).json()
+    old = next(a for a in held["annotations"] if a["answer"] == {"label": "pos"})
+    decided = client.post(
+        f"/api/v1/annotations/{old['id']}/review",
+        json={"decision": "correct", "answer": {"label": 2}},
+        headers=owner.headers,
+    )
+    assert decided.status_code == 201, decided.text
+    for fmt in ("jsonl", "csv"):
+        r = client.get(f"/api/v1/projects/{pid}/export?format={fmt}", headers=owner.headers)
+        assert r.status_code == 200 and "pos" in r.text, r.text
