@@ -161,3 +161,14 @@ def test_answers_with_an_option_removed_from_the_schema_since() -> None:
         assert section["tasks"] == 3 and section["answers"] == 5
         labels = {row["task_id"]: row["label"] for row in section["consensus"]}
         assert labels[1] == "pos" and labels[3] == "neu"
+
+
+def test_a_leaderboard_of_ties_only_ranks_everyone_equal() -> None:
+    # no decided vote (early in a project everyone said "tie"): the tie parameter has no finite
+    # optimum even with the fallback prior, and the whole report was a 422 "pass l2 > 0"
+    board = leaderboard([("x", "y", "tie"), ("y", "x", "tie"), ("x", "z", "tie")])
+    assert [e["score"] for e in board["entries"]] == [0.0, 0.0, 0.0]
+    assert [e["name"] for e in board["entries"]] == ["x", "y", "z"]
+    assert board["entries"][0]["ci95"] == [0.0, 0.0] and board["entries"][0]["win_vs_average"] == 0.5
+    assert board["entries"][0]["ties"] == 3 and board["tie_parameter"] is None
+    assert board["position_bias"]["ties"] == 3
