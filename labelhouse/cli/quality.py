@@ -212,7 +212,15 @@ def infer_cmd(answers_csv: Path, method: str, seed: int, out: Path | None) -> No
         raise Invalid(
             f"{answers_csv} has no answers: expected item,worker,label rows", field=str(answers_csv)
         )
-    result = chosen.infer(answers, seed=seed)
+    try:
+        result = chosen.infer(answers, seed=seed)
+    except MemoryError:
+        raise Invalid(
+            f"not enough memory for {chosen.name} on {answers.n_workers} workers and "
+            f"{answers.n_classes} distinct labels (the Dawid-Skene methods keep a labels x labels matrix per "
+            "worker): try --method mv, wawa, one_coin, glad or mace",
+            field="--method",
+        ) from None
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["item", "label", "confidence"])

@@ -114,3 +114,21 @@ def test_report_with_an_unusable_database_or_project_id_is_an_error_not_a_traceb
     assert not isinstance(res.exception, Exception) or isinstance(res.exception, SystemExit)
     res = CliRunner().invoke(main, ["quality", "99999999999999999999", "--data", str(tmp_path)])
     assert res.exit_code == 2 and "99999999999999999999" in res.output, res.output
+
+
+def test_out_of_memory_says_which_methods_need_less(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dawid-Skene keeps a labels x labels matrix per worker: free-text-like labels (thousands of
+    # distinct ones) ran out of memory with a numpy traceback
+    from labelhouse.quality import get_method
+
+    method = get_method(DEFAULT_METHOD)
+
+    def no_memory(*_args: object, **_kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(type(method), "infer", no_memory)
+    path = tmp_path / "answers.csv"
+    path.write_text(ROWS)
+    res = CliRunner().invoke(main, ["quality", "infer", str(path)])
+    assert res.exit_code == 5, res.output
+    assert "memory" in res.output and "2 distinct labels" in res.output and "--method mv" in res.output
