@@ -32,3 +32,10 @@ def test_openapi_snapshot(sqlite_rt) -> None:  # type: ignore[no-untyped-def]
     assert current == pinned, (
         "the public API changed: review it, then regenerate docs/openapi.json (see docs/api.md)"
     )
+
+
+def test_quality_doc_names_the_default_method() -> None:
+    from labelhouse.quality import DEFAULT_METHOD
+
+    text = (DOCS / "quality.md").read_text()
+    assert f"(default `{DEFAULT_METHOD}`" in text, "docs/quality.md names another default method"

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import OperationalError
 
-from labelhouse.core.errors import EXIT_CODE, LabelhouseError
+from labelhouse.core.errors import EXIT_CODE, LabelhouseError, NotFound
 from labelhouse.runtime import Runtime, open_runtime
 from labelhouse.settings import load_settings
 
@@ -34,8 +35,18 @@ def state_options(fn: F) -> F:
     return fn
 
 
-def runtime_from(data_dir: Path | None, database_url: str | None, **overrides: Any) -> Runtime:
+def runtime_from(
+    data_dir: Path | None, database_url: str | None, *, existing: bool = False, **overrides: Any
+) -> Runtime:
+    """The runtime on local state; ``existing``: refuse a data folder without a database instead
+    of making a new install there (for commands that only read or work on what is there)."""
     settings = load_settings(data_dir=data_dir, database_url=database_url, **overrides)
+    if existing and not settings.database_url and not (settings.data_dir / "labelhouse.db").exists():
+        raise NotFound(
+            f"no labelhouse install in {settings.data_dir.resolve()} (no labelhouse.db there): pass "
+            "--data with the server's data folder (or set LABELHOUSE_DATA), or --database-url",
+            field="--data",
+        )
     return open_runtime(settings)
 
 
@@ -50,5 +61,10 @@ def exits_cleanly(fn: F) -> F:
             where = f" ({exc.field})" if exc.field else ""
             click.echo(f"error: {exc.message}{where}", err=True)
             sys.exit(EXIT_CODE.get(exc.code, 1))
+        except OperationalError as exc:  # the database cannot be opened or reached
+            click.echo(
+                f"error: the database could not be used: {exc.orig} (--database-url, --data)", err=True
+            )
+            sys.exit(EXIT_CODE["unavailable"])
 
     return wrapper  # type: ignore[return-value]

@@ -44,7 +44,7 @@ def quality() -> None:
 
 
 @quality.command("report")
-@click.argument("project", type=int)
+@click.argument("project", type=click.IntRange(1, 2**63 - 1))
 @click.option(
     "--method", default=None, help="see `labelhouse quality methods` (default: the documented default)"
 )
@@ -65,7 +65,7 @@ def report_cmd(
     from labelhouse.services.operator import operator_for_project
     from labelhouse.services.quality import project_quality
 
-    rt = runtime_from(data_dir, database_url)
+    rt = runtime_from(data_dir, database_url, existing=True)
     with rt.db.session(write=False) as s:
         report = project_quality(s, operator_for_project(s, project), project, method=method, stored=stored)
     if as_json:
@@ -75,7 +75,7 @@ def report_cmd(
 
 
 @quality.command("recompute")
-@click.argument("project", type=int)
+@click.argument("project", type=click.IntRange(1, 2**63 - 1))
 @click.option(
     "--method", default=None, help="see `labelhouse quality methods` (default: the documented default)"
 )
@@ -90,7 +90,7 @@ def recompute_cmd(project: int, method: str | None, data_dir: Path | None, datab
     from labelhouse.storage.tables import Job
     from labelhouse.worker import run_claimed
 
-    rt = runtime_from(data_dir, database_url)
+    rt = runtime_from(data_dir, database_url, existing=True)
     with rt.db.session() as s:
         job = start_recompute(s, operator_for_project(s, project), project, method=method, now=utcnow())
         # claimed at once, so a running `labelhouse worker` or server does not take it too
@@ -134,11 +134,12 @@ def print_report(report: dict[str, Any]) -> None:
         mean = c["mean_confidence"]
         agreement = c.get("agreement") or {}
         alpha = agreement.get("krippendorff_alpha")
-        extra = f"alpha {alpha:.3f}" if alpha is not None else ""
+        parts = [f"alpha {alpha:.3f}"] if alpha is not None else []
         if agreement.get("fleiss_kappa") is not None:
-            extra += f", Fleiss' kappa {agreement['fleiss_kappa']:.3f}"
+            parts.append(f"Fleiss' kappa {agreement['fleiss_kappa']:.3f}")
         if agreement.get("mean_pairwise") is not None:
-            extra += f", mean pairwise {agreement['pair_measure']} {agreement['mean_pairwise']:.3f}"
+            parts.append(f"mean pairwise {agreement['pair_measure']} {agreement['mean_pairwise']:.3f}")
+        extra = ", ".join(parts)
         click.echo(
             f"{name} [{c['type']}] ({c['method']}): {c['tasks']} tasks, {c['answers']} answers, "
             f"mean confidence {'-' if mean is None else f'{mean:.3f}'}, "
@@ -198,13 +199,28 @@ def infer_cmd(answers_csv: Path, method: str, seed: int, out: Path | None) -> No
 
     When a worker answered an item more than once, their last row counts."""
     chosen = get_method(method)
-    with answers_csv.open(newline="", encoding="utf-8-sig") as f:
-        answers = Answers.from_triples(read_answers(f, answers_csv.name))
+    try:
+        with answers_csv.open(newline="", encoding="utf-8-sig") as f:
+            answers = Answers.from_triples(read_answers(f, answers_csv.name))
+    except UnicodeDecodeError as exc:
+        raise Invalid(
+            f"line {first_undecodable_line(answers_csv)}: not UTF-8 text; save the file as UTF-8, "
+            f"e.g. `iconv -f latin1 -t utf-8 {answers_csv.name} > utf8.csv`",
+            field=answers_csv.name,
+        ) from exc
     if answers.n_answers == 0:
         raise Invalid(
             f"{answers_csv} has no answers: expected item,worker,label rows", field=str(answers_csv)
         )
-    result = chosen.infer(answers, seed=seed)
+    try:
+        result = chosen.infer(answers, seed=seed)
+    except MemoryError:
+        raise Invalid(
+            f"not enough memory for {chosen.name} on {answers.n_workers} workers and "
+            f"{answers.n_classes} distinct labels (the Dawid-Skene methods keep a labels x labels matrix per "
+            "worker): try --method mv, wawa, one_coin, glad or mace",
+            field="--method",
+        ) from None
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["item", "label", "confidence"])
@@ -214,8 +230,23 @@ def infer_cmd(answers_csv: Path, method: str, seed: int, out: Path | None) -> No
     if out is None:
         sys.stdout.write(buf.getvalue())
     else:
-        out.write_text(buf.getvalue(), encoding="utf-8")
+        try:
+            out.write_text(buf.getvalue(), encoding="utf-8")
+        except OSError as exc:
+            raise Invalid(f"cannot write {out}: {exc.strerror or exc}", field="--out") from exc
         click.echo(f"wrote {len(answers.tasks)} items to {out} ({chosen.name})", err=True)
+
+
+def first_undecodable_line(path: Path) -> int:
+    """The number of the first line of ``path`` that is not UTF-8 (the text reader decodes in
+    chunks, so its error does not say which line)."""
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
 
 
 def read_answers(lines: Iterable[str], source: str = "answers") -> Iterator[tuple[str, str, str]]:

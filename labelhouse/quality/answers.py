@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -125,7 +126,8 @@ def _class_key(labels: list[str]):  # type: ignore[no-untyped-def]
             float(label)
     except ValueError:
         return lambda s: s
-    return lambda s: (float(s), s)
+    # NaN compares with nothing: put it after every number, so the order is a total one
+    return lambda s: (math.isnan(float(s)), 0.0 if math.isnan(float(s)) else float(s), s)
 
 
 def _keep_last(

@@ -75,7 +75,10 @@ def _single_choice(config: Any, answers: Sequence[Row], method: str) -> ControlR
     from labelhouse.quality import Answers
 
     chosen = get_method(method)
-    coded = Answers.from_triples(((t, a, str(v)) for t, a, v in answers), classes=list(config.options))
+    # the options, then any answered value the schema no longer lists (an option removed since),
+    # as the one-coin posterior orders them (policy.choice_distribution)
+    removed = sorted({str(v) for _t, _a, v in answers}.difference(config.options))
+    coded = Answers.from_triples(((t, a, str(v)) for t, a, v in answers), classes=[*config.options, *removed])
     result = chosen.infer(coded, seed=0)
     labels = [coded.classes[int(i)] for i in result.labels] if coded.n_tasks else []
     confidence = [float(c) for c in result.confidence] if coded.n_tasks else []

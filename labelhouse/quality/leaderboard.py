@@ -7,8 +7,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from labelhouse.core.errors import Invalid
-from labelhouse.quality.bradley_terry import bootstrap_scores
+from labelhouse.quality.bradley_terry import BradleyTerryFit, ScoreIntervals, bootstrap_scores
 from labelhouse.quality.comparisons import Comparisons, pairs_from_ranking, position_bias
 from labelhouse.quality.elo import elo_ratings
 
@@ -65,15 +67,21 @@ def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict
     if not votes:
         return {"entries": [], "votes": 0, "tie_parameter": None, "position_bias": None, "regularised": False}
     comparisons = Comparisons.from_triples(votes)
+    wins, ties = comparisons.counts()
     regularised = False
-    try:
-        intervals = bootstrap_scores(comparisons, samples=BOOTSTRAP_SAMPLES, seed=seed)
-    except Invalid:
-        regularised = True
-        intervals = bootstrap_scores(comparisons, samples=BOOTSTRAP_SAMPLES, seed=seed, l2=FALLBACK_L2)
+    if not wins.any():
+        # ties only: everyone is equal, and the tie parameter has no finite optimum (no prior
+        # on the scores gives it one)
+        zero = np.zeros(comparisons.n_items)
+        intervals = ScoreIntervals(BradleyTerryFit(zero, math.inf, 0.0, 0), zero, zero, 0)
+    else:
+        try:
+            intervals = bootstrap_scores(comparisons, samples=BOOTSTRAP_SAMPLES, seed=seed)
+        except Invalid:
+            regularised = True
+            intervals = bootstrap_scores(comparisons, samples=BOOTSTRAP_SAMPLES, seed=seed, l2=FALLBACK_L2)
     fit = intervals.fit
     elo = elo_ratings(comparisons)
-    wins, ties = comparisons.counts()
     entries: list[dict[str, Any]] = []
     for i, name in enumerate(comparisons.items):
         score = float(fit.scores[i])
@@ -101,7 +109,7 @@ def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict
         "entries": entries,
         "votes": comparisons.n_votes,
         "bootstrap_samples": intervals.samples,
-        "tie_parameter": round(fit.tie, 4),
+        "tie_parameter": round(fit.tie, 4) if math.isfinite(fit.tie) else None,
         "regularised": regularised,
         "position_bias": {
             "left_wins": bias.left_wins,

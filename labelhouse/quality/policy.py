@@ -73,10 +73,18 @@ class QualityPolicy:
                 field=f"quality.{unknown[0]}",
             )
         values = dict(raw)
+        for f in fields(cls):
+            if f.name in values and values[f.name] is None and f.default is not None:
+                raise Invalid(
+                    f"quality.{f.name} cannot be null (it has no off state): leave it out for the "
+                    f"default, {f.default}",
+                    field=f"quality.{f.name}",
+                )
         for name in ("review_below", "gold_pass", "assumed_accuracy", "pause_below", "target_confidence"):
             _fraction(values, name)
-        for name in ("pause_min_gold", "min_labels", "max_labels", "budget_labels"):
-            _count(values, name)
+        for name in ("pause_min_gold", "min_labels", "max_labels"):
+            _count(values, name, least=1)
+        _count(values, "budget_labels")
         rule = values.get("stop_rule", "predictive")
         if rule not in STOP_RULES:
             raise Invalid(f"quality.stop_rule is one of: {', '.join(STOP_RULES)}", field="quality.stop_rule")
@@ -86,10 +94,8 @@ class QualityPolicy:
         if cost is not None and (not isinstance(cost, int | float) or isinstance(cost, bool) or cost < 0):
             raise Invalid("quality.label_cost is a number >= 0 (money per label)", field="quality.label_cost")
         policy = cls(**values)
-        if policy.min_labels < 1 or policy.max_labels < policy.min_labels or policy.max_labels > 100:
+        if policy.max_labels < policy.min_labels or policy.max_labels > 100:
             raise Invalid("quality needs 1 <= min_labels <= max_labels <= 100", field="quality.max_labels")
-        if policy.pause_min_gold < 1:
-            raise Invalid("quality.pause_min_gold is at least 1", field="quality.pause_min_gold")
         if not 0.0 < policy.assumed_accuracy < 1.0:
             raise Invalid(
                 "quality.assumed_accuracy is strictly between 0 and 1", field="quality.assumed_accuracy"
@@ -109,12 +115,12 @@ def _fraction(values: dict[str, Any], name: str) -> None:
     values[name] = float(value)
 
 
-def _count(values: dict[str, Any], name: str) -> None:
+def _count(values: dict[str, Any], name: str, least: int = 0) -> None:
     value = values.get(name)
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise Invalid(f"quality.{name} is a whole number >= 0", field=f"quality.{name}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise Invalid(f"quality.{name} is a whole number >= {least}", field=f"quality.{name}")
 
 
 # -- the posterior of a single-choice task ------------------------------------------------------

@@ -3,7 +3,7 @@ confidence for the task (its weakest control) that review routing and adaptive o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from labelhouse.quality.policy import (
@@ -15,6 +15,30 @@ from labelhouse.quality.policy import (
     plurality_choice,
     vote_weight,
 )
+
+
+def answer_fits(config: Any) -> Callable[[Any], bool]:
+    """Whether a stored value (None: unanswered) has the shape the control's current config
+    takes. Answers are kept as made when the schema changes (docs/security.md, D-06): consensus,
+    gold scores and the report read only those of the control's current type (and rubric), so a
+    control that changed type is not fed the old answers."""
+    kind = getattr(config, "type", None)
+    if kind == "choices":
+        if getattr(config, "multiple", False):
+            return lambda v: isinstance(v, list)
+        return lambda v: isinstance(v, str)
+    if kind == "rating":
+        if getattr(config, "criteria", None):
+            names = {c.name for c in config.criteria}
+            return lambda v: isinstance(v, dict) and v.keys() == names
+        return lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if kind in ("spans", "boxes", "ranking"):
+        return lambda v: isinstance(v, list)
+    if kind == "preference":
+        return lambda v: isinstance(v, dict)
+    if kind == "text":
+        return lambda v: isinstance(v, str)
+    return lambda v: v is not None  # a control registered from outside: any answer
 
 
 def _single_choice(config: Any) -> bool:
@@ -44,7 +68,8 @@ def task_consensus(
     out: dict[str, dict[str, Any]] = {}
     weakest: float | None = None
     for config in controls:
-        given = [(who, answer[config.name]) for who, answer in answers if answer.get(config.name) is not None]
+        fits = answer_fits(config)
+        given = [(who, answer[config.name]) for who, answer in answers if fits(answer.get(config.name))]
         if not given:
             continue
         single = _single_choice(config)
@@ -150,10 +175,15 @@ def gold_correct(controls: Sequence[Any], answer: dict[str, Any], gold: dict[str
         expected = (gold or {}).get(config.name)
         if expected is None:
             continue
-        checked = True
         given = answer.get(config.name)
         if given is None:
             return False
+        fits = answer_fits(config)
+        if not (fits(expected) and fits(given)):
+            # made before the control changed type (answers are kept as made, D-06): the two
+            # cannot be compared, and the gold answer does not count either way
+            continue
+        checked = True
         if given == expected:
             continue
         if get_control(config.type).similarity(config, given, expected) < GOLD_MATCH:

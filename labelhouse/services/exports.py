@@ -149,10 +149,13 @@ def consensus_of(
     consensus (confidence 1, n 1): most exports are overlap 1, and the rules cost tens of
     microseconds a task, so they run only where several answers meet.
     """
+    from labelhouse.quality.task import answer_fits
+
     out: dict[str, dict[str, Any]] = {}
     for config in schema.controls:
+        fits = answer_fits(config)  # answers made before the control changed type stay out (D-06)
         answers = [
-            (a.annotator, a.answer[config.name]) for a in annotations if a.answer.get(config.name) is not None
+            (a.annotator, a.answer[config.name]) for a in annotations if fits(a.answer.get(config.name))
         ]
         if not answers:
             continue

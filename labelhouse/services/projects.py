@@ -301,7 +301,12 @@ class _PolicyCache:
         with self._lock:
             hit = self._cache.get(key)
         if hit is None:
-            hit = QualityPolicy.parse(json_value(raw) if raw is not None else None)
+            stored = json_value(raw) if raw is not None else None
+            if isinstance(stored, dict):
+                # null is the default of every setting that may be null; a policy stored before
+                # null was refused elsewhere (review_below, gold_pass) reads as their defaults
+                stored = {k: v for k, v in stored.items() if v is not None}
+            hit = QualityPolicy.parse(stored)
             with self._lock:
                 if len(self._cache) > 1000:
                     self._cache.clear()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from typing import Any
@@ -34,17 +34,24 @@ def project_quality(
 
     ``stored``: the result of the latest recompute job instead of a fresh computation. A project
     over ``MAX_ANSWERS`` answers gets its stored report, or TooLarge when it has none yet."""
+    from labelhouse.quality import get_method
+
     project = get_project(s, actor, project_id, "project.stats")
+    chosen = get_method(method).name if method else None  # a bad name is refused, stored or not
     if stored:
         found = stored_report(s, project.id)
-        if found is None:
+        if found is None or (chosen is not None and found.get("method") != chosen):
+            done = "" if found is None else f" with method {chosen} (the latest used {found.get('method')})"
+            query, flag = (f"?method={chosen}", f" --method {chosen}") if chosen else ("", "")
             raise NotFound(
-                f"project {project.id} has no recomputed report yet; start one with "
-                f"POST /projects/{project.id}/quality/recompute or `labelhouse quality recompute {project.id}`"
+                f"project {project.id} has no recomputed report{done} yet; start one with "
+                f"POST /projects/{project.id}/quality/recompute{query} or "
+                f"`labelhouse quality recompute {project.id}{flag}`"
             )
         return found
     if count_answers(s, project.id) > MAX_ANSWERS and (found := stored_report(s, project.id)) is not None:
-        return found
+        if chosen is None or found.get("method") == chosen:
+            return found
     return build_report(s, project, method=method, limit=MAX_ANSWERS)
 
 
@@ -92,13 +99,17 @@ def build_report(
     chosen = get_method(method or DEFAULT_METHOD)
     schema = schemas.get(project)
     if limit is not None and (count := count_answers(s, project.id)) > limit:
+        query, flag = (f"?method={chosen.name}", f" --method {chosen.name}") if method else ("", "")
         raise TooLarge(
             f"the project has {count} annotations; the report handles up to {limit} at once: "
-            f"start a recompute job (POST /projects/{project.id}/quality/recompute, "
-            f"`labelhouse quality recompute {project.id}`); the report then reads its result"
+            f"start a recompute job (POST /projects/{project.id}/quality/recompute{query}, "
+            f"`labelhouse quality recompute {project.id}{flag}`); the report then reads its result"
         )
     reported = [c for c in schema.controls if c.type in REPORTED]
-    loaded = load_answers(s, project, [c.name for c in reported], on_page=on_load)
+    from labelhouse.quality.task import answer_fits
+
+    fits = {c.name: answer_fits(c) for c in reported}
+    loaded = load_answers(s, project, [c.name for c in reported], on_page=on_load, fits=fits)
     controls: dict[str, Any] = {}
     for done, config in enumerate(reported, start=1):
         answers = loaded.answers[config.name]
@@ -150,12 +161,18 @@ LOAD_PAGE = 20_000
 
 
 def load_answers(
-    s: Session, project: Project, names: list[str], *, on_page: Callable[[float], None] | None = None
+    s: Session,
+    project: Project,
+    names: list[str],
+    *,
+    on_page: Callable[[float], None] | None = None,
+    fits: Mapping[str, Callable[[Any], bool]] | None = None,
 ) -> Loaded:
     """Read the counted answers (latest versions, not trashed, not rejected) a page of tasks at a
     time, keeping only each control's value: the rows, decoded answers and driver buffers of one
     page live at a time, and equal strings (task ids, annotators, labels, weeks) are shared.
-    ``on_page(fraction)``: the share of the project's tasks read so far, after each page."""
+    ``on_page(fraction)``: the share of the project's tasks read so far, after each page;
+    ``fits``: per control, which values to keep (``answer_fits``; default all)."""
     db = Raw.of(s)
     total = 0
     if on_page is not None:
@@ -210,13 +227,13 @@ def load_answers(
             week = week_of(created, shared)
             for name in names:
                 value = answer.get(name)
-                if value is None:
+                if value is None or (fits is not None and not fits[name](value)):
                     continue
                 if isinstance(value, str):
                     value = shared.setdefault(value, value)
                 if is_gold:
                     wanted = (gold[int(task_id)] or {}).get(name)
-                    if wanted is not None:
+                    if wanted is not None and (fits is None or fits[name](wanted)):
                         out.gold[name].append((email, value, wanted))
                         out.gold_weeks[name].append(week)
                     continue

@@ -183,6 +183,13 @@ def test_recompute_job_stores_the_report_the_report_reads(
     assert report["job_id"] == job.json()["id"] and report["computed_at"]
     assert report["controls"]["label"]["tasks"] == 4 and report["controls"]["label"]["answers"] == 8
     assert client.get(f"/api/v1/projects/{pid}/quality?stored=true", headers=owner.headers).json() == report
+    # another method than the stored report's is not silently answered with the stored one
+    for query in ("stored=true&method=mv", "method=mv"):
+        other = client.get(f"/api/v1/projects/{pid}/quality?{query}", headers=owner.headers)
+        assert other.status_code in (404, 413), other.json()
+        assert "recompute?method=mv" in other.json()["error"]["message"]
+    unknown = client.get(f"/api/v1/projects/{pid}/quality?stored=true&method=nope", headers=owner.headers)
+    assert unknown.status_code == 404 and "known:" in unknown.json()["error"]["message"]
 
 
 def test_cli_recompute_with_progress_then_stored_report(
@@ -218,3 +225,45 @@ def test_cli_recompute_with_progress_then_stored_report(
     assert nobody.exit_code != 0 and "not a member" in nobody.output
     missing = runner.invoke(main, ["quality", "report", "999", *state])
     assert missing.exit_code != 0 and "not found" in missing.output
+
+
+def test_report_after_a_control_changed_type_reads_only_the_answers_that_fit(
+    client: TestClient, owner: Person, rt: Runtime
+) -> None:
+    # answers are kept as made when the schema changes (docs/security.md, D-06); the report ran
+    # the new type's rule on the old answers (a 500)
+    pid = client.post(
+        "/api/v1/projects",
+        json={"name": "changed", "schema": CHOICES_SCHEMA, "overlap": 2},
+        headers=owner.headers,
+    ).json()["id"]
+    client.post(
+        f"/api/v1/projects/{pid}/items", json=[{"text": f"t{i}"} for i in range(2)], headers=owner.headers
+    )
+    for name in ("o1", "o2"):
+        _label(
+            client, make_person(rt, f"{name}@acme.test", role="annotator"), pid, lambda _i: {"label": "pos"}
+        )
+    rating = {"controls": [{"name": "label", "type": "rating", "over": "text", "min": 1, "max": 5}]}
+    client.patch(f"/api/v1/projects/{pid}", json={"schema": rating}, headers=owner.headers).raise_for_status()
+    client.post(f"/api/v1/projects/{pid}/items", json=[{"text": "new"}], headers=owner.headers)
+    for name in ("n1", "n2"):
+        _label(client, make_person(rt, f"{name}@acme.test", role="annotator"), pid, lambda _i: {"label": 4})
+    r = client.get(f"/api/v1/projects/{pid}/quality", headers=owner.headers)
+    assert r.status_code == 200, r.text
+    section = r.json()["controls"]["label"]
+    assert section["type"] == "rating" and section["answers"] == 2
+    assert section["consensus"][0]["value"] == 4
+    # a review decision recomputes the task's stored consensus, and the export computes one where
+    # it is stale: both ran the rating rule on "pos" (500s)
+    held = client.post(f"/api/v1/projects/{pid}/review/next", headers=owner.headers).json()
+    old = next(a for a in held["annotations"] if a["answer"] == {"label": "pos"})
+    decided = client.post(
+        f"/api/v1/annotations/{old['id']}/review",
+        json={"decision": "correct", "answer": {"label": 2}},
+        headers=owner.headers,
+    )
+    assert decided.status_code == 201, decided.text
+    for fmt in ("jsonl", "csv"):
+        r = client.get(f"/api/v1/projects/{pid}/export?format={fmt}", headers=owner.headers)
+        assert r.status_code == 200 and "pos" in r.text, r.text

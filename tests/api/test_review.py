@@ -4,6 +4,7 @@ claims, accept / reject / correct, and what each decision does to the task."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -148,3 +149,32 @@ def test_reviewing_ones_own_annotation_is_refused(client: TestClient, owner: Per
     assert got["task"]["consensus"] == {
         "label": {"value": "pos", "confidence": 1.0, "n": 1, "posterior": 0.7}
     }
+
+
+def test_a_policy_stored_with_null_where_null_is_now_refused_reads_as_the_default(
+    client: TestClient, owner: Person, rt: Runtime
+) -> None:
+    # PATCH used to store {"review_below": null, "gold_pass": null} (the review queue then failed);
+    # null is refused now, and a policy stored so before reads as the defaults rather than
+    # failing every read of the project
+    from sqlalchemy import text
+
+    pid = client.post(
+        "/api/v1/projects",
+        json={"name": "legacy", "schema": CHOICES_SCHEMA, "overlap": 1},
+        headers=owner.headers,
+    ).json()["id"]
+    client.post(f"/api/v1/projects/{pid}/items", json=[{"text": "t"}], headers=owner.headers)
+    with rt.db.session() as s:
+        s.execute(
+            text("UPDATE projects SET quality = :q, updated_at = :now WHERE id = :p"),
+            {
+                "q": '{"review_below": null, "gold_pass": null, "pause_below": null}',
+                "p": pid,
+                "now": datetime(2030, 1, 1, tzinfo=UTC),  # a new version: parsed policies are cached by it
+            },
+        )
+    label(client, make_person(rt, "ann@acme.test", role="annotator"), pid, lambda _i: "pos")
+    r = client.post(f"/api/v1/projects/{pid}/review/next", headers=owner.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["route"] == "low_confidence"  # one label: posterior 0.7, below the default 0.8

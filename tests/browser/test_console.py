@@ -291,6 +291,7 @@ def test_quality_policy_and_audit_log(page: Any, site: Site) -> None:
     page.fill("input[name=min_labels]", "1")
     page.fill("input[name=max_labels]", "3")
     page.fill("input[name=budget_labels]", "40")
+    page.fill("input[name=gold_pass]", "")  # empty: the default (null would have no meaning)
     page.click("text=Save policy")
     page.wait_for_selector(".toast.ok:has-text('Quality policy saved')")
     page.wait_for_selector("section.adaptive")
@@ -299,7 +300,7 @@ def test_quality_policy_and_audit_log(page: Any, site: Site) -> None:
     assert (
         quality["target_confidence"] == 0.9 and quality["max_labels"] == 3 and quality["budget_labels"] == 40
     )
-    assert quality["stop_rule"] == "posterior"
+    assert quality["stop_rule"] == "posterior" and quality["gold_pass"] == 0.8
     assert "posterior rule" in page.inner_text("section.adaptive")
     page.click("#bar >> text=Audit log")
     page.wait_for_selector("td:has-text('login')")

@@ -19,6 +19,14 @@ def test_from_triples_codes_in_first_seen_order_and_sorts_classes_numerically() 
     assert (a.n_tasks, a.n_workers, a.n_classes) == (2, 2, 2)
 
 
+def test_class_order_does_not_depend_on_row_order_with_a_nan_label() -> None:
+    # "nan" parses as a float that compares with nothing, so a numeric sort kept the order of
+    # first appearance, and a tie went to a different class when the rows came in another order
+    rows = [("a", "w1", "nan"), ("a", "w2", "1"), ("b", "w1", "2")]
+    first = Answers.from_triples(rows).classes
+    assert Answers.from_triples(rows[::-1]).classes == first == ("1", "2", "nan")
+
+
 def test_duplicate_answers_keep_the_last() -> None:
     a = Answers.from_triples([("t", "w", "x"), ("t", "v", "x"), ("t", "w", "y")])
     assert a.n_answers == 2

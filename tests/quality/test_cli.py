@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from labelhouse.cli.main import main
+from labelhouse.cli.quality import print_report
 from labelhouse.quality import DEFAULT_METHOD
 
 ROWS = "a,w1,cat\na,w2,cat\na,w3,dog\nb,w1,dog\nb,w2,dog\nb,w3,dog\n"
@@ -56,3 +58,77 @@ def test_unknown_method_and_methods_list(tmp_path: Path) -> None:
     assert res.exit_code == 0
     assert f"{DEFAULT_METHOD} (default)" in res.output
     assert "ds" in res.output and "mv" in res.output
+
+
+def test_not_utf8_says_so_without_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("item,worker,label\na,w1,caf\xe9\n".encode("latin-1"))
+    res = CliRunner().invoke(main, ["quality", "infer", str(path)])
+    assert res.exit_code == 5, res.output
+    assert "line 2: not UTF-8" in res.output and "Traceback" not in res.output
+    path.write_text("item,worker,label\na,w1,cat\n", encoding="utf-16")
+    res = CliRunner().invoke(main, ["quality", "infer", str(path)])
+    assert res.exit_code == 5 and "line 1: not UTF-8" in res.output
+
+
+def test_out_in_a_missing_folder_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "answers.csv"
+    path.write_text(ROWS)
+    out = tmp_path / "no" / "such" / "out.csv"
+    res = CliRunner().invoke(main, ["quality", "infer", str(path), "--out", str(out)])
+    assert res.exit_code == 5, res.output
+    assert "cannot write" in res.output and str(out) in res.output
+
+
+def test_report_line_of_a_spans_control_has_no_stray_comma(capsys: pytest.CaptureFixture[str]) -> None:
+    section = {
+        "type": "spans",
+        "method": "weighted consensus rule",
+        "tasks": 2,
+        "answers": 4,
+        "mean_confidence": 0.9,
+        "low_confidence_tasks": 0,
+        "agreement": {"krippendorff_alpha": None, "mean_pairwise": 0.75, "pair_measure": "span_f1"},
+        "annotators": [],
+    }
+    print_report({"controls": {"ents": section}})
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.endswith("0 below 0.8; mean pairwise span_f1 0.750"), first
+
+
+def test_report_on_a_folder_without_an_install_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    # a typo in --data (or the wrong working folder) made a new empty install, keys and all, and
+    # then said "project 1 not found"
+    missing = tmp_path / "typo"
+    for args in (["quality", "1"], ["quality", "recompute", "1"]):
+        res = CliRunner().invoke(main, [*args, "--data", str(missing)])
+        assert res.exit_code == 3, res.output
+        assert "no labelhouse install" in res.output and "--data" in res.output
+        assert not missing.exists()
+
+
+def test_report_with_an_unusable_database_or_project_id_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/no/such/folder/x.db"
+    res = CliRunner().invoke(main, ["quality", "1", "--database-url", url])
+    assert res.exit_code == 9 and "database" in res.output, res.output
+    assert not isinstance(res.exception, Exception) or isinstance(res.exception, SystemExit)
+    res = CliRunner().invoke(main, ["quality", "99999999999999999999", "--data", str(tmp_path)])
+    assert res.exit_code == 2 and "99999999999999999999" in res.output, res.output
+
+
+def test_out_of_memory_says_which_methods_need_less(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dawid-Skene keeps a labels x labels matrix per worker: free-text-like labels (thousands of
+    # distinct ones) ran out of memory with a numpy traceback
+    from labelhouse.quality import get_method
+
+    method = get_method(DEFAULT_METHOD)
+
+    def no_memory(*_args: object, **_kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(type(method), "infer", no_memory)
+    path = tmp_path / "answers.csv"
+    path.write_text(ROWS)
+    res = CliRunner().invoke(main, ["quality", "infer", str(path)])
+    assert res.exit_code == 5, res.output
+    assert "memory" in res.output and "2 distinct labels" in res.output and "--method mv" in res.output

@@ -148,3 +148,27 @@ def test_ranking_section_has_leaderboard_and_agreement() -> None:
     assert pairs[("ann", "bob")] == 1.0 and pairs[("ann", "eve")] == 0.0
     rel = {a["annotator"]: a["agreement_with_consensus"] for a in section["annotators"]}
     assert rel["eve"] == 0.0 and rel["ann"] == 1.0
+
+
+def test_answers_with_an_option_removed_from_the_schema_since() -> None:
+    # a manager dropped "neu" after people had answered it: the report still runs (it was a 422,
+    # "labels not among the classes") and, as the one-coin posterior does, counts the old label
+    # after the options
+    config = _config(type="choices", options=["pos", "neg"])
+    answers = [("1", "a", "pos"), ("1", "b", "pos"), ("2", "a", "neu"), ("2", "b", "neg"), ("3", "a", "neu")]
+    for method in ("mv", "ds_vb"):
+        section = control_report(config, answers, [], method=method).section
+        assert section["tasks"] == 3 and section["answers"] == 5
+        labels = {row["task_id"]: row["label"] for row in section["consensus"]}
+        assert labels[1] == "pos" and labels[3] == "neu"
+
+
+def test_a_leaderboard_of_ties_only_ranks_everyone_equal() -> None:
+    # no decided vote (early in a project everyone said "tie"): the tie parameter has no finite
+    # optimum even with the fallback prior, and the whole report was a 422 "pass l2 > 0"
+    board = leaderboard([("x", "y", "tie"), ("y", "x", "tie"), ("x", "z", "tie")])
+    assert [e["score"] for e in board["entries"]] == [0.0, 0.0, 0.0]
+    assert [e["name"] for e in board["entries"]] == ["x", "y", "z"]
+    assert board["entries"][0]["ci95"] == [0.0, 0.0] and board["entries"][0]["win_vs_average"] == 0.5
+    assert board["entries"][0]["ties"] == 3 and board["tie_parameter"] is None
+    assert board["position_bias"]["ties"] == 3

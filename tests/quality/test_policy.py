@@ -31,10 +31,34 @@ def test_parse_fills_defaults_and_names_the_bad_field() -> None:
         ({"budget_labels": -1}, "quality.budget_labels"),
         ({"pause_min_gold": True}, "quality.pause_min_gold"),
         ({"assumed_accuracy": 1}, "quality.assumed_accuracy"),
+        ({"min_labels": 0}, "quality.min_labels"),
+        ({"pause_min_gold": 0}, "quality.pause_min_gold"),
     ):
         with pytest.raises(Invalid) as err:
             QualityPolicy.parse(bad)
         assert err.value.field == field
+    with pytest.raises(Invalid, match=r"pause_min_gold is a whole number >= 1"):
+        QualityPolicy.parse({"pause_min_gold": -3})  # not ">= 0": 0 is refused too
+
+
+def test_null_is_refused_where_a_setting_has_no_off_state() -> None:
+    # null switches off what has an off state (pause_below, target_confidence, budget_labels,
+    # label_cost); elsewhere it crashed the parse (a 500) or, for review_below and gold_pass,
+    # was stored and crashed the review queue later
+    for name in (
+        "review_below",
+        "gold_pass",
+        "assumed_accuracy",
+        "pause_min_gold",
+        "min_labels",
+        "max_labels",
+    ):
+        with pytest.raises(Invalid) as err:
+            QualityPolicy.parse({name: None})
+        assert err.value.field == f"quality.{name}"
+        assert "null" in err.value.message and str(getattr(DEFAULT_POLICY, name)) in err.value.message
+    for name in ("pause_below", "target_confidence", "budget_labels", "label_cost"):
+        assert getattr(QualityPolicy.parse({name: None}), name) is None
 
 
 def test_choice_posterior_by_hand() -> None:
@@ -90,6 +114,18 @@ def test_task_consensus_and_gold() -> None:
     assert gold_correct([_Choice()], {"label": "pos"}, {"label": "pos"}) is True
     assert gold_correct([_Choice()], {"label": "neg"}, {"label": "pos"}) is False
     assert gold_correct([_Choice()], {"label": "neg"}, {}) is None
+
+
+def test_gold_from_before_a_control_changed_type_does_not_count() -> None:
+    # answers and gold answers are kept as made when the schema changes (docs/security.md, D-06):
+    # a choices gold answer against a rating answer cannot be compared; it raised a TypeError,
+    # a 500 on every gold submit of a project with pause_below (the submit lost)
+    from labelhouse.controls import parse_schema
+
+    rating = parse_schema({"controls": [{"name": "label", "type": "rating", "min": 1, "max": 3}]})
+    assert gold_correct(rating.controls, {"label": 2}, {"label": "pos"}) is None
+    assert gold_correct(rating.controls, {"label": "neg"}, {"label": 2}) is None
+    assert gold_correct(rating.controls, {"label": 2}, {"label": 3}) is True
 
 
 def test_per_annotator_accuracy_weights_the_posterior_by_hand() -> None:

@@ -13,16 +13,17 @@ export async function show(main, [pid]) {
   main.append(h("div.row", null, h("h1", null, `Quality · ${project.name}`), h("span.spacer"),
     h("a.button", { href: `#/manage/${pid}` }, "Manage"), h("a.button", { href: `#/review/${pid}` }, "Review")), body);
 
+  // [setting, label, step, what an empty field means: null (off) or undefined (the default)]
   const FIELDS = [
-    ["target_confidence", "Target confidence (adaptive overlap; empty: off)", 0.01],
-    ["min_labels", "Min labels per task", 1],
-    ["max_labels", "Max labels per task", 1],
-    ["budget_labels", "Budget of extra labels (empty: none)", 1],
-    ["label_cost", "Cost per label (for the report)", 0.01],
-    ["review_below", "Review first below confidence", 0.01],
-    ["gold_pass", "Gold pass mark", 0.01],
-    ["pause_below", "Pause annotators below gold accuracy (empty: never)", 0.01],
-    ["pause_min_gold", "…after this many gold answers", 1],
+    ["target_confidence", "Target confidence (adaptive overlap; empty: off)", 0.01, null],
+    ["min_labels", "Min labels per task", 1, undefined],
+    ["max_labels", "Max labels per task", 1, undefined],
+    ["budget_labels", "Budget of extra labels (empty: none)", 1, null],
+    ["label_cost", "Cost per label (for the report)", 0.01, null],
+    ["review_below", "Review first below confidence", 0.01, undefined],
+    ["gold_pass", "Gold pass mark", 0.01, undefined],
+    ["pause_below", "Pause annotators below gold accuracy (empty: never)", 0.01, null],
+    ["pause_min_gold", "…after this many gold answers", 1, undefined],
   ];
 
   function policyForm(policy) {
@@ -31,9 +32,10 @@ export async function show(main, [pid]) {
       onsubmit: async (e) => {
         e.preventDefault();
         const quality = { ...policy }; // settings without a field here (stop_rule...) are kept
-        for (const [name, , step] of FIELDS) {
+        for (const [name, , step, empty] of FIELDS) {
           const raw = inputs[name].value.trim();
-          quality[name] = raw === "" ? null : step === 1 ? parseInt(raw, 10) : Number(raw);
+          if (raw === "" && empty === undefined) delete quality[name]; // the server's default
+          else quality[name] = raw === "" ? null : step === 1 ? parseInt(raw, 10) : Number(raw);
         }
         try {
           await api.patch(`/projects/${pid}`, { quality });
