@@ -3,6 +3,7 @@
     python bench/quality/adaptive.py                 # all such datasets, 5 seeds, chart in docs/img/
     python bench/quality/adaptive.py --quick         # 2 seeds, the operating points only
     python bench/quality/adaptive.py --seeds 10      # more seeds
+    python bench/quality/adaptive.py --gold 0.03     # 3 % of the items are gold, answered first
 
 Each dataset is one project whose ``max_labels`` is the dataset's usual overlap (the median
 item's number of answers: what a fixed-overlap project collected), ``min_labels`` 2 and
@@ -53,7 +54,7 @@ from labelhouse.quality.policy import (  # noqa: E402
     choice_posterior,
     wants_more_labels,
 )
-from labelhouse.quality.task import task_consensus, task_credit, task_settled  # noqa: E402
+from labelhouse.quality.task import gold_correct, task_consensus, task_credit, task_settled  # noqa: E402
 
 # The rules compared, the settings that differ, the targets of their curves and their operating
 # target (the table's row): the default rule first.
@@ -129,8 +130,42 @@ def inferred(drawn: dict[str, list[tuple[str, str]]], options: list[str]) -> dic
     return {str(t): data.classes[int(result.labels[k])] for k, t in enumerate(data.tasks)}
 
 
+# Gold (``--gold``): which items are gold does not depend on the replay's seed.
+GOLD_SEED = 99
+
+
+def gold_split(
+    answers: dict[str, list[tuple[str, str]]], truth: dict[str, str], share: float
+) -> tuple[dict[str, list[tuple[str, str]]], dict[str, list[tuple[str, str]]]]:
+    """``share`` of the items (at least one; none for 0) as gold tasks, the rest as ordinary ones."""
+    if share <= 0:
+        return {}, answers
+    items = sorted(answers)
+    gold = set(random.Random(GOLD_SEED).sample(items, max(1, round(share * len(items)))))
+    return {i: answers[i] for i in items if i in gold}, {i: answers[i] for i in items if i not in gold}
+
+
+def gold_records(
+    gold: dict[str, list[tuple[str, str]]], truth: dict[str, str], config: ChoicesConfig
+) -> dict[str, tuple[float, int]]:
+    """The records after every annotator of a gold item answered it, scored as the product's gold
+    submit scores them (``services.credits.record_gold``: one counted answer, right 1 when
+    ``gold_correct``, else 0)."""
+    record: dict[str, tuple[float, int]] = defaultdict(lambda: (0.0, 0))
+    for item, given in gold.items():
+        expected = {config.name: truth[item]}
+        for w, lab in given:
+            right = 1.0 if gold_correct([config], {config.name: lab}, expected) else 0.0
+            record[w] = (record[w][0] + right, record[w][1] + 1)
+    return dict(record)
+
+
 def replay(
-    answers: dict[str, list[tuple[str, str]]], config: ChoicesConfig, policy: QualityPolicy, seed: int
+    answers: dict[str, list[tuple[str, str]]],
+    config: ChoicesConfig,
+    policy: QualityPolicy,
+    seed: int,
+    start: dict[str, tuple[float, int]] | None = None,
 ) -> tuple[dict[str, list[tuple[str, str]]], dict[str, str]]:
     """Adaptive overlap on every item (items and their answers in a random order), as the
     product's completing submit runs it (``services.consensus.on_submit``, line for line): the
@@ -138,9 +173,10 @@ def replay(
     (``annotator_accuracy``), under the "predictive" rule how settled its leader is
     (``task_settled``), ``wants_more_labels`` on both, and once the task is finished its answers
     credited to their annotators' records (``task_credit``). An item whose answers run out
-    stops there. Returns the answers drawn and the stored label."""
+    stops there. ``start``: the records before the first task (gold answered first). Returns
+    the answers drawn and the stored label."""
     rng = random.Random(seed)
-    record: dict[str, tuple[float, int]] = defaultdict(lambda: (0.0, 0))
+    record: dict[str, tuple[float, int]] = defaultdict(lambda: (0.0, 0), start or {})
     drawn: dict[str, list[tuple[str, str]]] = {}
     labels: dict[str, str] = {}
     items = sorted(answers)
@@ -205,15 +241,20 @@ def point(
     seeds: list[int],
     *,
     full: bool,
+    gold: dict[str, list[tuple[str, str]]] | None = None,
 ) -> dict[str, float]:
     """One policy over every seed: mean share of answers used, mean and min accuracy of the
-    stored label; with ``full`` also the drawn answers' majority and default inference."""
+    stored label; with ``full`` also the drawn answers' majority and default inference. With
+    ``gold``, every answer of those items is given first and counts as used."""
     config = ChoicesConfig(name="label", type="choices", options=options)
-    total = sum(len(v) for v in answers.values())
+    gold = gold or {}
+    paid = sum(len(v) for v in gold.values())
+    total = sum(len(v) for v in answers.values()) + paid
+    start = gold_records(gold, truth, config) if gold else None
     fractions, accs, mv_accs, ds_accs = [], [], [], []
     for seed in seeds:
-        drawn, labels = replay(answers, config, policy, seed)
-        fractions.append(sum(len(v) for v in drawn.values()) / total)
+        drawn, labels = replay(answers, config, policy, seed, start)
+        fractions.append((sum(len(v) for v in drawn.values()) + paid) / total)
         accs.append(accuracy(labels, truth))
         if full:
             mv_accs.append(accuracy(majority(drawn, options), truth))
@@ -230,10 +271,16 @@ def point(
     return out
 
 
-def run(names: list[str], seeds: list[int], quick: bool) -> dict[str, Any]:
+def run(names: list[str], seeds: list[int], quick: bool, gold_share: float = 0.0) -> dict[str, Any]:
+    """Every rule and target on every dataset. With ``gold_share``, that share of the items are
+    gold tasks answered by all their annotators before the replay; the bar, the accuracies and
+    the fixed overlaps are over the other items, the labels used count the gold answers too."""
     out: dict[str, Any] = {}
     for name in names:
-        answers, truth, options = prepare(name)
+        every, truth, options = prepare(name)
+        truth = {i: t for i, t in truth.items() if i in every}
+        gold, answers = gold_split(every, truth, gold_share)
+        gold_truth = {i: truth[i] for i in gold}
         truth = {i: t for i, t in truth.items() if i in answers}
         total = sum(len(v) for v in answers.values())
         bars = mv_bars(answers, truth, options)
@@ -246,7 +293,17 @@ def run(names: list[str], seeds: list[int], quick: bool) -> dict[str, Any]:
             curve = []
             for target in targets:
                 policy = QualityPolicy.parse({**settings, "target_confidence": target})
-                curve.append(point(answers, truth, options, policy, seeds, full=target == operating))
+                curve.append(
+                    point(
+                        answers,
+                        {**truth, **gold_truth},
+                        options,
+                        policy,
+                        seeds,
+                        full=target == operating,
+                        gold=gold,
+                    )
+                )
             rules[rule] = {
                 "settings": settings,
                 "curve": curve,
@@ -260,6 +317,7 @@ def run(names: list[str], seeds: list[int], quick: bool) -> dict[str, Any]:
                 accs.append(accuracy(labels, truth))
             fixed_curve.append({"k": k, "labels_fraction": used / total, "accuracy_mv": mean(accs)})
         out[name] = {
+            "gold_items": len(gold),
             "items": len(answers),
             "answers": total,
             "max_labels": max_labels,
@@ -426,20 +484,32 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="2 seeds, the operating points only")
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--only", nargs="*", help="these datasets only")
-    p.add_argument("--chart", type=Path, default=ROOT / "docs" / "img" / "adaptive_overlap.svg")
+    p.add_argument(
+        "--gold",
+        type=float,
+        default=0.0,
+        help="this share of each dataset's items are gold tasks, answered first (no chart by default)",
+    )
+    p.add_argument(
+        "--chart", type=Path, default=None, help="default: docs/img/adaptive_overlap.svg without --gold"
+    )
     a = p.parse_args()
     seeds = list(range(2 if a.quick else a.seeds))
     names = [n for n in eligible() if not a.only or n in a.only]
     started = time.perf_counter()
-    results = run(names, seeds, a.quick)
+    results = run(names, seeds, a.quick, a.gold)
+    if a.gold:
+        print(f"gold: {a.gold:.0%} of each dataset's items, every answer given first and counted as used\n")
     passes = print_report(results)
-    svg_chart(results, a.chart)
-    print(f"\n{len(names)} datasets, seeds {seeds}, {time.perf_counter() - started:.1f} s; chart: {a.chart}")
+    chart = a.chart or (None if a.gold else ROOT / "docs" / "img" / "adaptive_overlap.svg")
+    if chart is not None:
+        svg_chart(results, chart)
+    print(f"\n{len(names)} datasets, seeds {seeds}, {time.perf_counter() - started:.1f} s; chart: {chart}")
     print(
         "all datasets reach majority vote over all answers with at most half of them (default rule):",
         "PASS" if passes["predictive"] == len(names) else f"FAIL ({passes['predictive']} of {len(names)})",
     )
-    out = ROOT / "bench" / "results" / "quality_adaptive.json"
+    out = ROOT / "bench" / "results" / ("quality_adaptive_gold.json" if a.gold else "quality_adaptive.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"rules": RULES, "base": BASE, "seeds": seeds, "results": results}, indent=1))
 
