@@ -210,7 +210,9 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
 def rating(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> Consensus:
     """Per score (or per rubric criterion): weighted mean, weighted median and the weighted median
     absolute deviation (MAD). The value is the median rounded half up; confidence is
-    ``1 - MAD / (half the scale)``, averaged over the criteria."""
+    ``1 - (weighted mean absolute deviation from the median) / (half the scale)``, averaged over
+    the criteria: every rater's distance counts by their weight, so two raters 2 points apart are
+    not "certain" because one of them weighs more than half (the MAD, then 0, stays the spread)."""
     w = np.asarray(weights, dtype=np.float64)
     half_scale = (config.max - config.min) / 2
     names = [c.name for c in config.criteria] or [None]
@@ -224,7 +226,8 @@ def rating(config: Any, answers: list[tuple[str, Any]], weights: list[float]) ->
         key = name or config.name
         value[key] = min(config.max, max(config.min, _half_up(median)))
         stats[key] = {"mean": float(w @ scores / w.sum()), "median": median, "mad": mad}
-        sure.append(max(0.0, 1.0 - mad / half_scale))
+        spread = float(w @ np.abs(scores - median) / w.sum())
+        sure.append(max(0.0, 1.0 - spread / half_scale))
     result: Any = value if config.criteria else value[config.name]
     details = stats if config.criteria else stats[config.name]
     return Consensus(result, float(np.mean(sure)), len(answers), details)

@@ -251,7 +251,15 @@ def test_rating_median_mean_and_spread() -> None:
     assert result.details["mean"] == pytest.approx(3.5)
     assert result.details["median"] == 4.0
     assert result.details["mad"] == pytest.approx(0.5)  # deviations 0, 0, 1, 3
-    assert result.confidence == pytest.approx(1 - 0.5 / 2)
+    assert result.confidence == pytest.approx(1 - 1.0 / 2)  # their mean, 1, over half the scale
+
+
+def test_rating_confidence_counts_every_rater_by_weight() -> None:
+    # two raters 2 points apart: the heavier one is the median and the MAD is 0, but the
+    # confidence is not 1: the other's distance counts by their weight (0.4 x 2 over 2)
+    result = consensus(RATING, [("u1", 3), ("u2", 5)], {"u1": 0.6, "u2": 0.4})
+    assert result.value == 3 and result.details["mad"] == 0.0
+    assert result.confidence == pytest.approx(1 - 0.8 / 2)
 
 
 def test_rating_even_split_rounds_half_up_and_weights_move_it() -> None:
@@ -275,7 +283,8 @@ def test_rating_rubric() -> None:
     result = consensus(RUBRIC, answers)
     assert result.value == {"helpful": 5, "harmless": 1}
     assert result.details["helpful"]["mean"] == pytest.approx(14 / 3)
-    assert result.confidence == pytest.approx(1.0)  # each criterion's MAD is 0
+    # each criterion: one rater 1 point from the median of three: 1 - (1/3) / 2
+    assert result.confidence == pytest.approx(1 - (1 / 3) / 2)
 
 
 # --- text -------------------------------------------------------------------------------------
