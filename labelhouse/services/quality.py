@@ -278,20 +278,33 @@ def _with_weeks(
 
 
 def adaptive_figures(s: Session, project: Project) -> dict[str, Any]:
-    """Labels spent and saved by adaptive overlap: saved is, over complete tasks, what a fixed
-    overlap of ``max_labels`` would have cost minus what they took."""
+    """Labels spent and saved by adaptive overlap. Saved is, over complete tasks that reached the
+    target confidence (or max_labels), what a fixed overlap of ``max_labels`` would have cost
+    minus what they took. Complete tasks the budget stopped below the target are counted apart
+    (``tasks_short``, and ``labels_short``: the labels not bought for them): those labels were
+    not saved, the target was given up."""
     policy = policy_of(project)
+    short = "state = 'complete' AND done < :m AND (confidence IS NULL OR confidence < :t)"
     row = s.execute(
         text(
             "SELECT COUNT(*), COALESCE(SUM(done), 0), "
             "COALESCE(SUM(CASE WHEN state = 'complete' THEN 1 ELSE 0 END), 0), "
-            "COALESCE(SUM(CASE WHEN state = 'complete' THEN done ELSE 0 END), 0) "
+            "COALESCE(SUM(CASE WHEN state = 'complete' THEN done ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN {short} THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN {short} THEN done ELSE 0 END), 0) "
             "FROM tasks WHERE project_id = :p AND is_gold = :no AND state != 'trashed'"
         ),
-        {"p": project.id, "no": False},
+        {"p": project.id, "no": False, "m": policy.max_labels, "t": policy.target_confidence or 0.0},
     ).one()
-    tasks, labels, complete, labels_complete = (int(v) for v in row)
-    saved = complete * policy.max_labels - labels_complete if policy.adaptive else 0
+    tasks, labels, complete, labels_complete, short_tasks, short_done = (int(v) for v in row)
+    if not policy.adaptive:
+        short_tasks = short_done = 0
+    labels_short = short_tasks * policy.max_labels - short_done
+    saved = (
+        (complete - short_tasks) * policy.max_labels - (labels_complete - short_done)
+        if policy.adaptive
+        else 0
+    )
     cost = policy.label_cost
     return {
         "enabled": policy.adaptive,
@@ -306,6 +319,8 @@ def adaptive_figures(s: Session, project: Project) -> dict[str, Any]:
         "complete_tasks": complete,
         "labels": labels,
         "labels_saved": saved,
+        "tasks_short": short_tasks,
+        "labels_short": labels_short,
         "spent": None if cost is None else round(labels * cost, 4),
         "saved": None if cost is None else round(saved * cost, 4),
     }

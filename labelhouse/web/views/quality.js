@@ -73,7 +73,7 @@ export async function show(main, [pid]) {
   }
 
   function adaptiveSection(a) {
-    const fixed = a.labels + a.labels_saved;
+    const fixed = a.labels + a.labels_saved + (a.labels_short || 0);
     return h("section.card.adaptive", null, h("h2", null, "Adaptive overlap"),
       h("p.muted", null, `target confidence ${a.target_confidence} (${a.stop_rule} rule${a.annotator_weights === false ? ", unweighted" : ""}) · ${a.min_labels}–${a.max_labels} labels per task · ` +
         `${a.extra_labels} extra labels bought${a.budget_labels !== null ? ` of a budget of ${a.budget_labels}` : ""} · ` +
@@ -82,6 +82,7 @@ export async function show(main, [pid]) {
         { label: "labels used", value: fixed ? a.labels / fixed : 0, note: `${a.labels}${a.spent !== null ? ` (${a.spent})` : ""}` },
         { label: `fixed ${a.max_labels} per task`, value: fixed ? 1 : 0, color: "#9ca3af", note: String(fixed) },
         { label: "labels saved", value: fixed ? a.labels_saved / fixed : 0, color: "#16a34a", note: `${a.labels_saved}${a.saved !== null ? ` (${a.saved})` : ""}` },
+        { label: `not bought: budget ran out (${a.tasks_short || 0} tasks below the target)`, value: fixed ? (a.labels_short || 0) / fixed : 0, color: "#d97706", note: String(a.labels_short || 0) },
       ], { label: "labels used and saved by adaptive overlap" }));
   }
 
