@@ -145,6 +145,8 @@ def print_report(report: dict[str, Any]) -> None:
             f"mean confidence {'-' if mean is None else f'{mean:.3f}'}, "
             f"{c['low_confidence_tasks']} below 0.8; {extra or 'agreement -'}"
         )
+        if c.get("method_note"):
+            click.echo(f"  note: {c['method_note']}")
         for label in agreement.get("per_label") or []:
             value = label.get("alpha", label.get("f1"))
             click.echo(f"  label {label['label']}: {'-' if value is None else f'{value:.3f}'}")

@@ -37,6 +37,13 @@ MIN_WEIGHT = 0.05
 
 Row = tuple[str, str, Any]  # (task, annotator, value)
 
+# The Dawid-Skene methods keep a labels x labels confusion matrix per annotator, several arrays
+# of it at once. Over this many cells (160 MB per float64 array) the report falls back to
+# ``one_coin`` (one accuracy per annotator) and says so, so a 500-option control with a few
+# hundred annotators cannot run the server out of memory when a reviewer opens the report.
+MAX_CONFUSION_CELLS = 20_000_000
+FULL_CONFUSION = frozenset({"ds", "ds_map", "ds_vb"})
+
 
 @dataclass(frozen=True)
 class ControlReport:
@@ -79,6 +86,15 @@ def _single_choice(config: Any, answers: Sequence[Row], method: str) -> ControlR
     # as the one-coin posterior orders them (policy.choice_distribution)
     removed = sorted({str(v) for _t, _a, v in answers}.difference(config.options))
     coded = Answers.from_triples(((t, a, str(v)) for t, a, v in answers), classes=[*config.options, *removed])
+    note = None
+    cells = coded.n_workers * coded.n_classes**2
+    if chosen.name in FULL_CONFUSION and cells > MAX_CONFUSION_CELLS:
+        note = (
+            f"{chosen.name} needs a {coded.n_classes} x {coded.n_classes} matrix for each of "
+            f"{coded.n_workers} annotators ({cells:,} cells, over the report's {MAX_CONFUSION_CELLS:,}); "
+            "one_coin was used instead"
+        )
+        chosen = get_method("one_coin")
     result = chosen.infer(coded, seed=0)
     labels = [coded.classes[int(i)] for i in result.labels] if coded.n_tasks else []
     confidence = [float(c) for c in result.confidence] if coded.n_tasks else []
@@ -98,6 +114,8 @@ def _single_choice(config: Any, answers: Sequence[Row], method: str) -> ControlR
     reliability = {w: round(float(result.reliability[i]), 4) for i, w in enumerate(coded.workers)}
     section = _base(consensus_rows, answers, reliability, scores)
     section["method"] = chosen.name
+    if note is not None:
+        section["method_note"] = note
     return ControlReport(section, scores)
 
 

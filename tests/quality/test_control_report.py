@@ -172,3 +172,20 @@ def test_a_leaderboard_of_ties_only_ranks_everyone_equal() -> None:
     assert board["entries"][0]["ci95"] == [0.0, 0.0] and board["entries"][0]["win_vs_average"] == 0.5
     assert board["entries"][0]["ties"] == 3 and board["tie_parameter"] is None
     assert board["position_bias"]["ties"] == 3
+
+
+def test_a_huge_confusion_matrix_falls_back_to_one_coin_and_says_so() -> None:
+    """500 options and 100 annotators: Dawid-Skene would keep 100 x 500 x 500 cells (25M, over the
+    limit) in several arrays; the report uses one_coin instead and names why."""
+    options = [f"o{i}" for i in range(500)]
+    config = _config(type="choices", options=options)
+    answers = [(str(t), f"a{w}", options[(t + (w % 3 == 0)) % 500]) for t in range(50) for w in range(100)]
+    section = control_report(config, answers, method="ds_vb").section
+    assert section["method"] == "one_coin" and "one_coin was used instead" in section["method_note"]
+    assert "25,000,000 cells" in section["method_note"]
+    by_task = {row["task_id"]: row["label"] for row in section["consensus"]}
+    assert by_task[7] == "o7"  # two in three annotators chose the task's own option
+    small = control_report(
+        _config(type="choices", options=["x", "y"]), [("1", "a", "x"), ("1", "b", "x")], method="ds_vb"
+    )
+    assert small.section["method"] == "ds_vb" and "method_note" not in small.section

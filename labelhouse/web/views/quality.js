@@ -93,6 +93,7 @@ export async function show(main, [pid]) {
     const section = h("section.card.quality", { dataset: { control: name, type: c.type || "" } }, h("h2", null, `${name}`));
     const a = c.agreement || {};
     const facts = [c.type, `method ${c.method}`, `${c.tasks} tasks`, `${c.answers} answers`];
+    if (c.method_note) facts.push(c.method_note);
     if (c.mean_confidence !== null && c.mean_confidence !== undefined) facts.push(`mean confidence ${pct(c.mean_confidence)}`);
     if (c.low_confidence_tasks !== undefined) facts.push(`${c.low_confidence_tasks} below 80%`);
     if (a.krippendorff_alpha !== null && a.krippendorff_alpha !== undefined) facts.push(`Krippendorff's α (${a.level}) ${num(a.krippendorff_alpha)}`);
