@@ -111,7 +111,12 @@ def _single_choice(config: Any, answers: Sequence[Row], method: str) -> ControlR
     ]
     winner = dict(zip(coded.tasks, labels, strict=True))
     scores = [(t, a, float(str(v) == winner[t])) for t, a, v in answers if per_task[t] >= 2]
-    reliability = {w: round(float(result.reliability[i]), 4) for i, w in enumerate(coded.workers)}
+    # an annotator who never shared a task has no estimate, only the model's prior (Dawid-Skene
+    # fits their confusion matrix to their own answers): null, as for the other control types
+    shared = {a for t, a, _v in answers if per_task[t] >= 2}
+    reliability = {
+        w: round(float(result.reliability[i]), 4) for i, w in enumerate(coded.workers) if w in shared
+    }
     section = _base(consensus_rows, answers, reliability, scores)
     section["method"] = chosen.name
     if note is not None:

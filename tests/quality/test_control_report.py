@@ -189,3 +189,12 @@ def test_a_huge_confusion_matrix_falls_back_to_one_coin_and_says_so() -> None:
         _config(type="choices", options=["x", "y"]), [("1", "a", "x"), ("1", "b", "x")], method="ds_vb"
     )
     assert small.section["method"] == "ds_vb" and "method_note" not in small.section
+
+
+def test_an_annotator_who_shared_no_task_has_no_estimated_reliability() -> None:
+    config = _config(type="choices", options=["x", "y"])
+    answers = [("1", "ann", "x"), ("1", "bob", "x"), ("2", "ann", "y"), ("2", "bob", "x"), ("3", "solo", "y")]
+    section = control_report(config, answers, method="ds_vb").section
+    by_name = {a["annotator"]: a for a in section["annotators"]}
+    assert by_name["solo"]["reliability"] is None and by_name["solo"]["agreement_with_consensus"] is None
+    assert by_name["ann"]["reliability"] is not None and by_name["bob"]["reliability"] is not None
