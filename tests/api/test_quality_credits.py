@@ -257,3 +257,27 @@ def test_ids_of_another_workspace_act_as_absent(client: TestClient, owner: Perso
     run(owner.workspace_id)
     assert _quality_state(rt) != before
     _consistent(rt, pid)
+
+
+def test_gold_first_records_known_answers_before_any_ordinary_task(
+    client: TestClient, owner: Person, rt: Runtime
+) -> None:
+    """The "gold first" advice of docs/quality.md (adaptive overlap where annotators err
+    together): with gold_rate 1 every annotator answers every gold task before their first
+    ordinary one, so the records rest on known answers before the first task is decided."""
+    gold: list[Any] = [{"data": {"text": f"g{i}"}, "gold": {"label": "pos"}} for i in range(3)]
+    plain: list[Any] = [{"text": f"t{i}"} for i in range(2)]
+    policy = {"target_confidence": 0.95, "min_labels": 2, "max_labels": 5}
+    pid = _project(client, owner, gold + plain, gold_rate=1.0, quality=policy)
+    a, b = (make_person(rt, f"{n}@acme.test", role="annotator") for n in ("a", "b"))
+    says_a = iter(["pos", "pos", "pos", "pos"])
+    says_b = iter(["neg", "neg", "pos", "pos"])
+    assert label(client, a, pid, lambda it: next(says_a), limit=4) == [1, 2, 3, 4]  # gold 1-3 first
+    assert _records(rt, pid) == {a.user_id: (3.0, 3.0)}  # known answers, before any task is decided
+    assert label(client, b, pid, lambda it: next(says_b), limit=4) == [1, 2, 3, 4]
+    # b got 1 of 3 gold tasks right: when task 4 is decided their estimate is (1 + 2.8) / 7 = 0.54
+    # and a's (3 + 2.8) / 7 = 0.83, so two agreeing answers give 0.85 < 0.95: a third is asked for
+    assert _records(rt, pid) == {a.user_id: (3.0, 3.0), b.user_id: (1.0, 3.0)}
+    with rt.db.session() as s:
+        state, overlap = s.execute(text("SELECT state, overlap FROM tasks WHERE id = 4")).one()
+    assert (state, overlap) == ("open", 3)
