@@ -61,8 +61,8 @@ def main() -> None:
             cells.append(f"{ece:.3f} {100 * sure_right:5.1f}%/{100 * sure_share:3.0f}%")
         print(f"{name:<16}" + "".join(f"{c:>24}" for c in cells), flush=True)
     print("\nmean over datasets: ECE, right among the items at >= 0.99 / their share")
-    for method, rows in totals.items():
-        arr = np.array(rows)
+    for method, figures in totals.items():
+        arr = np.array(figures)
         print(
             f"  {method:<10} ECE {arr[:, 0].mean():.3f}   right at >= 0.99: {100 * np.nanmean(arr[:, 1]):.1f}% "
             f"of {100 * arr[:, 2].mean():.0f}% of the items"
