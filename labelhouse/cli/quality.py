@@ -143,7 +143,7 @@ def print_report(report: dict[str, Any]) -> None:
         click.echo(
             f"{name} [{c['type']}] ({c['method']}): {c['tasks']} tasks, {c['answers']} answers, "
             f"mean confidence {'-' if mean is None else f'{mean:.3f}'}, "
-            f"{c['low_confidence_tasks']} below 0.8; {extra or 'agreement -'}"
+            f"{c['low_confidence_tasks']} below {c.get('low_confidence_below', 0.8)}; {extra or 'agreement -'}"
         )
         if c.get("method_note"):
             click.echo(f"  note: {c['method_note']}")

@@ -62,6 +62,7 @@ def control_report(
     *,
     method: str,
     responses: Mapping[str, Any] | None = None,
+    low_confidence: float = LOW_CONFIDENCE,
 ) -> ControlReport:
     """``answers``: (task, annotator, value) of non-gold tasks; ``gold``: (annotator, given,
     expected) of gold tasks; ``responses``: task -> the item's ``over`` field (preference and
@@ -70,6 +71,10 @@ def control_report(
     report = _single_choice(config, answers, method) if single else _by_rule(config, answers)
     section = report.section
     section["type"] = config.type
+    # "low" is the project's review_below when the service passes it: the tasks review routing
+    # brings early, counted by the report's own consensus confidence
+    section["low_confidence_below"] = low_confidence
+    section["low_confidence_tasks"] = sum(1 for r in section["consensus"] if r["confidence"] < low_confidence)
     section["agreement"] = _agreement(config, answers)
     section["krippendorff_alpha"] = section["agreement"].get("krippendorff_alpha")
     _add_gold(config, section, gold)
@@ -203,7 +208,6 @@ def _base(
         "tasks": len(rows),
         "answers": len(answers),
         "mean_confidence": round(sum(confidence) / len(confidence), 4) if confidence else None,
-        "low_confidence_tasks": sum(1 for c in confidence if c < LOW_CONFIDENCE),
         "confidence_histogram": histogram,
         "consensus": rows,
         "annotators": annotators,

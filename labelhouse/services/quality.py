@@ -121,7 +121,14 @@ def build_report(
         responses = (
             _responses(s, project.id, config, answers) if config.type in ("preference", "ranking") else None
         )
-        report = control_report(config, answers, gold, method=chosen.name, responses=responses)
+        report = control_report(
+            config,
+            answers,
+            gold,
+            method=chosen.name,
+            responses=responses,
+            low_confidence=policy_of(project).review_below,
+        )
         section = report.section
         for entry in section["annotators"]:
             entry["team"] = loaded.teams.get(entry["annotator"])

@@ -57,6 +57,14 @@ def test_report_ranks_annotators_and_scores_gold(client: TestClient, owner: Pers
     report = client.get(f"/api/v1/projects/{pid}/quality", headers=owner.headers).json()["controls"]["label"]
     assert report["tasks"] == 30 and report["answers"] == 90
     assert report["mean_confidence"] > 0.8
+    # "low" is the project's review_below (default 0.8); raised to 1, every task is below it
+    assert report["low_confidence_below"] == 0.8
+    assert report["low_confidence_tasks"] == sum(1 for r in report["consensus"] if r["confidence"] < 0.8)
+    client.patch(f"/api/v1/projects/{pid}", json={"quality": {"review_below": 1.0}}, headers=owner.headers)
+    strict = client.get(f"/api/v1/projects/{pid}/quality", headers=owner.headers).json()["controls"]["label"]
+    assert strict["low_confidence_below"] == 1.0
+    assert strict["low_confidence_tasks"] == sum(1 for r in strict["consensus"] if r["confidence"] < 1.0)
+    client.patch(f"/api/v1/projects/{pid}", json={"quality": {}}, headers=owner.headers)
     by = {a["annotator"]: a for a in report["annotators"]}
     assert by["careless@acme.test"]["reliability"] < min(
         by["good1@acme.test"]["reliability"], by["good2@acme.test"]["reliability"]

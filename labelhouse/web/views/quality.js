@@ -95,7 +95,7 @@ export async function show(main, [pid]) {
     const facts = [c.type, `method ${c.method}`, `${c.tasks} tasks`, `${c.answers} answers`];
     if (c.method_note) facts.push(c.method_note);
     if (c.mean_confidence !== null && c.mean_confidence !== undefined) facts.push(`mean confidence ${pct(c.mean_confidence)}`);
-    if (c.low_confidence_tasks !== undefined) facts.push(`${c.low_confidence_tasks} below 80%`);
+    if (c.low_confidence_tasks !== undefined) facts.push(`${c.low_confidence_tasks} below ${pct(c.low_confidence_below ?? 0.8)}`);
     if (a.krippendorff_alpha !== null && a.krippendorff_alpha !== undefined) facts.push(`Krippendorff's α (${a.level}) ${num(a.krippendorff_alpha)}`);
     if (a.fleiss_kappa !== null && a.fleiss_kappa !== undefined) facts.push(`Fleiss' κ ${num(a.fleiss_kappa)}`);
     if (a.mean_pairwise !== null && a.mean_pairwise !== undefined) facts.push(`mean pairwise ${a.pair_measure.replace("_", " ")} ${num(a.mean_pairwise)}`);
