@@ -49,6 +49,27 @@ def _label(c: TestClient, who: Person, pid: int, answer: Callable[[dict[str, Any
         ).raise_for_status()
 
 
+def _all_pos(
+    client: TestClient, owner: Person, rt: Runtime, name: str, n: int, people: tuple[str, ...]
+) -> int:
+    """A choices project of ``n`` items at overlap 2, every item labelled "pos" by each of ``people``."""
+    pid = int(
+        client.post(
+            "/api/v1/projects",
+            json={"name": name, "schema": CHOICES_SCHEMA, "overlap": 2},
+            headers=owner.headers,
+        ).json()["id"]
+    )
+    client.post(
+        f"/api/v1/projects/{pid}/items", json=[{"text": f"t{i}"} for i in range(n)], headers=owner.headers
+    )
+    for who in people:
+        _label(
+            client, make_person(rt, f"{who}@acme.test", role="annotator"), pid, lambda _i: {"label": "pos"}
+        )
+    return pid
+
+
 def _careful(item: dict[str, Any]) -> dict[str, Any]:
     strong_first = item["responses"][0]["model"] == "strong"
     return {
@@ -146,18 +167,7 @@ def test_recompute_job_stores_the_report_the_report_reads(
 ) -> None:
     from labelhouse.services import quality
 
-    pid = client.post(
-        "/api/v1/projects",
-        json={"name": "big", "schema": CHOICES_SCHEMA, "overlap": 2},
-        headers=owner.headers,
-    ).json()["id"]
-    client.post(
-        f"/api/v1/projects/{pid}/items", json=[{"text": f"t{i}"} for i in range(4)], headers=owner.headers
-    )
-    for name in ("a1", "a2"):
-        _label(
-            client, make_person(rt, f"{name}@acme.test", role="annotator"), pid, lambda _i: {"label": "pos"}
-        )
+    pid = _all_pos(client, owner, rt, "big", 4, ("a1", "a2"))
     missing = client.get(f"/api/v1/projects/{pid}/quality?stored=true", headers=owner.headers)
     assert missing.status_code == 404 and "recompute" in missing.json()["error"]["message"]
     monkeypatch.setattr(quality, "MAX_ANSWERS", 5)  # 8 answers: "too large" for a request
@@ -232,18 +242,7 @@ def test_report_after_a_control_changed_type_reads_only_the_answers_that_fit(
 ) -> None:
     # answers are kept as made when the schema changes (docs/security.md, D-06); the report ran
     # the new type's rule on the old answers (a 500)
-    pid = client.post(
-        "/api/v1/projects",
-        json={"name": "changed", "schema": CHOICES_SCHEMA, "overlap": 2},
-        headers=owner.headers,
-    ).json()["id"]
-    client.post(
-        f"/api/v1/projects/{pid}/items", json=[{"text": f"t{i}"} for i in range(2)], headers=owner.headers
-    )
-    for name in ("o1", "o2"):
-        _label(
-            client, make_person(rt, f"{name}@acme.test", role="annotator"), pid, lambda _i: {"label": "pos"}
-        )
+    pid = _all_pos(client, owner, rt, "changed", 2, ("o1", "o2"))
     rating = {"controls": [{"name": "label", "type": "rating", "over": "text", "min": 1, "max": 5}]}
     client.patch(f"/api/v1/projects/{pid}", json={"schema": rating}, headers=owner.headers).raise_for_status()
     client.post(f"/api/v1/projects/{pid}/items", json=[{"text": "new"}], headers=owner.headers)
