@@ -15,6 +15,7 @@ import orjson
 
 from labelhouse.cli.context import exits_cleanly, runtime_from, state_options
 from labelhouse.core.errors import Invalid
+from labelhouse.formats.csvfile import neutralize
 from labelhouse.quality import DEFAULT_METHOD, Answers, get_method, method_names
 
 HEADER_WORDS = (
@@ -228,7 +229,7 @@ def infer_cmd(answers_csv: Path, method: str, seed: int, out: Path | None) -> No
     writer.writerow(["item", "label", "confidence"])
     labels, confidence = result.labels, result.confidence
     for i, item in enumerate(answers.tasks):
-        writer.writerow([item, answers.classes[labels[i]], f"{confidence[i]:.6f}"])
+        writer.writerow([_cell(str(item)), _cell(answers.classes[labels[i]]), f"{confidence[i]:.6f}"])
     if out is None:
         sys.stdout.write(buf.getvalue())
     else:
@@ -271,3 +272,13 @@ def read_answers(lines: Iterable[str], source: str = "answers") -> Iterator[tupl
             yield cells[0], cells[1], cells[2]
     except csv.Error as exc:
         raise Invalid(f"line {reader.line_num}: not valid CSV ({exc})", field=source) from exc
+
+
+def _cell(text: str) -> str:
+    """An output cell as it came in, except one a spreadsheet would run as a formula, which gets a
+    leading ``'`` (as exports); a plain number such as ``-1``, a common label, is left alone."""
+    try:
+        float(text)
+    except ValueError:
+        return neutralize(text)
+    return text

@@ -35,6 +35,20 @@ def test_infer_with_header_to_file_and_a_duplicate(tmp_path: Path) -> None:
     assert "a,cat,1.000000" in out.read_text()
 
 
+def test_infer_neutralizes_formulas_in_its_output(tmp_path: Path) -> None:
+    # item ids and labels come from the input: a cell a spreadsheet would run is written as text,
+    # as exports write it (formats.csvfile.neutralize)
+    path = tmp_path / "answers.csv"
+    path.write_text('"=HYPERLINK(""x"")",w1,@cmd\n"=HYPERLINK(""x"")",w2,@cmd\n')
+    res = CliRunner().invoke(main, ["quality", "infer", str(path), "--method", "mv"])
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines()[1] == '"\'=HYPERLINK(""x"")",\'@cmd,1.000000'
+    # numbers are not formulas: -1 / +1 labels come out as they went in
+    path.write_text("a,w1,-1\na,w2,-1\nb,w1,+1\n")
+    res = CliRunner().invoke(main, ["quality", "infer", str(path), "--method", "mv"])
+    assert res.output.splitlines()[1:] == ["a,-1,1.000000", "b,+1,1.000000"]
+
+
 def test_malformed_csv_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("item,worker,label\na,w1,cat\na,w2\n")
