@@ -24,7 +24,7 @@ def audit() -> None:
 def verify(workspace: str | None, data_dir: Path | None, database_url: str | None) -> None:
     """Check every event's hash and link in every lane; exit 10 and name the lanes and events when a
     chain is broken."""
-    rt = runtime_from(data_dir, database_url)
+    rt = runtime_from(data_dir, database_url, existing=True)
     with rt.db.session(write=False) as s:
         report = audit_service.verify_lanes(s, workspace)
     broken = False
@@ -53,7 +53,7 @@ def verify(workspace: str | None, data_dir: Path | None, database_url: str | Non
 def export_log(workspace: str, out: Path | None, data_dir: Path | None, database_url: str | None) -> None:
     """Write the workspace's events as JSONL, one per line, with their lanes and hashes: lane
     ``main`` first, then each user's lane by user id, each lane in sequence order."""
-    rt = runtime_from(data_dir, database_url)
+    rt = runtime_from(data_dir, database_url, existing=True)
     sink = out.open("wb") if out else sys.stdout.buffer
     try:
         with rt.db.session(write=False) as s:

@@ -162,7 +162,7 @@ def users_team(
     groups reliability and gold scores by team."""
     from labelhouse.services.members import set_team_operator
 
-    rt = runtime_from(data_dir, database_url)
+    rt = runtime_from(data_dir, database_url, existing=True)
     with rt.db.session() as s:
         member = set_team_operator(s, workspace, email, team, now=utcnow())
     click.echo(f"{member.email} is in team {member.team}" if member.team else f"{member.email} has no team")
@@ -183,7 +183,7 @@ def import_cmd(
     project: int, file: Path, fmt: str | None, data_dir: Path | None, database_url: str | None
 ) -> None:
     """Import items into PROJECT from FILE (JSONL, JSON, CSV, a zip or folder of images)."""
-    rt = runtime_from(data_dir, database_url)
+    rt = runtime_from(data_dir, database_url, existing=True)
     with rt.db.session(write=False) as s:
         actor = operator_for_project(s, project)
     if file.is_dir():
@@ -236,7 +236,7 @@ def import_cmd(
 @exits_cleanly
 def export(project: int, fmt: str, out: Path | None, data_dir: Path | None, database_url: str | None) -> None:
     """Export PROJECT's annotations, streamed, with a progress bar."""
-    rt = runtime_from(data_dir, database_url)
+    rt = runtime_from(data_dir, database_url, existing=True)
     with rt.db.session() as s:
         actor = operator_for_project(s, project)
         plan = exports.plan_export(s, actor, project, fmt, now=utcnow())
@@ -278,7 +278,7 @@ def worker(data_dir: Path | None, database_url: str | None, once: bool) -> None:
 @exits_cleanly
 def backup(target: Path, data_dir: Path | None, database_url: str | None) -> None:
     """Copy a running install (database and blobs) into TARGET, consistently."""
-    rt = runtime_from(data_dir, database_url)
+    rt = runtime_from(data_dir, database_url, existing=True)
     manifest = backups.backup(rt.settings.db_url, rt.settings.blob_dir, target)
     click.echo(json.dumps(manifest))
 

@@ -28,7 +28,7 @@ def delete(name: str, reason: str, yes: bool, data_dir: Path | None, database_ur
 
     if not yes:
         click.confirm(f"delete workspace {name!r} and destroy its data key for good?", abort=True)
-    rt = runtime_from(data_dir, database_url)
+    rt = runtime_from(data_dir, database_url, existing=True)
     with rt.db.session() as s:
         done = delete_workspace(s, name, reason=reason, blobs=rt.blobs, now=utcnow())
     click.echo(

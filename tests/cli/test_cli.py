@@ -81,8 +81,30 @@ def test_restore_refuses_to_overwrite(tmp_path: Path) -> None:
 def test_bad_project_exits_with_not_found(tmp_path: Path) -> None:
     src = tmp_path / "x.jsonl"
     src.write_text('{"text": "a"}\n')
+    _run("migrate", data=tmp_path / "d")
     result = CliRunner().invoke(main, ["import", "99", str(src), "--data", str(tmp_path / "d")])
     assert result.exit_code == 3 and "project 99 not found" in result.output
+
+
+def test_commands_on_what_is_there_refuse_a_folder_without_an_install(tmp_path: Path) -> None:
+    # a typo in --data (or the wrong working folder) made a new empty install there, keys and
+    # all, and then said "project 1 not found" (or exported an empty audit log)
+    src = tmp_path / "x.jsonl"
+    src.write_text('{"text": "a"}\n')
+    missing = tmp_path / "typo"
+    for args in (
+        ["import", "1", str(src)],
+        ["export", "1"],
+        ["backup", str(tmp_path / "b.tar")],
+        ["users", "team", "a@b.test", "t", "--workspace", "w"],
+        ["audit", "verify"],
+        ["audit", "export", "--workspace", "w"],
+        ["workspaces", "delete", "w", "--yes", "--reason", "typo test"],
+    ):
+        res = CliRunner().invoke(main, [*args, "--data", str(missing)])
+        assert res.exit_code == 3, (args, res.output)
+        assert "no labelhouse install" in res.output and "--data" in res.output, (args, res.output)
+        assert not missing.exists(), args
 
 
 def test_demo_seeds_three_projects(tmp_path: Path) -> None:
