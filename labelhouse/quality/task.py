@@ -124,7 +124,8 @@ def task_settled(
     for config in controls:
         if not _single_choice(config):
             continue
-        given = [(who, str(a[config.name])) for who, a in answers if a.get(config.name) is not None]
+        fits = answer_fits(config)  # the answers task_consensus reads (D-06)
+        given = [(who, a[config.name]) for who, a in answers if fits(a.get(config.name))]
         if not given:
             continue
         counts = effective_counts(
@@ -149,7 +150,8 @@ def task_credit(
     for config in controls:
         if not _single_choice(config):
             continue
-        given = [(who, str(a[config.name])) for who, a in answers if a.get(config.name) is not None]
+        fits = answer_fits(config)  # the answers task_consensus reads (D-06)
+        given = [(who, a[config.name]) for who, a in answers if fits(a.get(config.name))]
         if len(given) < 2:
             continue
         credits = answer_credit(

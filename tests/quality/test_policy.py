@@ -179,3 +179,27 @@ def test_task_consensus_and_credit_with_estimates() -> None:
     assert credit["a"] == (pytest.approx(0.152 / 0.170), 1) and credit["b"][1] == 1
     # one answer alone says nothing about whether it was right
     assert task_credit([config], answers[:1], accuracy) == {}
+
+
+def test_answers_from_before_a_control_changed_type_stay_out_of_the_stop_rule_and_credit() -> None:
+    # a rating 1-3 turned into choices "1", "2", "3": the old answers are ints, kept as made
+    # (docs/security.md, D-06). task_consensus leaves them out (answer_fits); the predictive stop
+    # rule and the annotators' records must read the same answers, not str(3) == "3" as a vote
+    from labelhouse.controls import parse_schema
+    from labelhouse.quality.policy import leader_holds
+    from labelhouse.quality.task import task_credit, task_settled
+
+    schema = parse_schema({"controls": [{"name": "label", "type": "choices", "options": ["1", "2", "3"]}]})
+    policy = QualityPolicy.parse({"target_confidence": 0.9, "min_labels": 2, "max_labels": 6})
+    accuracy = {"old1": 0.7, "old2": 0.7, "new": 0.7}
+    answers = [("old1", {"label": 3}), ("old2", {"label": 3}), ("new", {"label": "1"})]
+    values, _confidence = task_consensus(schema.controls, answers, policy, accuracy)
+    assert values["label"]["value"] == "1" and values["label"]["n"] == 1
+    # the stop rule: "1" leads alone with the 3 labels left up to max_labels (the stale votes
+    # for "3" made it the leader to hold, 0.74)
+    assert task_settled(schema.controls, answers, policy, accuracy) == pytest.approx(
+        leader_holds([1.0, 0.0, 0.0], 3)
+    )
+    # the records: one fitting answer says nothing (the stale "3"s credited 0.79 each, and the
+    # only real answer 0.17 for disagreeing with them)
+    assert task_credit(schema.controls, answers, accuracy) == {}
