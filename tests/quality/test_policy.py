@@ -128,6 +128,20 @@ def test_gold_from_before_a_control_changed_type_does_not_count() -> None:
     assert gold_correct(rating.controls, {"label": 2}, {"label": 3}) is True
 
 
+def test_a_gold_answer_from_before_a_control_changed_type_adds_nothing_to_the_record() -> None:
+    # the record's exact gold evidence (services.credits.gold_credit) must agree with gold
+    # scoring: a gold answer that no longer fits the control (a list, from when it was multiple)
+    # cannot be compared, so it counts neither way; it counted every answer to it as wrong
+    from labelhouse.controls import parse_schema
+    from labelhouse.services.credits import gold_credit
+
+    single = parse_schema({"controls": [{"name": "label", "type": "choices", "options": ["pos", "neg"]}]})
+    assert gold_correct(single.controls, {"label": "pos"}, {"label": ["pos"]}) is None
+    assert gold_credit(single.controls, {"label": "pos"}, {"label": ["pos"]}) == (0.0, 0)
+    assert gold_credit(single.controls, {"label": "pos"}, {"label": "pos"}) == (1.0, 1)
+    assert gold_credit(single.controls, {"label": "neg"}, {"label": "pos"}) == (0.0, 1)
+
+
 def test_per_annotator_accuracy_weights_the_posterior_by_hand() -> None:
     from labelhouse.quality.policy import annotator_accuracy, answer_credit, choice_distribution, vote_weight
 
