@@ -4,6 +4,7 @@ adaptive overlap, on hand-checked cases."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -217,3 +218,40 @@ def test_answers_from_before_a_control_changed_type_stay_out_of_the_stop_rule_an
     # the records: one fitting answer says nothing (the stale "3"s credited 0.79 each, and the
     # only real answer 0.17 for disagreeing with them)
     assert task_credit(schema.controls, answers, accuracy) == {}
+
+
+def test_list_and_object_answers_of_another_control_type_stay_out() -> None:
+    # spans, boxes, ranking and multiple choices all answer with a list, preference and a rubric
+    # with an object: a control changed between them keeps its old answers (D-06), and "a list"
+    # let them into the new type's rule (a KeyError / TypeError: a 500 on the completing submit,
+    # a review decision, the export and the report)
+    from labelhouse.controls import parse_schema
+    from labelhouse.quality.task import answer_fits
+
+    spans = [{"start": 0, "end": 3, "label": "x"}]
+    boxes = [{"type": "rectangle", "label": "x", "x": 1.0, "y": 1.0, "w": 2.0, "h": 2.0}]
+    stale: dict[str, list[Any]] = {
+        "boxes": [spans, [1, 0], ["x"]],
+        "spans": [boxes, [1, 0], ["x"]],
+        "ranking": [spans, boxes, ["x"]],
+        "choices": [spans, [1, 0]],
+        "preference": [{"helpful": 3}],
+    }
+    fresh: dict[str, Any] = {"boxes": boxes, "spans": spans, "ranking": [1, 0], "choices": ["x"]}
+    configs = {
+        "boxes": {"type": "boxes", "over": "image", "labels": ["x"]},
+        "spans": {"type": "spans", "over": "text", "labels": ["x"]},
+        "ranking": {"type": "ranking", "over": "responses"},
+        "choices": {"type": "choices", "options": ["x", "y"], "multiple": True},
+        "preference": {"type": "preference", "over": "responses"},
+    }
+    fresh["preference"] = {"winner": "a", "strength": 1}
+    for kind, config in configs.items():
+        schema = parse_schema({"controls": [{"name": "o", **config}]})
+        fits = answer_fits(schema.controls[0])
+        assert fits(fresh[kind]) and fits([]) is (kind != "preference"), kind
+        for old in stale[kind]:
+            assert not fits(old), (kind, old)
+            answers = [("a", {"o": old}), ("b", {"o": old}), ("c", {"o": fresh[kind]})]
+            values, _ = task_consensus(schema.controls, answers, DEFAULT_POLICY)
+            assert values["o"]["n"] == 1, (kind, old)
