@@ -168,7 +168,8 @@ def plurality_choice(answers: Sequence[str], dist: Mapping[str, float]) -> str:
     annotators, the one with the highest posterior in ``dist`` (:func:`choice_distribution`);
     ties go to the option listed first. The annotators' records decide between options chosen
     equally often and when a task may stop (:func:`wants_more_labels`: the posterior of this
-    label reaches the target only when it is also the posterior's winner), never for a label
+    label, when it is not the posterior's winner, is below 1/2, so under any target of 1/2 or
+    more it reaches the target only as the winner), never for a label
     fewer annotators chose than another (docs/quality.md, "The plurality rule")."""
     counts: dict[str, int] = {}
     for answer in answers:

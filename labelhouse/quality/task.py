@@ -25,20 +25,35 @@ def answer_fits(config: Any) -> Callable[[Any], bool]:
     kind = getattr(config, "type", None)
     if kind == "choices":
         if getattr(config, "multiple", False):
-            return lambda v: isinstance(v, list)
+            return lambda v: isinstance(v, list) and all(isinstance(o, str) for o in v)
         return lambda v: isinstance(v, str)
     if kind == "rating":
         if getattr(config, "criteria", None):
             names = {c.name for c in config.criteria}
             return lambda v: isinstance(v, dict) and v.keys() == names
-        return lambda v: isinstance(v, int) and not isinstance(v, bool)
-    if kind in ("spans", "boxes", "ranking"):
-        return lambda v: isinstance(v, list)
+        return _whole
+    # spans, boxes, rankings and multiple choices are all lists: their items tell them apart
+    if kind == "spans":
+        return lambda v: isinstance(v, list) and all(isinstance(s, dict) and _SPAN <= s.keys() for s in v)
+    if kind == "boxes":
+        return lambda v: isinstance(v, list) and all(isinstance(b, dict) and _OBJECT <= b.keys() for b in v)
+    if kind == "ranking":
+        return lambda v: isinstance(v, list) and all(_whole(r) for r in v)
     if kind == "preference":
-        return lambda v: isinstance(v, dict)
+        return lambda v: isinstance(v, dict) and "winner" in v
     if kind == "text":
         return lambda v: isinstance(v, str)
     return lambda v: v is not None  # a control registered from outside: any answer
+
+
+# The keys every stored span and every stored object has (controls.spans, controls.boxes: boxes
+# are stored with their ``type``, spans never have one).
+_SPAN = frozenset({"start", "end", "label"})
+_OBJECT = frozenset({"type", "label"})
+
+
+def _whole(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _single_choice(config: Any) -> bool:
@@ -124,7 +139,8 @@ def task_settled(
     for config in controls:
         if not _single_choice(config):
             continue
-        given = [(who, str(a[config.name])) for who, a in answers if a.get(config.name) is not None]
+        fits = answer_fits(config)  # the answers task_consensus reads (D-06)
+        given = [(who, a[config.name]) for who, a in answers if fits(a.get(config.name))]
         if not given:
             continue
         counts = effective_counts(
@@ -149,7 +165,8 @@ def task_credit(
     for config in controls:
         if not _single_choice(config):
             continue
-        given = [(who, str(a[config.name])) for who, a in answers if a.get(config.name) is not None]
+        fits = answer_fits(config)  # the answers task_consensus reads (D-06)
+        given = [(who, a[config.name]) for who, a in answers if fits(a.get(config.name))]
         if len(given) < 2:
             continue
         credits = answer_credit(

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from labelhouse.quality.task import answer_fits
 from labelhouse.storage.rawsql import Raw
 
 # The answer of (task, annotator) that counts: at most one. Every statement here names the
@@ -68,14 +69,16 @@ def gold_credit(
     controls: Sequence[Any], answer: Mapping[str, Any], gold: Mapping[str, Any] | None
 ) -> tuple[float, int]:
     """(right, counted) of an answer to a gold task: one per single-choice control the gold
-    answer fills, right when the answer equals it. Other controls are not in the one-coin record."""
+    answer fills, right when the answer equals it (a gold answer that does not fit the control as
+    it is now counts neither way, as in ``quality.task.gold_correct``). Other controls are not in
+    the one-coin record."""
     right, counted = 0, 0
     for config in controls:
         if getattr(config, "type", None) != "choices" or getattr(config, "multiple", False):
             continue
         expected = (gold or {}).get(config.name)
-        if expected is None:
-            continue
+        if expected is None or not answer_fits(config)(expected):
+            continue  # no gold answer, or one made before the control changed type (D-06)
         counted += 1
         right += int(answer.get(config.name) == expected)
     return float(right), counted

@@ -4,6 +4,7 @@ adaptive overlap, on hand-checked cases."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -128,6 +129,20 @@ def test_gold_from_before_a_control_changed_type_does_not_count() -> None:
     assert gold_correct(rating.controls, {"label": 2}, {"label": 3}) is True
 
 
+def test_a_gold_answer_from_before_a_control_changed_type_adds_nothing_to_the_record() -> None:
+    # the record's exact gold evidence (services.credits.gold_credit) must agree with gold
+    # scoring: a gold answer that no longer fits the control (a list, from when it was multiple)
+    # cannot be compared, so it counts neither way; it counted every answer to it as wrong
+    from labelhouse.controls import parse_schema
+    from labelhouse.services.credits import gold_credit
+
+    single = parse_schema({"controls": [{"name": "label", "type": "choices", "options": ["pos", "neg"]}]})
+    assert gold_correct(single.controls, {"label": "pos"}, {"label": ["pos"]}) is None
+    assert gold_credit(single.controls, {"label": "pos"}, {"label": ["pos"]}) == (0.0, 0)
+    assert gold_credit(single.controls, {"label": "pos"}, {"label": "pos"}) == (1.0, 1)
+    assert gold_credit(single.controls, {"label": "neg"}, {"label": "pos"}) == (0.0, 1)
+
+
 def test_per_annotator_accuracy_weights_the_posterior_by_hand() -> None:
     from labelhouse.quality.policy import annotator_accuracy, answer_credit, choice_distribution, vote_weight
 
@@ -179,3 +194,64 @@ def test_task_consensus_and_credit_with_estimates() -> None:
     assert credit["a"] == (pytest.approx(0.152 / 0.170), 1) and credit["b"][1] == 1
     # one answer alone says nothing about whether it was right
     assert task_credit([config], answers[:1], accuracy) == {}
+
+
+def test_answers_from_before_a_control_changed_type_stay_out_of_the_stop_rule_and_credit() -> None:
+    # a rating 1-3 turned into choices "1", "2", "3": the old answers are ints, kept as made
+    # (docs/security.md, D-06). task_consensus leaves them out (answer_fits); the predictive stop
+    # rule and the annotators' records must read the same answers, not str(3) == "3" as a vote
+    from labelhouse.controls import parse_schema
+    from labelhouse.quality.policy import leader_holds
+    from labelhouse.quality.task import task_credit, task_settled
+
+    schema = parse_schema({"controls": [{"name": "label", "type": "choices", "options": ["1", "2", "3"]}]})
+    policy = QualityPolicy.parse({"target_confidence": 0.9, "min_labels": 2, "max_labels": 6})
+    accuracy = {"old1": 0.7, "old2": 0.7, "new": 0.7}
+    answers = [("old1", {"label": 3}), ("old2", {"label": 3}), ("new", {"label": "1"})]
+    values, _confidence = task_consensus(schema.controls, answers, policy, accuracy)
+    assert values["label"]["value"] == "1" and values["label"]["n"] == 1
+    # the stop rule: "1" leads alone with the 3 labels left up to max_labels (the stale votes
+    # for "3" made it the leader to hold, 0.74)
+    assert task_settled(schema.controls, answers, policy, accuracy) == pytest.approx(
+        leader_holds([1.0, 0.0, 0.0], 3)
+    )
+    # the records: one fitting answer says nothing (the stale "3"s credited 0.79 each, and the
+    # only real answer 0.17 for disagreeing with them)
+    assert task_credit(schema.controls, answers, accuracy) == {}
+
+
+def test_list_and_object_answers_of_another_control_type_stay_out() -> None:
+    # spans, boxes, ranking and multiple choices all answer with a list, preference and a rubric
+    # with an object: a control changed between them keeps its old answers (D-06), and "a list"
+    # let them into the new type's rule (a KeyError / TypeError: a 500 on the completing submit,
+    # a review decision, the export and the report)
+    from labelhouse.controls import parse_schema
+    from labelhouse.quality.task import answer_fits
+
+    spans = [{"start": 0, "end": 3, "label": "x"}]
+    boxes = [{"type": "rectangle", "label": "x", "x": 1.0, "y": 1.0, "w": 2.0, "h": 2.0}]
+    stale: dict[str, list[Any]] = {
+        "boxes": [spans, [1, 0], ["x"]],
+        "spans": [boxes, [1, 0], ["x"]],
+        "ranking": [spans, boxes, ["x"]],
+        "choices": [spans, [1, 0]],
+        "preference": [{"helpful": 3}],
+    }
+    fresh: dict[str, Any] = {"boxes": boxes, "spans": spans, "ranking": [1, 0], "choices": ["x"]}
+    configs = {
+        "boxes": {"type": "boxes", "over": "image", "labels": ["x"]},
+        "spans": {"type": "spans", "over": "text", "labels": ["x"]},
+        "ranking": {"type": "ranking", "over": "responses"},
+        "choices": {"type": "choices", "options": ["x", "y"], "multiple": True},
+        "preference": {"type": "preference", "over": "responses"},
+    }
+    fresh["preference"] = {"winner": "a", "strength": 1}
+    for kind, config in configs.items():
+        schema = parse_schema({"controls": [{"name": "o", **config}]})
+        fits = answer_fits(schema.controls[0])
+        assert fits(fresh[kind]) and fits([]) is (kind != "preference"), kind
+        for old in stale[kind]:
+            assert not fits(old), (kind, old)
+            answers = [("a", {"o": old}), ("b", {"o": old}), ("c", {"o": fresh[kind]})]
+            values, _ = task_consensus(schema.controls, answers, DEFAULT_POLICY)
+            assert values["o"]["n"] == 1, (kind, old)

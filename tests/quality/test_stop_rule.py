@@ -206,7 +206,8 @@ def test_the_loop_respects_min_max_and_budget(
 def test_the_stored_label_is_always_a_plurality_label(votes: list[str], accuracies: list[float]) -> None:
     """The plurality rule: whatever the records, the stored value is one of the options the most
     annotators chose, the posterior's winner among them; when it is not the winner overall, its
-    posterior is at most 1/2, so no target the policy accepts lets the task stop on it."""
+    posterior is at most 1/2, so no target of 1/2 or more lets the task stop on it (the policy
+    also accepts lower targets, which can)."""
     config = ChoicesConfig(name="label", type="choices", options=["a", "b", "c"])
     answers = [(f"u{i}", {"label": v}) for i, v in enumerate(votes)]
     accuracy = {f"u{i}": accuracies[i] for i in range(len(votes))}
