@@ -71,8 +71,9 @@ def control_report(
     report = _single_choice(config, answers, method) if single else _by_rule(config, answers)
     section = report.section
     section["type"] = config.type
-    # "low" is the project's review_below when the service passes it: the tasks review routing
-    # brings early, counted by the report's own consensus confidence
+    # "low" is the project's review_below when the service passes it, applied to the report's own
+    # consensus confidence (its method's, e.g. ds_vb): review routing applies the same threshold
+    # to the stored task confidence (the one-coin posterior), so the two counts can differ
     section["low_confidence_below"] = low_confidence
     section["low_confidence_tasks"] = sum(1 for r in section["consensus"] if r["confidence"] < low_confidence)
     section["agreement"] = _agreement(config, answers)
@@ -100,7 +101,12 @@ def _single_choice(config: Any, answers: Sequence[Row], method: str) -> ControlR
             "one_coin was used instead"
         )
         chosen = get_method("one_coin")
-    result = chosen.infer(coded, seed=0)
+    try:
+        result = chosen.infer(coded, seed=0)
+    except MemoryError:  # under the cell limit but still too big for this machine at the moment
+        note = f"{chosen.name} ran out of memory on {coded.n_workers} annotators x {coded.n_classes} options; one_coin was used instead"
+        chosen = get_method("one_coin")
+        result = chosen.infer(coded, seed=0)
     labels = [coded.classes[int(i)] for i in result.labels] if coded.n_tasks else []
     confidence = [float(c) for c in result.confidence] if coded.n_tasks else []
     per_task = Counter(t for t, _a, _v in answers)  # answers per task (counts, not lists: 2M rows)

@@ -198,3 +198,15 @@ def test_an_annotator_who_shared_no_task_has_no_estimated_reliability() -> None:
     by_name = {a["annotator"]: a for a in section["annotators"]}
     assert by_name["solo"]["reliability"] is None and by_name["solo"]["agreement_with_consensus"] is None
     assert by_name["ann"]["reliability"] is not None and by_name["bob"]["reliability"] is not None
+
+
+def test_a_method_out_of_memory_falls_back_to_one_coin(monkeypatch: pytest.MonkeyPatch) -> None:
+    from labelhouse.quality import get_method
+
+    def starved(self: Any, answers: Any, *, seed: int = 0) -> Any:
+        raise MemoryError
+
+    monkeypatch.setattr(type(get_method("ds_vb")), "infer", starved)
+    config = _config(type="choices", options=["x", "y"])
+    section = control_report(config, [("1", "a", "x"), ("1", "b", "x")], method="ds_vb").section
+    assert section["method"] == "one_coin" and "ran out of memory" in section["method_note"]
