@@ -4,6 +4,7 @@
     python bench/quality/adaptive.py --quick         # 2 seeds, the operating points only
     python bench/quality/adaptive.py --seeds 10      # more seeds
     python bench/quality/adaptive.py --gold 0.03     # 3 % of the items are gold, answered first
+    python bench/quality/adaptive.py --gold 0.03 --gold-order mixed   # ... or mixed into the queue
 
 Each dataset is one project whose ``max_labels`` is the dataset's usual overlap (the median
 item's number of answers: what a fixed-overlap project collected), ``min_labels`` 2 and
@@ -145,17 +146,25 @@ def gold_split(
     return {i: answers[i] for i in items if i in gold}, {i: answers[i] for i in items if i not in gold}
 
 
-def gold_records(
+def gold_credits(
     gold: dict[str, list[tuple[str, str]]], truth: dict[str, str], config: ChoicesConfig
-) -> dict[str, tuple[float, int]]:
-    """The records after every annotator of a gold item answered it, scored as the product's gold
-    submit scores them (``services.credits.record_gold``: one counted answer, right 1 when
-    ``gold_correct``, else 0)."""
-    record: dict[str, tuple[float, int]] = defaultdict(lambda: (0.0, 0))
+) -> dict[str, list[tuple[str, float]]]:
+    """Per gold item, each of its annotators' credit, scored as the product's gold submit scores
+    it (``services.credits.record_gold``: one counted answer, right 1 when ``gold_correct``, else 0)."""
+    out: dict[str, list[tuple[str, float]]] = {}
     for item, given in gold.items():
         expected = {config.name: truth[item]}
-        for w, lab in given:
-            right = 1.0 if gold_correct([config], {config.name: lab}, expected) else 0.0
+        out[item] = [
+            (w, 1.0 if gold_correct([config], {config.name: lab}, expected) else 0.0) for w, lab in given
+        ]
+    return out
+
+
+def gold_records(credits: dict[str, list[tuple[str, float]]]) -> dict[str, tuple[float, int]]:
+    """The records after every annotator of every gold item answered it."""
+    record: dict[str, tuple[float, int]] = defaultdict(lambda: (0.0, 0))
+    for given in credits.values():
+        for w, right in given:
             record[w] = (record[w][0] + right, record[w][1] + 1)
     return dict(record)
 
@@ -166,6 +175,7 @@ def replay(
     policy: QualityPolicy,
     seed: int,
     start: dict[str, tuple[float, int]] | None = None,
+    mixed: dict[str, list[tuple[str, float]]] | None = None,
 ) -> tuple[dict[str, list[tuple[str, str]]], dict[str, str]]:
     """Adaptive overlap on every item (items and their answers in a random order), as the
     product's completing submit runs it (``services.consensus.on_submit``, line for line): the
@@ -173,15 +183,21 @@ def replay(
     (``annotator_accuracy``), under the "predictive" rule how settled its leader is
     (``task_settled``), ``wants_more_labels`` on both, and once the task is finished its answers
     credited to their annotators' records (``task_credit``). An item whose answers run out
-    stops there. ``start``: the records before the first task (gold answered first). Returns
-    the answers drawn and the stored label."""
+    stops there. ``start``: the records before the first task (gold answered first);
+    ``mixed``: gold items' credits, each item put among the others at random and credited when
+    its turn comes (gold mixed into the queue). Returns the answers drawn and the stored label."""
     rng = random.Random(seed)
     record: dict[str, tuple[float, int]] = defaultdict(lambda: (0.0, 0), start or {})
     drawn: dict[str, list[tuple[str, str]]] = {}
     labels: dict[str, str] = {}
-    items = sorted(answers)
+    mixed = mixed or {}
+    items = sorted(answers) + sorted(mixed)
     rng.shuffle(items)
     for item in items:
+        if item in mixed:
+            for w, right in mixed[item]:
+                record[w] = (record[w][0] + right, record[w][1] + 1)
+            continue
         order = list(answers[item])
         rng.shuffle(order)
         taken: list[tuple[str, str]] = []
@@ -242,18 +258,22 @@ def point(
     *,
     full: bool,
     gold: dict[str, list[tuple[str, str]]] | None = None,
+    gold_order: str = "first",
 ) -> dict[str, float]:
     """One policy over every seed: mean share of answers used, mean and min accuracy of the
     stored label; with ``full`` also the drawn answers' majority and default inference. With
-    ``gold``, every answer of those items is given first and counts as used."""
+    ``gold``, every answer of those items is given (first, or with ``gold_order`` "mixed" each
+    item at a random place among the others) and counts as used."""
     config = ChoicesConfig(name="label", type="choices", options=options)
     gold = gold or {}
     paid = sum(len(v) for v in gold.values())
     total = sum(len(v) for v in answers.values()) + paid
-    start = gold_records(gold, truth, config) if gold else None
+    credits = gold_credits(gold, truth, config)
+    start = gold_records(credits) if gold and gold_order == "first" else None
+    mixed = credits if gold_order == "mixed" else None
     fractions, accs, mv_accs, ds_accs = [], [], [], []
     for seed in seeds:
-        drawn, labels = replay(answers, config, policy, seed, start)
+        drawn, labels = replay(answers, config, policy, seed, start, mixed)
         fractions.append((sum(len(v) for v in drawn.values()) + paid) / total)
         accs.append(accuracy(labels, truth))
         if full:
@@ -271,7 +291,9 @@ def point(
     return out
 
 
-def run(names: list[str], seeds: list[int], quick: bool, gold_share: float = 0.0) -> dict[str, Any]:
+def run(
+    names: list[str], seeds: list[int], quick: bool, gold_share: float = 0.0, gold_order: str = "first"
+) -> dict[str, Any]:
     """Every rule and target on every dataset. With ``gold_share``, that share of the items are
     gold tasks answered by all their annotators before the replay; the bar, the accuracies and
     the fixed overlaps are over the other items, the labels used count the gold answers too."""
@@ -302,6 +324,7 @@ def run(names: list[str], seeds: list[int], quick: bool, gold_share: float = 0.0
                         seeds,
                         full=target == operating,
                         gold=gold,
+                        gold_order=gold_order,
                     )
                 )
             rules[rule] = {
@@ -491,15 +514,22 @@ def main() -> None:
         help="this share of each dataset's items are gold tasks, answered first (no chart by default)",
     )
     p.add_argument(
+        "--gold-order",
+        choices=["first", "mixed"],
+        default="first",
+        help="gold answered before everything (gold_rate 1), or each gold item at a random place",
+    )
+    p.add_argument(
         "--chart", type=Path, default=None, help="default: docs/img/adaptive_overlap.svg without --gold"
     )
     a = p.parse_args()
     seeds = list(range(2 if a.quick else a.seeds))
     names = [n for n in eligible() if not a.only or n in a.only]
     started = time.perf_counter()
-    results = run(names, seeds, a.quick, a.gold)
+    results = run(names, seeds, a.quick, a.gold, a.gold_order)
     if a.gold:
-        print(f"gold: {a.gold:.0%} of each dataset's items, every answer given first and counted as used\n")
+        when = "first" if a.gold_order == "first" else "each item at a random place in the queue"
+        print(f"gold: {a.gold:.0%} of each dataset's items, every answer given {when} and counted as used\n")
     passes = print_report(results)
     chart = a.chart or (None if a.gold else ROOT / "docs" / "img" / "adaptive_overlap.svg")
     if chart is not None:
