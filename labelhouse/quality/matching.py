@@ -118,5 +118,6 @@ def merge(members: Sequence[tuple[Mapping[str, Any], float]]) -> dict[str, Any]:
     weights = np.asarray([w for _, w in members], dtype=np.float64)
     coords = np.asarray([[obj[k] for k in keys] for obj, _ in members], dtype=np.float64)
     mean = weights @ coords / weights.sum()
-    out.update({k: float(v) for k, v in zip(keys, mean, strict=True)})
+    # rounded to a millionth (far below a pixel): a weighted mean of 10s is 10, not 9.999999999999998
+    out.update({k: round(float(v), 6) for k, v in zip(keys, mean, strict=True)})
     return out

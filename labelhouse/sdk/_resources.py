@@ -104,6 +104,7 @@ class Jobs:
             while True:
                 job = self.get(job_id)
                 if bar is not None:
+                    bar.unit = "rows" if job.get("kind") == "import" else "steps"  # a recompute counts steps
                     bar.total = job.get("total") or bar.total
                     bar.update(int(job.get("done") or 0) - bar.n)
                 if job["state"] == "succeeded":

@@ -352,3 +352,11 @@ def test_preference_draw_is_a_tie() -> None:
     )
     assert ties.value == {"winner": "tie"}
     assert ties.confidence == pytest.approx(2 / 3)
+
+
+def test_merged_box_coordinates_carry_no_float_noise() -> None:
+    from labelhouse.quality.matching import merge
+
+    box = {"type": "rectangle", "label": "car", "x": 10, "y": 10, "w": 10, "h": 10}
+    # 0.1 * 10 + 0.2 * 10 over 0.30000000000000004 is 9.999999999999998 in floating point
+    assert merge([(box, 0.1), (box, 0.2)]) == {**box, "x": 10.0, "y": 10.0, "w": 10.0, "h": 10.0}

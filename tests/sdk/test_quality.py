@@ -12,7 +12,9 @@ from labelhouse.sdk import Client, NotFound
 from tests.conftest import CHOICES_SCHEMA, make_person
 
 
-def test_teams_report_and_recompute(lh: Client, rt: Runtime, connect: Callable[[str], Client]) -> None:
+def test_teams_report_and_recompute(
+    lh: Client, rt: Runtime, connect: Callable[[str], Client], capsys: pytest.CaptureFixture[str]
+) -> None:
     project = lh.projects.create("sdk-quality", CHOICES_SCHEMA, overlap=2)
     lh.items.import_records(project["id"], [{"text": "a"}, {"text": "b"}])
     north = lh.members.add("n@acme.test", "annotator", password="a long password 1", team=" North ")
@@ -37,4 +39,7 @@ def test_teams_report_and_recompute(lh: Client, rt: Runtime, connect: Callable[[
     assert stored["job_id"] and stored["controls"]["label"]["answers"] == 4
     job = lh.quality.recompute(project["id"], method="mv")
     assert job["kind"] == "quality" and lh.jobs.wait(job["id"])["state"] == "succeeded"
+    again = lh.quality.recompute(project["id"], method="mv")
+    lh.jobs.wait(again["id"], progress=True)
+    assert "steps" in capsys.readouterr().err  # a recompute's bar counts steps, not rows
     assert lh.quality.report(project["id"], stored=True)["method"] == "mv"
