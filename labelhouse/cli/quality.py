@@ -14,6 +14,7 @@ import click
 import orjson
 
 from labelhouse.cli.context import exits_cleanly, runtime_from, state_options
+from labelhouse.cli.ranking import rank_cmd
 from labelhouse.core.errors import Invalid
 from labelhouse.formats.csvfile import neutralize
 from labelhouse.quality import DEFAULT_METHOD, Answers, get_method, method_names
@@ -42,6 +43,9 @@ def quality() -> None:
 
     `labelhouse quality PROJECT` prints a project's report (the same as `quality report PROJECT`).
     """
+
+
+quality.add_command(rank_cmd)
 
 
 @quality.command("report")

@@ -102,24 +102,27 @@ def fit_bradley_terry(
         index = np.r_[np.arange(free), [n] if with_ties else []].astype(int)
         return ll, grad[index], h[np.ix_(index, index)]
 
-    ll, grad, hess = evaluate(params, True)
-    it = 0
-    for _ in range(max_iter):
-        it += 1
-        try:
-            step = np.linalg.solve(hess, -grad)
-        except np.linalg.LinAlgError:
-            raise _no_optimum() from None
-        t = 1.0
-        while True:  # backtracking keeps each step an ascent step
-            new_ll = evaluate(params + t * step, False)[0]
-            if new_ll >= ll - 1e-12 or t < 1e-8:
-                break
-            t *= 0.5
-        params = params + t * step
+    # a fit with no finite optimum runs the scores off to infinity (cosh overflows): that is
+    # detected below and raised as Invalid, so numpy's warnings on the way would only be noise
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         ll, grad, hess = evaluate(params, True)
-        if np.abs(t * step).max() < tol:
-            break
+        it = 0
+        for _ in range(max_iter):
+            it += 1
+            try:
+                step = np.linalg.solve(hess, -grad)
+            except np.linalg.LinAlgError:
+                raise _no_optimum() from None
+            t = 1.0
+            while True:  # backtracking keeps each step an ascent step
+                new_ll = evaluate(params + t * step, False)[0]
+                if new_ll >= ll - 1e-12 or t < 1e-8:
+                    break
+                t *= 0.5
+            params = params + t * step
+            ll, grad, hess = evaluate(params, True)
+            if np.abs(t * step).max() < tol:
+                break
     theta, lam = unpack(params)
     if (
         not np.all(np.isfinite(theta))

@@ -146,3 +146,38 @@ def test_out_of_memory_says_which_methods_need_less(tmp_path: Path, monkeypatch:
     res = CliRunner().invoke(main, ["quality", "infer", str(path)])
     assert res.exit_code == 5, res.output
     assert "memory" in res.output and "2 distinct labels" in res.output and "--method mv" in res.output
+
+
+def test_rank_votes_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "votes.csv"
+    # a header, Chatbot Arena's spellings, an extra field, a blank line, a self-match (dropped)
+    path.write_text(
+        "model_a,model_b,winner,question\n"
+        "x,y,model_a,1\n\nx,y,a,2\ny,x,b,3\nx,z,a,4\nz,y,tie (bothbad),5\ny,z,tie,6\nx,x,a,7\n"
+    )
+    res = CliRunner().invoke(main, ["quality", "rank", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    board = json.loads(res.output)
+    assert board["votes"] == 6 and [e["name"] for e in board["entries"]][0] == "x"
+    assert {e["name"]: (e["wins"], e["losses"], e["ties"]) for e in board["entries"]}["x"] == (4, 0, 0)
+    table = CliRunner().invoke(main, ["quality", "rank", str(path)])
+    assert table.exit_code == 0 and "position bias" in table.output and "   1  x " in table.output
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x,y,left\n", "line 1: winner 'left' is not one of"),
+        ("left,right,winner\nx,y\n", "line 2: expected left,right,winner"),
+        ("x,,a\n", "line 1: the two names must not be empty"),
+        ("", "has no votes"),
+    ],
+)
+def test_rank_refuses_bad_votes_by_line(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "votes.csv"
+    path.write_text(text)
+    res = CliRunner().invoke(main, ["quality", "rank", str(path)])
+    assert res.exit_code != 0 and message in res.output, res.output
+    assert "Traceback" not in res.output

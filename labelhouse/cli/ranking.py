@@ -1,0 +1,90 @@
+"""``labelhouse quality rank VOTES.csv``: a leaderboard from pairwise votes made elsewhere, with no
+server: Bradley-Terry with ties and 95 % bootstrap intervals, Elo, and the left/right position
+bias, the same numbers a preference project's report gives (``quality.leaderboard``)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import click
+
+from labelhouse.cli.context import exits_cleanly
+from labelhouse.core.errors import Invalid
+
+# winner spellings: ours (a / b / tie) and Chatbot Arena's (model_a / model_b / tie (bothbad))
+WINNERS = {"a": "a", "b": "b", "tie": "tie", "model_a": "a", "model_b": "b", "tie (bothbad)": "tie"}
+HEADER_WINNER = {"winner", "win", "preferred", "choice"}
+
+
+def read_votes(lines: Iterable[str], source: str = "votes") -> Iterator[tuple[str, str, str]]:
+    """``(left, right, winner)`` from CSV rows ``left,right,winner[,anything else]``; a header line
+    (its third field ``winner``) and blank lines are skipped; Invalid names the line."""
+    reader = csv.reader(lines)
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if len(row) < 3:
+                raise Invalid(
+                    f"line {line}: expected left,right,winner (more fields are ignored), found {len(row)}",
+                    field=source,
+                )
+            left, right, winner = (cell.strip() for cell in row[:3])
+            if line == 1 and winner.lower() in HEADER_WINNER:
+                continue
+            if not left or not right:
+                raise Invalid(f"line {line}: the two names must not be empty", field=source)
+            if winner.lower() not in WINNERS:
+                raise Invalid(
+                    f"line {line}: winner {winner[:40]!r} is not one of: {', '.join(WINNERS)}", field=source
+                )
+            yield left, right, WINNERS[winner.lower()]
+    except csv.Error as exc:
+        raise Invalid(f"line {reader.line_num}: not valid CSV ({exc})", field=source) from exc
+
+
+@click.command("rank")
+@click.argument(
+    "votes_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="VOTES.csv"
+)
+@click.option("--seed", default=0, show_default=True, help="seed of the bootstrap resamples")
+@click.option("--json", "as_json", is_flag=True, help="print the whole leaderboard as JSON")
+@exits_cleanly
+def rank_cmd(votes_csv: Path, seed: int, as_json: bool) -> None:
+    """Rank from left,right,winner rows (winner a, b or tie; model_a, model_b, tie (bothbad) too;
+    a header line is optional, further fields are ignored): Bradley-Terry scores with 95 %
+    bootstrap intervals, Elo, wins, losses and ties, and whether the left one wins more often."""
+    from labelhouse.quality.leaderboard import leaderboard
+
+    try:
+        with votes_csv.open(newline="", encoding="utf-8-sig") as f:
+            votes = [(a, b, w) for a, b, w in read_votes(f, votes_csv.name) if a != b]
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"{votes_csv.name} is not UTF-8 text; save it as UTF-8", field=votes_csv.name) from exc
+    if not votes:
+        raise Invalid(f"{votes_csv} has no votes: expected left,right,winner rows", field=str(votes_csv))
+    board = leaderboard(votes, seed=seed)
+    if as_json:
+        click.echo(json.dumps(board, indent=1))
+        return
+    out = sys.stdout
+    out.write(f"{board['votes']} votes, {board['bootstrap_samples']} bootstrap samples")
+    out.write(" (a small prior keeps the scores finite)\n" if board["regularised"] else "\n")
+    out.write(f"{'rank':>4}  {'name':<28} {'score':>7} {'95% interval':>18} {'elo':>7} {'W/L/T':>13}\n")
+    for e in board["entries"]:
+        ci = f"[{e['ci95'][0]:.3f}, {e['ci95'][1]:.3f}]"
+        record = f"{e['wins']}/{e['losses']}/{e['ties']}"
+        out.write(
+            f"{e['rank']:>4}  {e['name'][:28]:<28} {e['score']:>7.3f} {ci:>18} {e['elo']:>7.1f} {record:>13}\n"
+        )
+    bias = board["position_bias"]
+    out.write(
+        f"position bias: the left one won {bias['left_wins']} and the right one {bias['right_wins']} "
+        f"({bias['ties']} ties), left rate {bias['left_rate']:.3f} "
+        f"[{bias['ci95'][0]:.3f}, {bias['ci95'][1]:.3f}], p = {bias['p_value']:.4g}\n"
+    )
