@@ -1,17 +1,19 @@
-"""What every CLI command that works on local state shares: options, runtime, error exits."""
+"""What CLI commands share: options, runtime and error exits for those on local state, and the
+CSV rows of the files the offline ones read."""
 
 from __future__ import annotations
 
+import csv
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from sqlalchemy.exc import OperationalError
 
-from labelhouse.core.errors import EXIT_CODE, LabelhouseError, NotFound
+from labelhouse.core.errors import EXIT_CODE, Invalid, LabelhouseError, NotFound
 from labelhouse.runtime import Runtime, open_runtime
 from labelhouse.settings import load_settings
 
@@ -68,3 +70,15 @@ def exits_cleanly(fn: F) -> F:
             sys.exit(EXIT_CODE["unavailable"])
 
     return wrapper  # type: ignore[return-value]
+
+
+def csv_rows(lines: Iterable[str], source: str) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, fields)`` of a CSV file's rows, blank rows skipped; a row the csv module
+    cannot read is Invalid naming its line (``source``: the file, for the error's field)."""
+    reader = csv.reader(lines)
+    try:
+        for row in reader:
+            if row and any(cell.strip() for cell in row):
+                yield reader.line_num, row
+    except csv.Error as exc:
+        raise Invalid(f"line {reader.line_num}: not valid CSV ({exc})", field=source) from exc

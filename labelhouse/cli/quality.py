@@ -13,7 +13,7 @@ from typing import Any
 import click
 import orjson
 
-from labelhouse.cli.context import exits_cleanly, runtime_from, state_options
+from labelhouse.cli.context import csv_rows, exits_cleanly, runtime_from, state_options
 from labelhouse.cli.ranking import rank_cmd
 from labelhouse.core.errors import Invalid
 from labelhouse.formats.csvfile import neutralize
@@ -258,24 +258,15 @@ def first_undecodable_line(path: Path) -> int:
 
 def read_answers(lines: Iterable[str], source: str = "answers") -> Iterator[tuple[str, str, str]]:
     """(item, worker, label) from CSV rows; skips a header line and blank lines; Invalid names the line."""
-    reader = csv.reader(lines)
-    try:
-        for row in reader:
-            line = reader.line_num
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if len(row) != 3:
-                raise Invalid(
-                    f"line {line}: expected 3 fields item,worker,label, found {len(row)}", field=source
-                )
-            cells = [cell.strip() for cell in row]
-            if line == 1 and all(c.lower() in words for c, words in zip(cells, HEADER_WORDS, strict=True)):
-                continue
-            if not all(cells):
-                raise Invalid(f"line {line}: item, worker and label must not be empty", field=source)
-            yield cells[0], cells[1], cells[2]
-    except csv.Error as exc:
-        raise Invalid(f"line {reader.line_num}: not valid CSV ({exc})", field=source) from exc
+    for line, row in csv_rows(lines, source):
+        if len(row) != 3:
+            raise Invalid(f"line {line}: expected 3 fields item,worker,label, found {len(row)}", field=source)
+        cells = [cell.strip() for cell in row]
+        if line == 1 and all(c.lower() in words for c, words in zip(cells, HEADER_WORDS, strict=True)):
+            continue
+        if not all(cells):
+            raise Invalid(f"line {line}: item, worker and label must not be empty", field=source)
+        yield cells[0], cells[1], cells[2]
 
 
 def _cell(text: str) -> str:

@@ -4,7 +4,6 @@ bias, the same numbers a preference project's report gives (``quality.leaderboar
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from labelhouse.cli.context import exits_cleanly
+from labelhouse.cli.context import csv_rows, exits_cleanly
 from labelhouse.core.errors import Invalid
 
 # winner spellings: ours (a / b / tie) and Chatbot Arena's (model_a / model_b / tie (bothbad))
@@ -23,29 +22,22 @@ HEADER_WINNER = {"winner", "win", "preferred", "choice"}
 def read_votes(lines: Iterable[str], source: str = "votes") -> Iterator[tuple[str, str, str]]:
     """``(left, right, winner)`` from CSV rows ``left,right,winner[,anything else]``; a header line
     (its third field ``winner``) and blank lines are skipped; Invalid names the line."""
-    reader = csv.reader(lines)
-    try:
-        for row in reader:
-            line = reader.line_num
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if len(row) < 3:
-                raise Invalid(
-                    f"line {line}: expected left,right,winner (more fields are ignored), found {len(row)}",
-                    field=source,
-                )
-            left, right, winner = (cell.strip() for cell in row[:3])
-            if line == 1 and winner.lower() in HEADER_WINNER:
-                continue
-            if not left or not right:
-                raise Invalid(f"line {line}: the two names must not be empty", field=source)
-            if winner.lower() not in WINNERS:
-                raise Invalid(
-                    f"line {line}: winner {winner[:40]!r} is not one of: {', '.join(WINNERS)}", field=source
-                )
-            yield left, right, WINNERS[winner.lower()]
-    except csv.Error as exc:
-        raise Invalid(f"line {reader.line_num}: not valid CSV ({exc})", field=source) from exc
+    for line, row in csv_rows(lines, source):
+        if len(row) < 3:
+            raise Invalid(
+                f"line {line}: expected left,right,winner (more fields are ignored), found {len(row)}",
+                field=source,
+            )
+        left, right, winner = (cell.strip() for cell in row[:3])
+        if line == 1 and winner.lower() in HEADER_WINNER:
+            continue
+        if not left or not right:
+            raise Invalid(f"line {line}: the two names must not be empty", field=source)
+        if winner.lower() not in WINNERS:
+            raise Invalid(
+                f"line {line}: winner {winner[:40]!r} is not one of: {', '.join(WINNERS)}", field=source
+            )
+        yield left, right, WINNERS[winner.lower()]
 
 
 @click.command("rank")
