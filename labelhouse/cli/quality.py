@@ -200,15 +200,21 @@ def methods_cmd() -> None:
     default=None,
     help="file to write (default: stdout)",
 )
+@click.option(
+    "--header/--no-header",
+    default=None,
+    help="the first line is (not) a header [default: a header when it reads item,worker,label or similar]",
+)
 @exits_cleanly
-def infer_cmd(answers_csv: Path, method: str, seed: int, out: Path | None) -> None:
+def infer_cmd(answers_csv: Path, method: str, seed: int, out: Path | None, header: bool | None) -> None:
     """Read item,worker,label rows (a header line is optional) and write item,label,confidence.
 
     When a worker answered an item more than once, their last row counts."""
     chosen = get_method(method)
+    first: list[tuple[str, str, str]] = []
     try:
         with answers_csv.open(newline="", encoding="utf-8-sig") as f:
-            answers = Answers.from_triples(read_answers(f, answers_csv.name))
+            answers = Answers.from_triples(read_answers(f, answers_csv.name, header, first))
     except UnicodeDecodeError as exc:
         raise Invalid(
             f"line {first_undecodable_line(answers_csv)}: not UTF-8 text; save the file as UTF-8, "
@@ -218,6 +224,12 @@ def infer_cmd(answers_csv: Path, method: str, seed: int, out: Path | None) -> No
     if answers.n_answers == 0:
         raise Invalid(
             f"{answers_csv} has no answers: expected item,worker,label rows", field=str(answers_csv)
+        )
+    if header is None and first and _looks_like_a_header(answers, first[0]):
+        click.echo(
+            f"warning: line 1 {','.join(first[0])!r} was read as an answer, but its item, worker and label "
+            "appear nowhere else; if it is a header, pass --header",
+            err=True,
         )
     try:
         result = chosen.infer(answers, seed=seed)
@@ -256,17 +268,44 @@ def first_undecodable_line(path: Path) -> int:
     return 1
 
 
-def read_answers(lines: Iterable[str], source: str = "answers") -> Iterator[tuple[str, str, str]]:
-    """(item, worker, label) from CSV rows; skips a header line and blank lines; Invalid names the line."""
+def read_answers(
+    lines: Iterable[str],
+    source: str = "answers",
+    header: bool | None = None,
+    first: list[tuple[str, str, str]] | None = None,
+) -> Iterator[tuple[str, str, str]]:
+    """(item, worker, label) from CSV rows; skips blank lines and a header line (``header``: the
+    first line is one or is not; None: when its fields are known column names); Invalid names the
+    line. ``first`` receives the first row read as an answer when it is line 1."""
     for line, row in csv_rows(lines, source):
         if len(row) != 3:
             raise Invalid(f"line {line}: expected 3 fields item,worker,label, found {len(row)}", field=source)
         cells = [cell.strip() for cell in row]
-        if line == 1 and all(c.lower() in words for c, words in zip(cells, HEADER_WORDS, strict=True)):
-            continue
+        if line == 1:
+            known = all(c.lower() in words for c, words in zip(cells, HEADER_WORDS, strict=True))
+            if header or (header is None and known):
+                continue
+            if first is not None:
+                first.append((cells[0], cells[1], cells[2]))
         if not all(cells):
             raise Invalid(f"line {line}: item, worker and label must not be empty", field=source)
         yield cells[0], cells[1], cells[2]
+
+
+def _looks_like_a_header(answers: Answers, row: tuple[str, str, str]) -> bool:
+    """Whether a first row read as an answer is more likely an unrecognised header: in a file of 10
+    answers or more, its item, its worker and its label each occur in no other row."""
+    if answers.n_answers < 10:
+        return False
+    import numpy as np
+
+    item, worker, label = row
+    codes = (
+        (answers.task, answers.tasks.index(item) if item in answers.tasks else -1),
+        (answers.worker, answers.workers.index(worker) if worker in answers.workers else -1),
+        (answers.label, answers.classes.index(label) if label in answers.classes else -1),
+    )
+    return all(code >= 0 and int(np.count_nonzero(column == code)) == 1 for column, code in codes)
 
 
 def _cell(text: str) -> str:

@@ -181,3 +181,27 @@ def test_rank_refuses_bad_votes_by_line(tmp_path: Path, text: str, message: str)
     res = CliRunner().invoke(main, ["quality", "rank", str(path)])
     assert res.exit_code != 0 and message in res.output, res.output
     assert "Traceback" not in res.output
+
+
+def test_an_unknown_header_is_flagged_and_header_skips_it(tmp_path: Path) -> None:
+    path = tmp_path / "answers.csv"
+    rows = "".join(f"i{i},w{i % 3},{'cat' if i % 2 else 'dog'}\n" for i in range(12))
+    path.write_text("question,annotator_id,answer\n" + rows)
+    runner = CliRunner()
+    guessed = runner.invoke(main, ["quality", "infer", str(path), "--method", "mv"])
+    assert guessed.exit_code == 0
+    assert "line 1 'question,annotator_id,answer' was read as an answer" in guessed.stderr
+    assert "pass --header" in guessed.stderr and "question,answer," in guessed.stdout
+    told = runner.invoke(main, ["quality", "infer", str(path), "--method", "mv", "--header"])
+    assert told.exit_code == 0 and "question" not in told.stdout and "warning" not in told.stderr
+    assert len(told.stdout.splitlines()) == 1 + 12
+    # a known header is skipped without being asked; --no-header reads it as an answer
+    path.write_text("item,worker,label\n" + rows)
+    assert (
+        len(runner.invoke(main, ["quality", "infer", str(path), "--method", "mv"]).stdout.splitlines()) == 13
+    )
+    as_data = runner.invoke(main, ["quality", "infer", str(path), "--method", "mv", "--no-header"])
+    assert "item,label,1.000000" in as_data.stdout and "warning" not in as_data.stderr
+    # an ordinary first row (its item answered again) is not flagged
+    path.write_text("i0,w9,dog\n" + rows)
+    assert "warning" not in runner.invoke(main, ["quality", "infer", str(path), "--method", "mv"]).stderr
