@@ -18,19 +18,15 @@ from __future__ import annotations
 import gc
 import json
 import os
+import sys
 import threading
 import time
 from typing import Any
 
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # bench/: probe_target
+from probe_target import is_server  # noqa: E402
+
 OUT = os.environ.get("LH_GC_PROBE", "")
-
-
-def _is_server() -> bool:
-    try:
-        with open("/proc/self/cmdline", "rb") as fh:
-            return b"serve" in fh.read().split(b"\0")
-    except OSError:
-        return False
 
 
 def _install(out: str) -> None:
@@ -59,5 +55,5 @@ def _install(out: str) -> None:
     threading.Thread(target=write, name="gc-probe", daemon=True).start()
 
 
-if OUT and _is_server():
+if OUT and is_server():
     _install(OUT)

@@ -25,15 +25,10 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # bench/: probe_target
+from probe_target import is_server  # noqa: E402
+
 OUT = os.environ.get("LH_TAIL_PROBE", "")
-
-
-def _is_server() -> bool:
-    try:
-        with open("/proc/self/cmdline", "rb") as fh:
-            return b"serve" in fh.read().split(b"\0")
-    except OSError:
-        return False
 
 
 def _install(out: str) -> None:
@@ -123,7 +118,7 @@ def _install(out: str) -> None:
     threading.Thread(target=every_two_seconds, name="tail-probe", daemon=True).start()
 
 
-if OUT and _is_server():
+if OUT and is_server():
     try:
         _install(OUT)
     except Exception as exc:  # noqa: BLE001 - a probe must never stop the server
