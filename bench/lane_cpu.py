@@ -101,35 +101,21 @@ async def pair(app: Any, token: str, pid: int) -> None:
         raise SystemExit(f"submit answered {status}: {body[:200]!r}")
 
 
+def _token(rt: Any, email: str, role: str) -> str:
+    """A new member of workspace ``bench`` and their API token."""
+    with rt.db.session() as s:
+        _, _, issued = accounts.create_user_cli(
+            s, email, workspace="bench", role=role, password=None, with_token=True, now=utcnow()
+        )
+        assert issued is not None
+        return issued.token
+
+
 async def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     env = {"LABELHOUSE_RATE_LIMIT": "1000000"}
     rt = open_runtime(load_settings(env=env, data_dir=folder / "data", job_threads=0))
-    with rt.db.session() as s:
-        _, _, issued = accounts.create_user_cli(
-            s,
-            "owner@bench.test",
-            workspace="bench",
-            role="owner",
-            password=None,
-            with_token=True,
-            now=utcnow(),
-        )
-        assert issued is not None
-        owner = issued.token
-    tokens = []
-    for i in range(args.annotators):
-        with rt.db.session() as s:
-            _, _, issued = accounts.create_user_cli(
-                s,
-                f"a{i}@bench.test",
-                workspace="bench",
-                role="annotator",
-                password=None,
-                with_token=True,
-                now=utcnow(),
-            )
-            assert issued is not None
-            tokens.append(issued.token)
+    owner = _token(rt, "owner@bench.test", "owner")
+    tokens = [_token(rt, f"a{i}@bench.test", "annotator") for i in range(args.annotators)]
     app = create_app(rt, run_jobs=False)
     status, body = await call(
         app, "POST", "/api/v1/projects", owner, orjson.dumps({"name": "p", "schema": SCHEMA})
