@@ -7,6 +7,7 @@ Plain Python (no numpy): these run inside the labeling loop's submit.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -171,9 +172,7 @@ def plurality_choice(answers: Sequence[str], dist: Mapping[str, float]) -> str:
     label, when it is not the posterior's winner, is below 1/2, so under any target of 1/2 or
     more it reaches the target only as the winner), never for a label
     fewer annotators chose than another (docs/quality.md, "The plurality rule")."""
-    counts: dict[str, int] = {}
-    for answer in answers:
-        counts[answer] = counts.get(answer, 0) + 1
+    counts = Counter(answers)
     most = max(counts.values())
     return max((o for o in dist if counts.get(o, 0) == most), key=dist.__getitem__)
 

@@ -56,6 +56,13 @@ def _whole(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _given(config: Any, answers: Sequence[tuple[str, dict[str, Any]]]) -> list[tuple[str, Any]]:
+    """``(annotator, value)`` of the answers that fill ``config`` in a shape it takes now (D-06):
+    what the consensus, the stop rule and the credit of a task all read."""
+    fits = answer_fits(config)
+    return [(who, answer[config.name]) for who, answer in answers if fits(answer.get(config.name))]
+
+
 def _single_choice(config: Any) -> bool:
     return getattr(config, "type", None) == "choices" and not getattr(config, "multiple", False)
 
@@ -83,8 +90,7 @@ def task_consensus(
     out: dict[str, dict[str, Any]] = {}
     weakest: float | None = None
     for config in controls:
-        fits = answer_fits(config)
-        given = [(who, answer[config.name]) for who, answer in answers if fits(answer.get(config.name))]
+        given = _given(config, answers)
         if not given:
             continue
         single = _single_choice(config)
@@ -139,8 +145,7 @@ def task_settled(
     for config in controls:
         if not _single_choice(config):
             continue
-        fits = answer_fits(config)  # the answers task_consensus reads (D-06)
-        given = [(who, a[config.name]) for who, a in answers if fits(a.get(config.name))]
+        given = _given(config, answers)
         if not given:
             continue
         counts = effective_counts(
@@ -165,8 +170,7 @@ def task_credit(
     for config in controls:
         if not _single_choice(config):
             continue
-        fits = answer_fits(config)  # the answers task_consensus reads (D-06)
-        given = [(who, a[config.name]) for who, a in answers if fits(a.get(config.name))]
+        given = _given(config, answers)
         if len(given) < 2:
             continue
         credits = answer_credit(
