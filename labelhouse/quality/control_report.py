@@ -92,21 +92,7 @@ def _single_choice(config: Any, answers: Sequence[Row], method: str) -> ControlR
     # as the one-coin posterior orders them (policy.choice_distribution)
     removed = sorted({str(v) for _t, _a, v in answers}.difference(config.options))
     coded = Answers.from_triples(((t, a, str(v)) for t, a, v in answers), classes=[*config.options, *removed])
-    note = None
-    cells = coded.n_workers * coded.n_classes**2
-    if chosen.name in FULL_CONFUSION and cells > MAX_CONFUSION_CELLS:
-        note = (
-            f"{chosen.name} needs a {coded.n_classes} x {coded.n_classes} matrix for each of "
-            f"{coded.n_workers} annotators ({cells:,} cells, over the report's {MAX_CONFUSION_CELLS:,}); "
-            "one_coin was used instead"
-        )
-        chosen = get_method("one_coin")
-    try:
-        result = chosen.infer(coded, seed=0)
-    except MemoryError:  # under the cell limit but still too big for this machine at the moment
-        note = f"{chosen.name} ran out of memory on {coded.n_workers} annotators x {coded.n_classes} options; one_coin was used instead"
-        chosen = get_method("one_coin")
-        result = chosen.infer(coded, seed=0)
+    chosen, result, note = _infer_within_memory(chosen, coded)
     labels = [coded.classes[int(i)] for i in result.labels] if coded.n_tasks else []
     confidence = [float(c) for c in result.confidence] if coded.n_tasks else []
     per_task = Counter(t for t, _a, _v in answers)  # answers per task (counts, not lists: 2M rows)
@@ -133,6 +119,26 @@ def _single_choice(config: Any, answers: Sequence[Row], method: str) -> ControlR
     if note is not None:
         section["method_note"] = note
     return ControlReport(section, scores)
+
+
+def _infer_within_memory(chosen: Any, coded: Any) -> tuple[Any, Any, str | None]:
+    """The method that ran, its result, and why it is not ``chosen`` (None when it is): a
+    Dawid-Skene method over ``MAX_CONFUSION_CELLS``, or one that runs out of memory under it,
+    gives way to ``one_coin``."""
+    cells = coded.n_workers * coded.n_classes**2
+    why = None
+    if chosen.name in FULL_CONFUSION and cells > MAX_CONFUSION_CELLS:
+        why = (
+            f"needs a {coded.n_classes} x {coded.n_classes} matrix for each of {coded.n_workers} "
+            f"annotators ({cells:,} cells, over the report's {MAX_CONFUSION_CELLS:,})"
+        )
+    else:
+        try:
+            return chosen, chosen.infer(coded, seed=0), None
+        except MemoryError:  # under the cell limit but still too big for this machine at the moment
+            why = f"ran out of memory on {coded.n_workers} annotators x {coded.n_classes} options"
+    fallback = get_method("one_coin")
+    return fallback, fallback.infer(coded, seed=0), f"{chosen.name} {why}; one_coin was used instead"
 
 
 def _by_rule(config: Any, answers: Sequence[Row]) -> ControlReport:
