@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import NotFound, TooLarge
+from labelhouse.quality.task import answer_fits
 from labelhouse.quality.wilson import wilson
 from labelhouse.services.clock import aware
 from labelhouse.services.item_data import open_fields
@@ -106,8 +107,6 @@ def build_report(
             f"`labelhouse quality recompute {project.id}{flag}`); the report then reads its result"
         )
     reported = [c for c in schema.controls if c.type in REPORTED]
-    from labelhouse.quality.task import answer_fits
-
     fits = {c.name: answer_fits(c) for c in reported}
     loaded = load_answers(s, project, [c.name for c in reported], on_page=on_load, fits=fits)
     controls: dict[str, Any] = {}
@@ -299,9 +298,15 @@ def adaptive_figures(s: Session, project: Project) -> dict[str, Any]:
             "COALESCE(SUM(CASE WHEN state = 'complete' THEN done ELSE 0 END), 0), "
             f"COALESCE(SUM(CASE WHEN {short} THEN 1 ELSE 0 END), 0), "
             f"COALESCE(SUM(CASE WHEN {short} THEN done ELSE 0 END), 0) "
-            "FROM tasks WHERE project_id = :p AND is_gold = :no AND state != 'trashed'"
+            "FROM tasks WHERE project_id = :p AND workspace_id = :w AND is_gold = :no AND state != 'trashed'"
         ),
-        {"p": project.id, "no": False, "m": policy.max_labels, "t": policy.target_confidence or 0.0},
+        {
+            "p": project.id,
+            "w": project.workspace_id,
+            "no": False,
+            "m": policy.max_labels,
+            "t": policy.target_confidence or 0.0,
+        },
     ).one()
     tasks, labels, complete, labels_complete, short_tasks, short_done = (int(v) for v in row)
     if not policy.adaptive:
