@@ -82,3 +82,21 @@ def csv_rows(lines: Iterable[str], source: str) -> Iterator[tuple[int, list[str]
                 yield reader.line_num, row
     except csv.Error as exc:
         raise Invalid(f"line {reader.line_num}: not valid CSV ({exc})", field=source) from exc
+
+
+def not_utf8(path: Path) -> Invalid:
+    """The error for a file that is not UTF-8 text, naming its first such line (a text reader
+    decodes in chunks, so its own error does not say which line)."""
+    line = 1
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                line = number
+                break
+    return Invalid(
+        f"line {line}: not UTF-8 text; save the file as UTF-8, "
+        f"e.g. `iconv -f latin1 -t utf-8 {path.name} > utf8.csv`",
+        field=path.name,
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from labelhouse.cli.context import csv_rows, exits_cleanly
+from labelhouse.cli.context import csv_rows, exits_cleanly, not_utf8
 from labelhouse.core.errors import Invalid
 
 # winner spellings: ours (a / b / tie) and Chatbot Arena's (model_a / model_b / tie (bothbad))
@@ -57,7 +57,7 @@ def rank_cmd(votes_csv: Path, seed: int, as_json: bool) -> None:
         with votes_csv.open(newline="", encoding="utf-8-sig") as f:
             votes = [(a, b, w) for a, b, w in read_votes(f, votes_csv.name) if a != b]
     except UnicodeDecodeError as exc:
-        raise Invalid(f"{votes_csv.name} is not UTF-8 text; save it as UTF-8", field=votes_csv.name) from exc
+        raise not_utf8(votes_csv) from exc
     if not votes:
         raise Invalid(f"{votes_csv} has no votes: expected left,right,winner rows", field=str(votes_csv))
     board = leaderboard(votes, seed=seed)

@@ -205,3 +205,10 @@ def test_an_unknown_header_is_flagged_and_header_skips_it(tmp_path: Path) -> Non
     # an ordinary first row (its item answered again) is not flagged
     path.write_text("i0,w9,dog\n" + rows)
     assert "warning" not in runner.invoke(main, ["quality", "infer", str(path), "--method", "mv"]).stderr
+
+
+def test_rank_names_the_first_line_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "votes.csv"
+    path.write_bytes("x,y,a\n".encode() + "caf\xe9,y,b\n".encode("latin-1"))
+    res = CliRunner().invoke(main, ["quality", "rank", str(path)])
+    assert res.exit_code != 0 and "line 2: not UTF-8 text" in res.output, res.output
