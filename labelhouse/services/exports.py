@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +15,7 @@ from labelhouse.controls import Schema
 from labelhouse.core.actor import Actor
 from labelhouse.formats import ExportAnnotation, ExportRecord, get_writer
 from labelhouse.formats.base import Writer
+from labelhouse.quality.task import answer_fits
 from labelhouse.services import audit
 from labelhouse.services.clock import aware
 from labelhouse.services.collector import fewer_collections
@@ -71,6 +72,7 @@ def iter_records(
     after = 0
     emails: dict[int, str] = {}
     sent = 0
+    fits = {config.name: answer_fits(config) for config in plan.schema.controls}  # once, not per task
     while True:
         with read_unit() as s:
             vault = vault_of(s)
@@ -127,7 +129,9 @@ def iter_records(
                     item_id,
                     vault.open_item(workspace_id, plan.project_id, digest, data),
                     tuple(annotations),
-                    consensus_of(plan.schema, counting, json_value(stored) if stored is not None else None),
+                    consensus_of(
+                        plan.schema, counting, json_value(stored) if stored is not None else None, fits
+                    ),
                 )
         after = last
         sent += len(tasks)
@@ -136,9 +140,14 @@ def iter_records(
 
 
 def consensus_of(
-    schema: Schema, annotations: list[ExportAnnotation], stored: dict[str, Any] | None = None
+    schema: Schema,
+    annotations: list[ExportAnnotation],
+    stored: dict[str, Any] | None = None,
+    fits: Mapping[str, Callable[[Any], bool]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Each control's consensus over a task's counted annotations (rejected ones left out).
+    """Each control's consensus over a task's counted annotations (rejected ones left out; so
+    are answers that do not fit a control as it is now, ``fits`` per control name when the
+    caller made them once for many tasks).
 
     ``stored`` is the task's stored consensus (``tasks.consensus``, written when the task
     completed or a review changed it; weighted by the annotators' estimated accuracy under
@@ -149,13 +158,12 @@ def consensus_of(
     consensus (confidence 1, n 1): most exports are overlap 1, and the rules cost tens of
     microseconds a task, so they run only where several answers meet.
     """
-    from labelhouse.quality.task import answer_fits
-
     out: dict[str, dict[str, Any]] = {}
     for config in schema.controls:
-        fits = answer_fits(config)  # answers made before the control changed type stay out (D-06)
+        # answers made before the control changed type stay out (D-06)
+        fit = fits[config.name] if fits is not None else answer_fits(config)
         answers = [
-            (a.annotator, a.answer[config.name]) for a in annotations if fits(a.answer.get(config.name))
+            (a.annotator, a.answer[config.name]) for a in annotations if fit(a.answer.get(config.name))
         ]
         if not answers:
             continue
