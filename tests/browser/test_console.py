@@ -5,6 +5,7 @@ review decisions, and the quality page's charts."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,6 @@ CHOICES = {"name": "label", "type": "choices", "over": "text", "options": ["pos"
 
 
 def _wait_items(site: Site, pid: int, n: int) -> None:
-    import time
-
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         with site.api() as c:
@@ -25,6 +24,28 @@ def _wait_items(site: Site, pid: int, n: int) -> None:
                 return
         time.sleep(0.1)
     raise AssertionError("the import job did not finish")
+
+
+def test_switching_syntax_right_after_an_edit_is_not_undone(page: Any, site: Site) -> None:
+    """The syntax switch reads the schema through the server; an edit's preview, due 250 ms
+    after it, used to supersede that read when the server was slow, and the switch was undone.
+    Every schema check is slowed to 600 ms here, so the preview falls due mid-switch."""
+    log_in(page, "manager@acme.test")
+    page.click("text=New project")
+    page.wait_for_selector("textarea[name=schema]")
+
+    def slow(route: Any) -> None:
+        time.sleep(0.6)
+        route.continue_()
+
+    page.route("**/api/v1/schemas/check", slow)
+    page.locator("textarea[name=schema]").fill(
+        "controls:\n  - name: ents\n    type: spans\n    over: text\n    labels: [PER]\n"
+    )
+    page.select_option("select[name=syntax]", "json")  # at once, before the edit's preview
+    page.wait_for_function("() => document.querySelector('textarea[name=schema]').value.startsWith('{')")
+    assert page.locator("select[name=syntax]").input_value() == "json"
+    page.wait_for_selector(".preview button.chip[data-label=PER]")
 
 
 def test_create_project_with_preview_import_and_export(page: Any, site: Site, tmp_path: Path) -> None:

@@ -81,11 +81,16 @@ export function show(main) {
 
   async function convert(to) {
     if (to === syntax) return;
+    // A preview still waiting for its debounce would read the text while the switch is under
+    // way and supersede the switch's own read (only the latest read counts), which undid the
+    // switch when it came within 250 ms of an edit; the switch previews afterwards instead.
+    clearTimeout(timer);
     problem.textContent = "";
     const out = await read();
     if (!out) { syntaxPick.value = syntax; return; }  // fix the mistake first, then switch
     syntax = to;
     schema.value = write(out.schema);
+    await preview();
   }
 
   async function preview() {
