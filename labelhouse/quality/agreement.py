@@ -50,6 +50,8 @@ __all__ = [
 
 
 def _missing(value: Any) -> bool:
+    # np.float32/np.float16 are not Python floats: their NaN was taken for a value of its own
+    value = _plain(value)
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 

@@ -304,3 +304,17 @@ def test_coded_once_gives_what_the_rows_give() -> None:
         assert np.allclose(a.agreement, b.agreement, equal_nan=True)
     # a label only one rating has: one-vs-rest is undefined or near it on both paths alike
     assert "L9" in per_label(coded, "alpha")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_nan_in_a_narrow_float_array_is_missing(dtype: type) -> None:
+    """A float32 NaN is not a Python float: it was kept as a value of its own (every NaN a new
+    one), so missing ratings counted as disagreements."""
+    wide = np.array(
+        [[0, 0, 1], [0, 1, np.nan], [1, 0, 2], [1, 1, 2], [2, 0, np.nan], [2, 1, 3], [3, 0, 1], [3, 1, 1]]
+    )
+    narrow = wide.astype(dtype)
+    assert code_ratings(narrow).values == (1.0, 2.0, 3.0)  # type: ignore[arg-type]
+    for level in ("nominal", "ordinal", "interval"):
+        assert krippendorff_alpha(narrow, level) == pytest.approx(krippendorff_alpha(wide, level))  # type: ignore[arg-type]
+    assert percent_agreement(narrow) == percent_agreement(wide) == 1.0  # type: ignore[arg-type]
