@@ -35,17 +35,23 @@ def cluster_objects(
     answer's unclustered objects of the same type and label are matched to the reference's by
     Hungarian matching on IoU (keypoints: 1 within 10 px, else 0), and pairs scoring at least
     ``min_iou`` join the reference object's cluster. The reference's objects are then done.
+
+    On a tie for the reference, the answer that agrees most with the others wins (the largest
+    total score of its matched pairs), then the one whose objects sort first: which answer came
+    first must not decide (three boxes in a chain, a-b-c, are one object around b, not a pair
+    around whichever of a or c was listed first).
     """
     left: list[list[Mapping[str, Any]]] = [list(objects) for objects in answers]
     clusters: list[Cluster] = []
     while any(left):
-        ref = max(range(len(left)), key=lambda i: len(left[i]))  # the first on a tie
+        ref, matched = _reference(left, min_iou)
         members: list[list[tuple[int, Mapping[str, Any]]]] = [[(ref, obj)] for obj in left[ref]]
         for other, objects in enumerate(left):
             if other == ref or not objects:
                 continue
             taken: set[int] = set()
-            for ref_at, other_at in _matches(left[ref], objects, min_iou):
+            pairs = matched[other] if other in matched else _matches(left[ref], objects, min_iou)
+            for ref_at, other_at, _score in pairs:
                 members[ref_at].append((other, objects[other_at]))
                 taken.add(other_at)
             left[other] = [obj for at, obj in enumerate(objects) if at not in taken]
@@ -54,22 +60,51 @@ def cluster_objects(
     return clusters
 
 
-def _matches(
-    refs: list[Mapping[str, Any]], others: list[Mapping[str, Any]], min_iou: float
-) -> list[tuple[int, int]]:
-    """(reference index, other index) pairs matched within each (type, label) group."""
+Pairs = list[tuple[int, int, float]]
+
+
+def _reference(left: list[list[Mapping[str, Any]]], min_iou: float) -> tuple[int, dict[int, Pairs]]:
+    """The reference answer, and its matches with the others when the tie-break made them."""
+    most = max(len(objects) for objects in left)
+    tied = [i for i, objects in enumerate(left) if len(objects) == most]
+    if len(tied) == 1:
+        return tied[0], {}
+    made: dict[tuple[int, int], Pairs] = {}
+
+    def matches(i: int, j: int) -> Pairs:
+        if (j, i) in made:  # an optimal matching read the other way round is one this way
+            return [(b, a, score) for a, b, score in made[(j, i)]]
+        made[(i, j)] = _matches(left[i], left[j], min_iou)
+        return made[(i, j)]
+
+    best: tuple[float, tuple[str, ...]] | None = None
+    chosen, chosen_pairs = tied[0], {}
+    for i in tied:
+        pairs = {j: matches(i, j) for j, objects in enumerate(left) if j != i and objects}
+        # rounded: the same sum taken in another order must not break the tie differently
+        agree = round(sum(score for found in pairs.values() for _, _, score in found), 9)
+        key = (-agree, tuple(sorted(repr(sorted(obj.items())) for obj in left[i])))
+        if best is None or key < best:
+            best, chosen, chosen_pairs = key, i, pairs
+    return chosen, chosen_pairs
+
+
+def _matches(refs: list[Mapping[str, Any]], others: list[Mapping[str, Any]], min_iou: float) -> Pairs:
+    """(reference index, other index, score) pairs matched within each (type, label) group."""
     groups: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
     for side, objects in enumerate((refs, others)):
         for at, obj in enumerate(objects):
             groups.setdefault((obj.get("type", "rectangle"), obj["label"]), ([], []))[side].append(at)
-    pairs: list[tuple[int, int]] = []
+    pairs: Pairs = []
     for (_, _), (ref_at, other_at) in groups.items():
         if not ref_at or not other_at:
             continue
         scores = overlap([refs[i] for i in ref_at], [others[j] for j in other_at])
         rows, cols = linear_sum_assignment(scores, maximize=True)
         pairs.extend(
-            (ref_at[r], other_at[c]) for r, c in zip(rows, cols, strict=True) if scores[r, c] >= min_iou
+            (ref_at[r], other_at[c], float(scores[r, c]))
+            for r, c in zip(rows, cols, strict=True)
+            if scores[r, c] >= min_iou
         )
     return pairs
 

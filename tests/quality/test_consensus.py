@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from itertools import permutations
 from typing import Any
 
 import pytest
@@ -240,6 +242,53 @@ def test_clusters_hold_at_most_one_object_per_answer() -> None:
         assert len(owners) == len(set(owners))
     assert sum(len(c.members) for c in clusters) == 6
     assert sorted(len(c.members) for c in clusters) == [1, 1, 1, 3]
+
+
+def test_boxes_reference_tie_goes_to_the_answer_that_agrees_most() -> None:
+    """Three annotators drew one car each, in a chain: b overlaps a and c (IoU 0.54 each), a and c
+    overlap little (0.25). With the first answer as the reference on a tie, the consensus moved
+    with the order the answers came in (x 1.5, 3 or 4.5); b, which agrees with both, is the
+    reference, so all three are one object whatever the order."""
+    drawn = {"a": [rect(0, 0, 10, 10)], "b": [rect(3, 0, 10, 10)], "c": [rect(6, 0, 10, 10)]}
+    results = {order: consensus(BOXES, [(who, drawn[who]) for who in order]) for order in permutations("abc")}
+    for result in results.values():
+        assert result.value == [rect(3.0, 0.0, 10.0, 10.0)]
+        assert result.confidence == pytest.approx(results[("a", "b", "c")].confidence)
+    assert results[("a", "b", "c")].details["support"] == [1.0]
+
+
+def test_boxes_consensus_does_not_depend_on_answer_order_or_names() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        answers = []
+        for who in range(rng.randint(2, 5)):
+            objects = [
+                rect(
+                    rng.choice([0, 3, 6, 40]) + rng.random(),
+                    rng.choice([0, 3]),
+                    10,
+                    10,
+                    rng.choice(["car", "person"]),
+                )
+                for _ in range(rng.randint(0, 3))
+            ]
+            answers.append((f"u{who}", objects))
+        weights = {who: rng.choice([0.5, 1.0, 2.0]) for who, _ in answers}
+        expected = consensus(BOXES, answers, weights)
+        shuffled = answers[:]
+        rng.shuffle(shuffled)
+        renamed = {who: f"v{rng.random()}" for who, _ in answers}
+        again = consensus(
+            BOXES,
+            [(renamed[who], objs) for who, objs in shuffled],
+            {renamed[w]: x for w, x in weights.items()},
+        )
+        assert _canonical(again.value) == _canonical(expected.value), answers
+        assert again.confidence == pytest.approx(expected.confidence, abs=1e-9), answers
+
+
+def _canonical(objects: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted((o["label"], round(o["x"], 6), round(o["y"], 6), o["w"], o["h"]) for o in objects)
 
 
 # --- rating -----------------------------------------------------------------------------------
