@@ -236,15 +236,24 @@ def rating(config: Any, answers: list[tuple[str, Any]], weights: list[float]) ->
 def text(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> Consensus:
     """The weighted medoid: the answer with the highest weighted similarity to all answers (itself
     included, so a heavier annotator's own text counts more). Confidence: its weighted mean
-    similarity to the others (1 with one answer)."""
+    similarity to the others (1 with one answer).
+
+    Which answer came first must not decide: a tie (two answers always tie at equal weights) goes
+    to the text that sorts first, and each pair is compared in sorted order, as the similarity
+    (difflib's ratio) can differ with the order of its two texts."""
     control = get_control(config.type)
     n = len(answers)
+    keys = [repr(a) for _, a in answers]
     sim = np.eye(n)
     for i in range(n):
         for j in range(i + 1, n):
-            sim[i, j] = sim[j, i] = control.similarity(config, answers[i][1], answers[j][1])
+            x, y = (i, j) if keys[i] <= keys[j] else (j, i)
+            sim[i, j] = sim[j, i] = control.similarity(config, answers[x][1], answers[y][1])
     w = np.asarray(weights, dtype=np.float64)
-    best = int(np.argmax(sim @ w))
+    score = sim @ w
+    # a tolerance: the same sum taken in another order differs in its last bits
+    top = float(score.max()) - 1e-9 * max(1.0, float(score.max()))
+    best = min((i for i in range(n) if score[i] >= top), key=lambda i: (keys[i], answers[i][0]))
     others = np.arange(n) != best
     confidence = float(sim[best, others] @ w[others] / w[others].sum()) if n > 1 else 1.0
     return Consensus(answers[best][1], confidence, n, {"annotator": answers[best][0]})

@@ -350,8 +350,24 @@ def test_text_medoid() -> None:
 
 def test_text_weights_change_the_medoid() -> None:
     answers = [("u1", "aaaa bbbb"), ("u2", "zzzz yyyy")]
-    assert consensus(TEXT, answers).value == "aaaa bbbb"  # a tie goes to the first
+    assert consensus(TEXT, answers).value == "aaaa bbbb"  # a tie goes to the text that sorts first
     assert consensus(TEXT, answers, {"u2": 2.0}).value == "zzzz yyyy"
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ("hello there", "hello"),  # two answers always tie: the first listed won
+        (" c a ac b", "bab"),  # difflib's ratio is 1/3 one way round and 1/6 the other
+        ("cab", "bca", "abc"),
+    ],
+)
+def test_text_consensus_does_not_depend_on_answer_order(texts: tuple[str, ...]) -> None:
+    answers = [(f"u{i}", t) for i, t in enumerate(texts)]
+    found = {order: consensus(TEXT, list(order)) for order in permutations(answers)}
+    first = found[tuple(answers)]
+    for result in found.values():
+        assert (result.value, result.confidence) == (first.value, pytest.approx(first.confidence, abs=1e-12))
 
 
 # --- ranking ----------------------------------------------------------------------------------
