@@ -140,7 +140,8 @@ def _decided(kept: list[float], dropped: list[float]) -> float:
 
 
 def spans(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> Consensus:
-    """Spans grouped by exact (start, end, label); kept when their weighted support is >= 1/2.
+    """Spans grouped by exact (start, end, label); kept when their weighted support is >= 1/2
+    (for a control with ``allow_overlap: false``, and overlapping none that is stronger).
     Confidence: the mean support of the kept spans (1 when all agree there are none; when some
     were proposed but none kept, the mean share of weight that left them out)."""
     total = sum(weights)
@@ -153,10 +154,13 @@ def spans(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> 
             if "text" in span:
                 text[key] = span["text"]
     kept = sorted(k for k, s in support.items() if s >= 0.5)
+    if not getattr(config, "allow_overlap", True):
+        kept = _without_overlaps(kept, support, list(config.labels))
     value = [
         {"start": k[0], "end": k[1], "label": k[2], **({"text": text[k]} if k in text else {})} for k in kept
     ]
-    dropped = [s for k, s in support.items() if s < 0.5]
+    chosen = set(kept)
+    dropped = [s for k, s in support.items() if k not in chosen]
     confidence = _decided([support[k] for k in kept], dropped)
     return Consensus(
         value,
@@ -164,6 +168,21 @@ def spans(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> 
         len(answers),
         {"support": {f"{s}-{e} {lab}": v for (s, e, lab), v in support.items()}},
     )
+
+
+def _without_overlaps(
+    kept: list[tuple[int, int, str]], support: Mapping[tuple[int, int, str], float], labels: list[str]
+) -> list[tuple[int, int, str]]:
+    """For a control that rejects overlapping spans: the strongest spans first, each kept only if
+    it overlaps none kept before it (on equal support, the one that starts first, then the shorter,
+    then the label listed first)."""
+    order = {label: i for i, label in enumerate(labels)}
+    chosen: list[tuple[int, int, str]] = []
+    # rounded: equal shares summed in another order differ in their last bits
+    for key in sorted(kept, key=lambda k: (-round(support[k], 12), k[0], k[1], order.get(k[2], len(order)))):
+        if all(key[1] <= start or end <= key[0] for start, end, _ in chosen):
+            chosen.append(key)
+    return sorted(chosen)
 
 
 def boxes(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> Consensus:

@@ -168,6 +168,43 @@ def test_spans_none_agreed() -> None:
     assert minority.confidence == pytest.approx(0.75)
 
 
+EXCLUSIVE = cfg(type="spans", over="text", labels=["PER", "ORG"], allow_overlap=False)
+
+
+@pytest.mark.parametrize(
+    ("answers", "weights", "expected"),
+    [
+        # the same words, two labels: each had half the weight, both were kept
+        ([("u1", [span(0, 5, "PER")]), ("u2", [span(0, 5, "ORG")])], {}, [span(0, 5, "PER")]),
+        ([("u1", [span(0, 5, "PER")]), ("u2", [span(0, 5, "ORG")])], {"u2": 2.0}, [span(0, 5, "ORG")]),
+        # boundaries one character apart: both kept, overlapping
+        ([("u1", [span(0, 5)]), ("u2", [span(0, 6)])], {}, [span(0, 5)]),
+        ([("u1", [span(0, 5)]), ("u2", [span(0, 6)])], {"u2": 1.5}, [span(0, 6)]),
+        # the stronger span wins and a span that overlaps nothing kept stays
+        (
+            [
+                ("u1", [span(0, 5), span(8, 9)]),
+                ("u2", [span(0, 5), span(3, 7, "ORG"), span(8, 9)]),
+                ("u3", [span(0, 5), span(3, 7, "ORG")]),
+            ],
+            {},
+            [span(0, 5), span(8, 9)],
+        ),
+    ],
+)
+def test_spans_consensus_respects_a_control_without_overlaps(
+    answers: list[tuple[str, Any]], weights: dict[str, float], expected: list[dict[str, Any]]
+) -> None:
+    """A control with ``allow_overlap: false`` rejects overlapping spans; its consensus must not
+    hold any (two annotators who disagree on a label or a boundary gave two, each at half)."""
+    for order in permutations(answers):
+        result = consensus(EXCLUSIVE, list(order), weights)
+        assert result.value == expected
+        get_control("spans").validate(EXCLUSIVE, result.value, {"text": "x" * 20})
+    # a control that allows overlaps keeps both
+    assert len(consensus(SPANS, answers[:2]).value) >= 2
+
+
 # --- boxes ------------------------------------------------------------------------------------
 
 
