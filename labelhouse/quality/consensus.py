@@ -140,34 +140,88 @@ def _decided(kept: list[float], dropped: list[float]) -> float:
 
 
 def spans(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> Consensus:
-    """Spans grouped by exact (start, end, label); kept when their weighted support is >= 1/2
-    (for a control with ``allow_overlap: false``, and overlapping none that is stronger).
-    Confidence: the mean support of the kept spans (1 when all agree there are none; when some
-    were proposed but none kept, the mean share of weight that left them out)."""
+    """Spans matched across annotators by overlap (as boxes are, see :mod:`labelhouse.quality.
+    matching`: the same label and an overlap of at least half their union, in characters); a
+    matched group is kept when its weighted support is >= 1/2 (for a control with
+    ``allow_overlap: false``, and overlapping none that is stronger), as the offsets most of its
+    weight chose (on a tie, the one that overlaps the others most, then the earliest). Confidence:
+    mean support x mean overlap of the members with the kept span, over the kept spans (1 when all
+    agree there are none; when some were proposed but none kept, the mean share of weight that
+    left them out)."""
     total = sum(weights)
+    marked = [list({(s["start"], s["end"], s["label"]): s for s in given}.values()) for _, given in answers]
+    # a span is the rectangle [start, end) x [0, 1): its IoU is the spans' overlap over their union
+    as_boxes = [
+        [
+            {
+                "type": "span",
+                "label": s["label"],
+                "x": s["start"],
+                "y": 0,
+                "w": s["end"] - s["start"],
+                "h": 1,
+                "i": i,
+            }
+            for i, s in enumerate(given)
+        ]
+        for given in marked
+    ]
     support: dict[tuple[int, int, str], float] = {}
-    text: dict[tuple[int, int, str], str] = {}
-    for (_, marked), w in zip(answers, weights, strict=True):
-        for span in {(s["start"], s["end"], s["label"]): s for s in marked}.values():
-            key = (span["start"], span["end"], span["label"])
-            support[key] = support.get(key, 0.0) + w / total
-            if "text" in span:
-                text[key] = span["text"]
+    chosen: dict[tuple[int, int, str], dict[str, Any]] = {}
+    overlaps: dict[tuple[int, int, str], float] = {}
+    for cluster in matching.cluster_objects(as_boxes):
+        members = [(at, marked[at][box["i"]]) for at, box in cluster.members]
+        span, iou = _representative(members, weights)
+        key = (span["start"], span["end"], span["label"])
+        share = sum(weights[at] for at, _ in members) / total
+        if share > support.get(key, -1.0):  # two groups with the same offsets: the stronger
+            support[key], chosen[key], overlaps[key] = share, span, iou
     kept = sorted(k for k, s in support.items() if s >= 0.5)
     if not getattr(config, "allow_overlap", True):
         kept = _without_overlaps(kept, support, list(config.labels))
     value = [
-        {"start": k[0], "end": k[1], "label": k[2], **({"text": text[k]} if k in text else {})} for k in kept
+        {
+            "start": k[0],
+            "end": k[1],
+            "label": k[2],
+            **({"text": chosen[k]["text"]} if "text" in chosen[k] else {}),
+        }
+        for k in kept
     ]
-    chosen = set(kept)
-    dropped = [s for k, s in support.items() if k not in chosen]
-    confidence = _decided([support[k] for k in kept], dropped)
+    taken = set(kept)
+    dropped = [s for k, s in support.items() if k not in taken]
+    fit = float(np.mean([overlaps[k] for k in kept])) if kept else 1.0
+    confidence = _decided([support[k] for k in kept], dropped) * fit
     return Consensus(
         value,
         confidence,
         len(answers),
         {"support": {f"{s}-{e} {lab}": v for (s, e, lab), v in support.items()}},
     )
+
+
+def _span_iou(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
+    inter = min(a["end"], b["end"]) - max(a["start"], b["start"])
+    return max(inter, 0) / (max(a["end"], b["end"]) - min(a["start"], b["start"]))
+
+
+def _representative(
+    members: list[tuple[int, Mapping[str, Any]]], weights: list[float]
+) -> tuple[dict[str, Any], float]:
+    """The offsets of a matched group with the most weight (ties: the span that overlaps the
+    other members most, then the one that starts first and is shorter), and the members' mean
+    overlap with it."""
+    spans = {(s["start"], s["end"]): s for _, s in members}
+    weight = {k: 0.0 for k in spans}
+    for at, s in members:
+        weight[(s["start"], s["end"])] += weights[at]
+
+    def fit(k: tuple[int, int]) -> float:
+        return sum(_span_iou(spans[k], s) for _, s in members)
+
+    # rounded: equal sums taken in another order differ in their last bits
+    best = min(spans, key=lambda k: (-round(weight[k], 12), -round(fit(k), 12), k))
+    return dict(spans[best]), fit(best) / len(members)
 
 
 def _without_overlaps(

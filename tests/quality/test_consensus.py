@@ -23,6 +23,7 @@ def cfg(**raw: Any) -> Any:
 SINGLE = cfg(type="choices", options=["pos", "neg", "neutral"])
 MULTI = cfg(type="choices", options=["a", "b", "c", "d"], multiple=True)
 SPANS = cfg(type="spans", over="text", labels=["PER", "ORG"])
+EXCLUSIVE = cfg(type="spans", over="text", labels=["PER", "ORG"], allow_overlap=False)
 BOXES = cfg(type="boxes", over="image", labels=["car", "person"], shapes=["rectangle", "polygon", "keypoint"])
 RATING = cfg(type="rating", min=1, max=5)
 RUBRIC = cfg(type="rating", min=1, max=5, criteria=[{"name": "helpful"}, {"name": "harmless"}])
@@ -147,11 +148,14 @@ def test_spans_kept_by_weighted_half() -> None:
         ("u3", [span(0, 5)]),
     ]
     result = consensus(SPANS, answers)
-    assert result.value == [span(0, 5)]
-    assert result.confidence == pytest.approx(1.0)
-    heavy = consensus(SPANS, answers, {"u1": 2.0})
-    assert heavy.value == [span(0, 5), span(10, 14, "ORG")]
-    assert heavy.confidence == pytest.approx((1.0 + 0.5) / 2)
+    # the two ORG spans overlap by 4/5: one matched span of support 2/3, at equal weight the shorter
+    assert result.value == [span(0, 5), span(10, 14, "ORG")]
+    assert result.confidence == pytest.approx((1.0 + 2 / 3) / 2 * (1.0 + 0.9) / 2)
+    heavy = consensus(SPANS, answers, {"u2": 2.0})
+    assert heavy.value == [span(0, 5), span(10, 15, "ORG")]
+    assert heavy.confidence == pytest.approx((1.0 + 0.75) / 2 * (1.0 + 0.9) / 2)
+    alone = consensus(SPANS, [*answers[:1], ("u2", [span(0, 5)]), answers[2]], {"u1": 0.9})
+    assert alone.value == [span(0, 5)]  # ORG: u1 alone, under half the weight
 
 
 def test_spans_keep_text_and_tie_at_half_is_kept() -> None:
@@ -168,7 +172,47 @@ def test_spans_none_agreed() -> None:
     assert minority.confidence == pytest.approx(0.75)
 
 
-EXCLUSIVE = cfg(type="spans", over="text", labels=["PER", "ORG"], allow_overlap=False)
+def test_spans_are_matched_by_overlap_across_annotators() -> None:
+    """Issue 4: spans are matched across annotators by overlap, then voted on. Grouped by exact
+    offsets, three annotators who all marked the same name one character apart had no span at
+    half the weight, and the consensus was empty."""
+    answers = [("u1", [span(0, 5)]), ("u2", [span(0, 6)]), ("u3", [span(1, 6), span(8, 9)])]
+    result = consensus(SPANS, answers)
+    # one cluster, all three; the span most of its weight chose (a tie here: the one agreeing
+    # most with the others, 0-6, overlaps 0-5 and 1-6 by 5/6 each)
+    assert result.value == [span(0, 6)]
+    assert result.details["support"] == {"0-6 PER": 1.0, "8-9 PER": pytest.approx(1 / 3)}
+    # support 1 x the members' mean overlap with 0-6: (5/6 + 1 + 5/6) / 3
+    assert result.confidence == pytest.approx((5 / 6 + 1 + 5 / 6) / 3)
+    # the weighted mode of the matched offsets, with its text
+    named = {**span(0, 5), "text": "Alice"}
+    two = consensus(SPANS, [("u1", [named]), ("u2", [named]), ("u3", [span(0, 6)])])
+    assert two.value == [named]
+    # less than half overlapping, or another label: not the same span
+    apart = consensus(SPANS, [("u1", [span(0, 4)]), ("u2", [span(2, 8)]), ("u3", [span(0, 4, "ORG")])])
+    assert apart.value == []
+
+
+@pytest.mark.parametrize("config", [SPANS, EXCLUSIVE], ids=["overlap", "exclusive"])
+def test_spans_consensus_does_not_depend_on_answer_order_or_names(config: Any) -> None:
+    rng = random.Random(11)
+    for _ in range(200):
+        answers = []
+        for who in range(rng.randint(2, 5)):
+            starts = rng.sample(range(0, 12, 2), rng.randint(0, 3))
+            answers.append(
+                (f"u{who}", [span(s, s + rng.randint(1, 4), rng.choice(["PER", "ORG"])) for s in starts])
+            )
+        weights = {who: rng.choice([0.5, 1.0, 2.0]) for who, _ in answers}
+        expected = consensus(config, answers, weights)
+        shuffled = answers[:]
+        rng.shuffle(shuffled)
+        renamed = {who: f"v{rng.random()}" for who, _ in answers}
+        again = consensus(
+            config, [(renamed[w], s) for w, s in shuffled], {renamed[w]: x for w, x in weights.items()}
+        )
+        assert again.value == expected.value, answers
+        assert again.confidence == pytest.approx(expected.confidence, abs=1e-9), answers
 
 
 @pytest.mark.parametrize(
@@ -201,8 +245,9 @@ def test_spans_consensus_respects_a_control_without_overlaps(
         result = consensus(EXCLUSIVE, list(order), weights)
         assert result.value == expected
         get_control("spans").validate(EXCLUSIVE, result.value, {"text": "x" * 20})
-    # a control that allows overlaps keeps both
-    assert len(consensus(SPANS, answers[:2]).value) >= 2
+    # a control that allows overlaps keeps both labels
+    both = [("u1", [span(0, 5, "PER")]), ("u2", [span(0, 5, "ORG")])]
+    assert consensus(SPANS, both).value == [span(0, 5, "ORG"), span(0, 5, "PER")]
 
 
 # --- boxes ------------------------------------------------------------------------------------
