@@ -507,3 +507,31 @@ def test_merged_box_coordinates_carry_no_float_noise() -> None:
     box = {"type": "rectangle", "label": "car", "x": 10, "y": 10, "w": 10, "h": 10}
     # 0.1 * 10 + 0.2 * 10 over 0.30000000000000004 is 9.999999999999998 in floating point
     assert merge([(box, 0.1), (box, 0.2)]) == {**box, "x": 10.0, "y": 10.0, "w": 10.0, "h": 10.0}
+
+
+def test_one_to_one_score_is_the_matrix_score() -> None:
+    """Matching scores a lone pair without numpy; it must give what the matrix gives."""
+    from labelhouse.quality.matching import _score, overlap
+
+    rng = random.Random(5)
+    for _ in range(500):
+        kind = rng.choice(["rectangle", "polygon", "keypoint"])
+
+        def one(kind: str = kind) -> dict[str, Any]:
+            if kind == "polygon":
+                return {
+                    "type": kind,
+                    "label": "car",
+                    "points": [[rng.randint(0, 20), rng.randint(0, 20)] for _ in range(3)],
+                }
+            if kind == "keypoint":
+                return {"type": kind, "label": "car", "x": rng.uniform(0, 20), "y": rng.uniform(0, 20)}
+            return rect(
+                rng.uniform(0, 20),
+                rng.uniform(0, 20),
+                rng.choice([0, rng.uniform(0, 20)]),
+                rng.uniform(0, 20),
+            )
+
+        a, b = one(), one()
+        assert _score(a, b) == float(overlap([a], [b])[0, 0]), (a, b)
