@@ -157,14 +157,22 @@ def merge(members: Sequence[tuple[Mapping[str, Any], float]]) -> dict[str, Any]:
 
     Rectangles and keypoints: the weighted mean of the coordinates. Polygons cannot be averaged
     point by point (their points differ in number and order), so the heaviest member's polygon
-    stands for the cluster (the first on a tie).
+    stands for the cluster; on a tie, the one whose box overlaps the other members' most, then
+    the one whose points sort first (never the order the answers came in).
     """
     first = members[0][0]
     kind = first.get("type", "rectangle")
     out: dict[str, Any] = {"type": kind, "label": first["label"]}
     if kind == "polygon":
-        best = max(range(len(members)), key=lambda i: members[i][1])
-        out["points"] = [list(p) for p in members[best][0]["points"]]
+        objects = [obj for obj, _ in members]
+
+        def rank(i: int) -> tuple[float, float, str]:
+            # rounded: equal sums taken in another order differ in their last bits
+            fit = round(sum(_score(objects[i], other) for other in objects), 12)
+            return (-round(members[i][1], 12), -fit, repr(objects[i]["points"]))
+
+        best = min(range(len(members)), key=rank)
+        out["points"] = [list(p) for p in objects[best]["points"]]
         return out
     keys = ("x", "y") if kind == "keypoint" else ("x", "y", "w", "h")
     weights = np.asarray([w for _, w in members], dtype=np.float64)

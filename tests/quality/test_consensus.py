@@ -312,6 +312,22 @@ def test_boxes_polygons_and_keypoints() -> None:
     assert by_type["keypoint"]["x"] == pytest.approx(52 + 2 / 3)
 
 
+def test_boxes_polygon_tie_does_not_depend_on_answer_order() -> None:
+    """The heaviest member's polygon stands for a cluster; two equally heavy ones went to the
+    first listed."""
+
+    def poly(x0: int, x1: int) -> dict[str, Any]:
+        return {"type": "polygon", "label": "car", "points": [[x0, 0], [x1, 0], [x1, 10], [x0, 10]]}
+
+    drawn = {"u1": [poly(0, 10)], "u2": [poly(-1, 10)], "u3": [poly(0, 11)]}
+    weights = {"u1": 0.5, "u2": 1.0, "u3": 1.0}
+    found = {
+        consensus(BOXES, [(w, drawn[w]) for w in order], weights).value[0]["points"][0][0]
+        for order in permutations(drawn)
+    }
+    assert found == {-1}  # u2 and u3 overlap u1 and each other alike: the points that sort first
+
+
 def test_clusters_hold_at_most_one_object_per_answer() -> None:
     answers = [
         [rect(0, 0, 10, 10), rect(1, 0, 10, 10)],
