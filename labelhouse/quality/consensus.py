@@ -90,12 +90,16 @@ def consensus(
     return Consensus(result.value, result.confidence, len(answers), result.details)
 
 
-def _shares(keys: Sequence[Any], weights: Sequence[float]) -> dict[Any, float]:
-    total = sum(weights)
-    out: dict[Any, float] = {}
+def _shares(keys: Sequence[Any], weights: Sequence[float], total: float | None = None) -> dict[Any, float]:
+    """Each key's share of the weight. Summed with ``math.fsum``, exact whatever the order: a plain
+    sum of 1.1 and 0.2 differs in its last bit from 0.2 and 1.1, which decided ties at one half (a
+    multiple-choice option in or out, a winner, a strength rounded half up) by the order the
+    answers came in."""
+    total = math.fsum(weights) if total is None else total
+    parts: dict[Any, list[float]] = {}
     for key, w in zip(keys, weights, strict=True):
-        out[key] = out.get(key, 0.0) + w / total
-    return out
+        parts.setdefault(key, []).append(w)
+    return {key: math.fsum(ws) / total for key, ws in parts.items()}
 
 
 def _half_up(x: float) -> int:
@@ -112,11 +116,11 @@ def choices(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -
         support = _shares([a for _, a in answers], weights)
         winner = min(support, key=lambda o: (-support[o], order.get(o, len(order))))
         return Consensus(winner, support[winner], len(answers), {"support": support})
-    total = sum(weights)
-    support = {}
-    for (_, chosen), w in zip(answers, weights, strict=True):
-        for option in chosen:
-            support[option] = support.get(option, 0.0) + w / total
+    support = _shares(
+        [option for _, chosen in answers for option in chosen],
+        [w for (_, chosen), w in zip(answers, weights, strict=True) for _ in chosen],
+        math.fsum(weights),
+    )
     ranked = sorted(support, key=lambda o: (-support[o], order.get(o, len(order))))
     picked = [o for o in ranked if support[o] >= 0.5]
     low, high = config.min_choices or 0, config.max_choices
@@ -148,7 +152,7 @@ def spans(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> 
     mean support x mean overlap of the members with the kept span, over the kept spans (1 when all
     agree there are none; when some were proposed but none kept, the mean share of weight that
     left them out)."""
-    total = sum(weights)
+    total = math.fsum(weights)
     marked = [list({(s["start"], s["end"], s["label"]): s for s in given}.values()) for _, given in answers]
     # a span is the rectangle [start, end) x [0, 1): its IoU is the spans' overlap over their union
     as_boxes = [
@@ -173,7 +177,7 @@ def spans(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> 
         members = [(at, marked[at][box["i"]]) for at, box in cluster.members]
         span, iou = _representative(members, weights)
         key = (span["start"], span["end"], span["label"])
-        share = sum(weights[at] for at, _ in members) / total
+        share = math.fsum(weights[at] for at, _ in members) / total
         if share > support.get(key, -1.0):  # two groups with the same offsets: the stronger
             support[key], chosen[key], overlaps[key] = share, span, iou
     kept = sorted(k for k, s in support.items() if s >= 0.5)
@@ -212,9 +216,7 @@ def _representative(
     other members most, then the one that starts first and is shorter), and the members' mean
     overlap with it."""
     spans = {(s["start"], s["end"]): s for _, s in members}
-    weight = {k: 0.0 for k in spans}
-    for at, s in members:
-        weight[(s["start"], s["end"])] += weights[at]
+    weight = _shares([(s["start"], s["end"]) for _, s in members], [weights[at] for at, _ in members], 1.0)
 
     def fit(k: tuple[int, int]) -> float:
         return sum(_span_iou(spans[k], s) for _, s in members)
@@ -243,14 +245,14 @@ def boxes(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> 
     """Objects clustered across annotators (see :mod:`labelhouse.quality.matching`); a cluster is
     kept when its weighted support is >= 1/2, as the weighted mean of its rectangles. Confidence:
     mean support x mean IoU of the members with their consensus object, over the kept clusters."""
-    total = sum(weights)
+    total = math.fsum(weights)
     clusters = matching.cluster_objects([objects for _, objects in answers])
     value: list[dict[str, Any]] = []
     kept_support: list[float] = []
     dropped: list[float] = []
     ious: list[float] = []
     for cluster in clusters:
-        support = sum(weights[at] for at, _ in cluster.members) / total
+        support = math.fsum(weights[at] for at, _ in cluster.members) / total
         if support < 0.5:
             dropped.append(support)
             continue
@@ -338,9 +340,11 @@ def ranking(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -
     k = len(answers[0][1])
     if any(sorted(a) != list(range(k)) for _, a in answers):
         raise Invalid("the rankings order different responses; pass answers to one task", field=config.name)
-    points = np.zeros(k)
+    given: list[list[float]] = [[] for _ in range(k)]
     for (_, order), weight in zip(answers, weights, strict=True):
-        points[np.asarray(order, dtype=np.int64)] += weight * np.arange(k - 1, -1, -1)
+        for place, response in enumerate(order):
+            given[response].append(weight * (k - 1 - place))
+    points = np.asarray([math.fsum(p) for p in given])  # fsum: equal totals tie in any order
     value = [int(i) for i in np.lexsort((np.arange(k), -points))]
     control = get_control(config.type)
     w = np.asarray(weights, dtype=np.float64)
@@ -363,7 +367,7 @@ def preference(config: Any, answers: list[tuple[str, Any]], weights: list[float]
             for (_, a), w in zip(answers, weights, strict=True)
             if a["winner"] == winner
         ]
-        mean = sum(s * w for s, w in pairs) / sum(w for _, w in pairs)
+        mean = math.fsum(s * w for s, w in pairs) / math.fsum(w for _, w in pairs)
         value["strength"] = _half_up(mean)
     return Consensus(value, top, len(answers), {"support": support})
 

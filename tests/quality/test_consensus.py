@@ -517,6 +517,58 @@ def test_preference_draw_is_a_tie() -> None:
     assert ties.confidence == pytest.approx(2 / 3)
 
 
+# Found by shuffling random answers with weights such as reliabilities are: each sits on an exact
+# tie at one half (or between two Borda totals) that a plain sum broke by the order of the answers.
+ORDER_TIES = [
+    (
+        SINGLE,
+        [
+            ("u0", "neg"),
+            ("u1", "neutral"),
+            ("u2", "neg"),
+            ("u3", "neutral"),
+            ("u4", "neutral"),
+            ("u5", "neg"),
+        ],
+        {"u0": 1.0, "u1": 0.2, "u2": 1.1, "u3": 1.1, "u4": 1.0, "u5": 0.2},
+    ),
+    (
+        MULTI,
+        [
+            ("u0", ["c"]),
+            ("u1", ["c", "d"]),
+            ("u2", ["b", "c", "d"]),
+            ("u3", ["b"]),
+            ("u4", []),
+            ("u5", ["a"]),
+        ],
+        {"u0": 0.1, "u1": 0.1, "u2": 1.1, "u3": 0.2, "u4": 1.0, "u5": 0.1},
+    ),
+    (
+        RANKING,
+        [("u0", [1, 3, 0, 2]), ("u1", [3, 0, 1, 2]), ("u2", [0, 3, 1, 2]), ("u3", [2, 1, 0, 3])],
+        {"u0": 0.3, "u1": 1.1, "u2": 0.7, "u3": 0.7},
+    ),
+    (
+        PREFERENCE,
+        [
+            ("u0", {"winner": "a", "strength": 2}),
+            ("u1", {"winner": "a", "strength": 3}),
+            ("u2", {"winner": "a", "strength": 3}),
+        ],
+        {"u0": 0.3, "u1": 0.2, "u2": 0.1},
+    ),
+]
+
+
+@pytest.mark.parametrize(("config", "answers", "weights"), ORDER_TIES, ids=lambda x: getattr(x, "type", ""))
+def test_exact_ties_do_not_depend_on_the_order_of_the_answers(
+    config: Any, answers: list[tuple[str, Any]], weights: dict[str, float]
+) -> None:
+    values = {repr(consensus(config, list(order), weights).value) for order in permutations(answers)}
+    assert len(values) == 1, values
+
+
 def test_merged_box_coordinates_carry_no_float_noise() -> None:
     from labelhouse.quality.matching import merge
 
