@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -318,3 +319,48 @@ def test_nan_in_a_narrow_float_array_is_missing(dtype: type) -> None:
     for level in ("nominal", "ordinal", "interval"):
         assert krippendorff_alpha(narrow, level) == pytest.approx(krippendorff_alpha(wide, level))  # type: ignore[arg-type]
     assert percent_agreement(narrow) == percent_agreement(wide) == 1.0  # type: ignore[arg-type]
+
+
+def test_cross_check_krippendorff_package_on_edge_cases() -> None:
+    """Random small data (one to five raters, one to eleven items, missing ratings, codes with
+    gaps, ordinal with unused categories in the package's domain): equal, or undefined on both
+    sides (we return NaN where the package refuses: no pairable item, one value everywhere)."""
+    kd = pytest.importorskip("krippendorff")
+    rng = np.random.default_rng(4)
+    for _ in range(300):
+        n_raters, n_items, k = int(rng.integers(1, 6)), int(rng.integers(1, 12)), int(rng.integers(1, 5))
+        data = rng.integers(0, k, size=(n_raters, n_items)).astype(float) * 3 + 1
+        data[rng.random(data.shape) < rng.random() * 0.6] = np.nan
+        rows = rows_from_matrix(data)
+        for level in ("nominal", "ordinal", "interval", "ratio"):
+            ours = krippendorff_alpha(rows, level)  # type: ignore[arg-type]
+            domain = np.arange(1, 3 * k + 2, dtype=float) if level == "ordinal" else None
+            try:
+                with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # the package's own 0/0
+                    theirs = kd.alpha(reliability_data=data, level_of_measurement=level, value_domain=domain)
+            except ValueError:
+                theirs = math.nan
+            assert ours == pytest.approx(theirs, abs=1e-9, nan_ok=True), (level, data.tolist())
+
+
+def test_cross_check_statsmodels_cohen_and_fleiss_on_small_random_data() -> None:
+    pytest.importorskip("statsmodels")
+    from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa
+    from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
+
+    rng = np.random.default_rng(6)
+    for _ in range(300):
+        n_raters, n_items, k = int(rng.integers(2, 6)), int(rng.integers(1, 12)), int(rng.integers(1, 4))
+        data = rng.integers(0, k, size=(n_raters, n_items))
+        rows = rows_from_matrix(data)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            table, _ = aggregate_raters(data.T)
+            theirs = float(sm_fleiss(table))
+            pair = np.zeros((k, k))
+            np.add.at(pair, (data[0], data[1]), 1)
+            their_cohen = float(cohens_kappa(pair).kappa)  # NaN where chance agreement is 1
+        assert fleiss_kappa(rows) == pytest.approx(theirs, abs=1e-12, nan_ok=True), data.tolist()
+        assert cohen_kappa(rows, raters=(0, 1)) == pytest.approx(their_cohen, abs=1e-12, nan_ok=True), (
+            data.tolist()
+        )
