@@ -16,6 +16,7 @@ from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Conflict, Invalid, NotFound
 from labelhouse.quality.policy import QualityPolicy, pause_reason
 from labelhouse.quality.task import gold_correct
+from labelhouse.quality.wilson import wilson
 from labelhouse.services import audit
 from labelhouse.services.clock import aware
 from labelhouse.services.projects import get_project
@@ -72,7 +73,14 @@ def after_gold_answer(
     reason = pause_reason(correct, answered, policy)
     if reason is None:
         return None
-    details = {"correct": correct, "answered": answered, "threshold": policy.pause_below, "automatic": True}
+    details = {
+        "correct": correct,
+        "answered": answered,
+        "accuracy": round(correct / answered, 4),
+        "ci95": [round(x, 4) for x in wilson(correct, answered)],
+        "threshold": policy.pause_below,
+        "automatic": True,
+    }
     db.execute(
         "INSERT INTO annotator_pauses (workspace_id, project_id, user_id, reason, details, paused_at) "
         f"VALUES (:w, :p, :u, :r, {'CAST(:d AS JSONB)' if db.is_postgres else ':d'}, :now)",

@@ -35,13 +35,23 @@ def test_failing_gold_pauses_and_a_manager_unpauses(client: TestClient, owner: P
     r = client.post(f"/api/v1/projects/{pid}/next", headers=bad.headers)
     assert r.status_code == 403
     error = r.json()["error"]
-    assert "paused in project" in error["message"] and "1/3 (33%)" in error["message"]
+    assert "paused in project" in error["message"] and "1/3 (33%" in error["message"]
+    # the figures behind it: the score, its 95% Wilson interval, the count and the bar
+    assert "95% interval 6% to 79%" in error["message"] and "project's 75%" in error["message"]
     assert error["code"] == "forbidden" and "ask a manager to unpause you" in error["message"]
     assert client.post(f"/api/v1/projects/{pid}/next", headers=good.headers).status_code == 200
 
     listed = client.get(f"/api/v1/projects/{pid}/pauses", headers=owner.headers).json()
     assert [(p["annotator"], p["automatic"]) for p in listed] == [("bad@acme.test", True)]
-    assert listed[0]["details"] == {"correct": 1, "answered": 3, "threshold": 0.75, "automatic": True}
+    assert listed[0]["details"] == {
+        "correct": 1,
+        "answered": 3,
+        "accuracy": 0.3333,
+        "ci95": [0.0615, 0.7923],
+        "threshold": 0.75,
+        "automatic": True,
+    }
+    assert "95% interval 6% to 79%" in listed[0]["reason"]
     report = client.get(f"/api/v1/projects/{pid}/quality", headers=owner.headers).json()["controls"]["label"]
     gold = {a["annotator"]: a["gold"] for a in report["annotators"]}
     assert gold["bad@acme.test"]["correct"] == 1 and gold["bad@acme.test"]["answered"] == 3

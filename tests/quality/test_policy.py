@@ -88,7 +88,10 @@ def test_routing_pausing_and_more_labels() -> None:
     assert review_route(0.95, False, p) == "routine" and review_route(None, False, p) == "routine"
     assert failed_gold(3, 4, p) and not failed_gold(4, 5, p) and not failed_gold(0, 0, p)
     assert pause_reason(0, 3, p) is None  # too few gold answers yet
-    assert "2/4 (50%)" in (pause_reason(2, 4, p) or "") and pause_reason(3, 4, p) is None
+    assert "2/4 (50%" in (pause_reason(2, 4, p) or "") and pause_reason(3, 4, p) is None
+    assert pause_reason(1, 5, p) == (
+        "gold accuracy 1/5 (20%; 95% interval 4% to 62%) is below the project's 75% (quality.pause_below)"
+    )
     assert pause_reason(0, 10, DEFAULT_POLICY) is None  # auto-pause off
     a = QualityPolicy.parse({"target_confidence": 0.9, "min_labels": 2, "max_labels": 4, "budget_labels": 1})
     assert wants_more_labels(a, 1, 1.0, 99)  # below min: always, and free of the budget
