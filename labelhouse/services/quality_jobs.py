@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from labelhouse.core.actor import Actor
@@ -17,17 +18,37 @@ from labelhouse.storage.tables import Job, Project
 
 
 def start_recompute(s: Session, actor: Actor, project_id: int, *, method: str | None, now: datetime) -> Job:
-    """Queue a recompute of the project's report (reviewers and above, as for reading it)."""
+    """Queue a recompute of the project's report (reviewers and above, as for reading it).
+
+    While one with the same method is queued or running (and alive), that job is returned
+    instead: a second click or a retried request follows it rather than computing the same
+    report twice side by side (a large project's recompute takes minutes and gigabytes)."""
     from labelhouse.quality import get_method
 
     project = get_project(s, actor, project_id, "project.stats")
     chosen = get_method(method) if method else None  # a bad name fails now, not in the job
+    params = {"method": chosen.name if chosen else None}
+    pending = s.scalars(
+        select(Job)
+        .where(
+            Job.project_id == project.id,
+            Job.kind == KIND,
+            or_(
+                Job.state == "queued",
+                and_(Job.state == "running", Job.heartbeat_at >= now - queue.STALE_AFTER),
+            ),
+        )
+        .order_by(Job.id)
+    ).all()
+    for job in pending:
+        if (job.params or {}).get("method") == params["method"]:
+            return job
     return queue.enqueue(
         s,
         workspace_id=actor.workspace_id,
         project_id=project.id,
         kind=KIND,
-        params={"method": chosen.name if chosen else None},
+        params=params,
         created_by=actor.user_id,
         now=now,
         total=steps(project),

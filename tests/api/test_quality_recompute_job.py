@@ -1,0 +1,80 @@
+"""The quality recompute job through the API, on SQLite and PostgreSQL: a second request while
+one is queued or running gets that job rather than a second computation of the same report;
+a job that cannot run ends failed with an error that says why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from labelhouse.api.app import create_app
+from labelhouse.jobs import queue
+from labelhouse.runtime import Runtime
+from labelhouse.services.clock import utcnow
+from labelhouse.worker import run_one
+from tests.api.test_quality_controls import _all_pos
+from tests.conftest import Person
+
+
+@pytest.fixture
+def idle(rt: Runtime) -> Iterator[TestClient]:
+    """The app with no job thread: jobs stay queued until the test runs them."""
+    with TestClient(create_app(rt, run_jobs=False)) as c:
+        yield c
+
+
+def _recompute(c: TestClient, who: Person, pid: int, query: str = "") -> dict[str, object]:
+    r = c.post(f"/api/v1/projects/{pid}/quality/recompute{query}", headers=who.headers)
+    assert r.status_code == 202, r.text
+    out: dict[str, object] = r.json()
+    return out
+
+
+def test_a_second_request_while_one_is_pending_gets_that_job(
+    idle: TestClient, owner: Person, rt: Runtime
+) -> None:
+    pid = _all_pos(idle, owner, rt, "twice", 4, ("a1", "a2"))
+    first = _recompute(idle, owner, pid)
+    assert _recompute(idle, owner, pid)["id"] == first["id"]  # queued: the same job
+    other = _recompute(idle, owner, pid, "?method=mv")  # another method is another report
+    assert other["id"] != first["id"]
+    with rt.db.session() as s:  # a worker takes the first one: running now
+        claimed = queue.claim_next(s, now=utcnow(), skip_locked=rt.skip_locked)
+        assert claimed is not None and claimed.id == first["id"]
+    again = _recompute(idle, owner, pid)
+    assert again["id"] == first["id"] and again["state"] == "running"
+    with rt.db.session() as s:
+        queue.finish(s, int(str(first["id"])), now=utcnow(), result={"project_id": pid})
+    # once it has ended, asking again starts a fresh one
+    assert _recompute(idle, owner, pid)["id"] not in (first["id"], other["id"])
+
+
+def test_the_cli_does_not_run_a_recompute_a_worker_is_running(
+    idle: TestClient, owner: Person, rt: Runtime
+) -> None:
+    from click.testing import CliRunner
+
+    from labelhouse.cli.main import main
+
+    pid = _all_pos(idle, owner, rt, "cli", 2, ("a1", "a2"))
+    job = _recompute(idle, owner, pid)
+    with rt.db.session() as s:
+        assert queue.claim_next(s, now=utcnow(), skip_locked=rt.skip_locked) is not None
+    state = ["--data", str(rt.settings.data_dir)]
+    if rt.settings.database_url:
+        state += ["--database-url", rt.settings.database_url]
+    out = CliRunner().invoke(main, ["quality", "recompute", str(pid), *state])
+    assert out.exit_code != 0 and f"job {job['id']} is already recomputing" in out.output, out.output
+
+
+def test_a_job_whose_project_went_away_fails_saying_so(idle: TestClient, owner: Person, rt: Runtime) -> None:
+    pid = _all_pos(idle, owner, rt, "gone", 2, ("a1", "a2"))
+    job = _recompute(idle, owner, pid)
+    assert idle.delete(f"/api/v1/projects/{pid}", headers=owner.headers).status_code == 204
+    assert run_one(rt)
+    with rt.db.session() as s:
+        ended = s.get(queue.Job, int(str(job["id"])))
+        assert ended is not None and ended.state == "failed"
+        assert ended.error == f"project {pid} not found", ended.error
