@@ -71,18 +71,22 @@ def compute(
     method: str | None,
     *,
     now: datetime,
-    on_step: Callable[[int], None],
+    on_step: Callable[[int, int], None],
 ) -> dict[str, Any]:
     """The job's work: the whole report, with no size limit, stamped with when it was computed.
-    The job's creator is checked again (a member removed since queueing gets nothing)."""
+    The job's creator is checked again (a member removed since queueing gets nothing).
+
+    ``on_step(done, total)``: the total is counted again here, from the schema the report
+    reads, so progress ends at 100 % even if controls were added or removed since queueing."""
     project = get_project(s, actor, project_id, "project.stats")
+    total = steps(project)
     reported = [0]
 
     def loaded(fraction: float) -> None:
         step = int(fraction * LOAD_STEPS)
         if step > reported[0]:  # a write per tenth, not per page
             reported[0] = step
-            on_step(step)
+            on_step(step, total)
 
     report = build_report(
         s,
@@ -90,7 +94,8 @@ def compute(
         method=method,
         limit=None,
         on_load=loaded,
-        on_control=lambda done, _n: on_step(LOAD_STEPS + done),
+        on_control=lambda done, _n: on_step(LOAD_STEPS + done, total),
     )
+    on_step(total, total)  # no tasks to read, or no control to report: still done
     report["computed_at"] = now.isoformat()
     return report

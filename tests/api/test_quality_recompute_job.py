@@ -1,6 +1,6 @@
 """The quality recompute job through the API, on SQLite and PostgreSQL: a second request while
 one is queued or running gets that job rather than a second computation of the same report;
-a job that cannot run ends failed with an error that says why."""
+progress ends at its total; a job that cannot run ends failed with an error that says why."""
 
 from __future__ import annotations
 
@@ -67,6 +67,46 @@ def test_the_cli_does_not_run_a_recompute_a_worker_is_running(
         state += ["--database-url", rt.settings.database_url]
     out = CliRunner().invoke(main, ["quality", "recompute", str(pid), *state])
     assert out.exit_code != 0 and f"job {job['id']} is already recomputing" in out.output, out.output
+
+
+def _job(c: TestClient, who: Person, job_id: object) -> dict[str, object]:
+    out: dict[str, object] = c.get(f"/api/v1/jobs/{job_id}", headers=who.headers).json()
+    return out
+
+
+def test_progress_ends_at_its_total_when_the_schema_changed_after_queueing(
+    idle: TestClient, owner: Person, rt: Runtime
+) -> None:
+    pid = _all_pos(idle, owner, rt, "grown", 3, ("a1", "a2"))
+    job = _recompute(idle, owner, pid)
+    assert (job["done"], job["total"]) == (0, 11)  # ten steps of reading, one control
+    schema = {
+        "controls": [
+            {"name": "label", "type": "choices", "over": "text", "options": ["pos", "neg"]},
+            {"name": "stars", "type": "rating", "min": 1, "max": 5},
+        ]
+    }
+    assert (
+        idle.patch(f"/api/v1/projects/{pid}", json={"schema": schema}, headers=owner.headers).status_code
+        == 200
+    )
+    seen: list[tuple[int, int]] = []
+    original = queue.progress
+
+    def spy(s, job_id, done, **kw):  # type: ignore[no-untyped-def]
+        original(s, job_id, done, **kw)
+        found = s.get(queue.Job, job_id)
+        seen.append((found.done, found.total))
+
+    queue.progress, saved = spy, queue.progress  # type: ignore[assignment]
+    try:
+        assert run_one(rt)
+    finally:
+        queue.progress = saved  # type: ignore[assignment]
+    ended = _job(idle, owner, job["id"])
+    assert ended["state"] == "succeeded", ended
+    assert (ended["done"], ended["total"]) == (12, 12)  # two controls now
+    assert all(0 <= done <= total for done, total in seen) and seen, seen
 
 
 def test_a_job_whose_project_went_away_fails_saying_so(idle: TestClient, owner: Person, rt: Runtime) -> None:
