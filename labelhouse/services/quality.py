@@ -233,6 +233,14 @@ def load_answers(
             week = week_of(created, shared)
             for name in names:
                 value = answer.get(name)
+                if is_gold and value is None:
+                    # a control the gold answer fills, left unanswered: wrong, as the auto-pause
+                    # counts it (quality.task.gold_correct)
+                    wanted = (gold[int(task_id)] or {}).get(name)
+                    if wanted is not None and (fits is None or fits[name](wanted)):
+                        out.gold[name].append((email, None, wanted))
+                        out.gold_weeks[name].append(week)
+                    continue
                 if value is None or (fits is not None and not fits[name](value)):
                     continue
                 if isinstance(value, str):
@@ -345,6 +353,8 @@ def gold_right(config: Any, given: Any, expected: Any) -> bool:
     from labelhouse.controls import get_control
     from labelhouse.quality.task import GOLD_MATCH
 
+    if given is None:
+        return False  # unanswered
     return bool(
         given == expected or get_control(config.type).similarity(config, given, expected) >= GOLD_MATCH
     )
