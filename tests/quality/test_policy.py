@@ -130,6 +130,13 @@ def test_gold_from_before_a_control_changed_type_does_not_count() -> None:
     assert gold_correct(rating.controls, {"label": 2}, {"label": "pos"}) is None
     assert gold_correct(rating.controls, {"label": "neg"}, {"label": 2}) is None
     assert gold_correct(rating.controls, {"label": 2}, {"label": 3}) is True
+    # an optional control left unanswered: wrong against a gold answer that fits it, nothing
+    # against one that no longer does (as the report counts it)
+    optional = parse_schema(
+        {"controls": [{"name": "label", "type": "rating", "min": 1, "max": 3, "required": False}]}
+    )
+    assert gold_correct(optional.controls, {}, {"label": 3}) is False
+    assert gold_correct(optional.controls, {}, {"label": "pos"}) is None
 
 
 def test_a_gold_answer_from_before_a_control_changed_type_adds_nothing_to_the_record() -> None:
