@@ -191,11 +191,19 @@ def unpause(s: Session, actor: Actor, project_id: int, user_id: int, *, now: dat
     Unpausing someone who is not paused does nothing (DELETE is idempotent)."""
     project = get_project(s, actor, project_id, "annotators.pause")
     _member(s, actor, user_id)
-    row = _active(s, project.id, user_id)
-    if row is None:
+    # every active pause: two gold submits of one annotator at once can both insert one
+    rows = s.scalars(
+        select(AnnotatorPause).where(
+            AnnotatorPause.project_id == project.id,
+            AnnotatorPause.user_id == user_id,
+            AnnotatorPause.lifted_at.is_(None),
+        )
+    ).all()
+    if not rows:
         return
-    row.lifted_at = now
-    row.lifted_by = actor.user_id
+    for row in rows:
+        row.lifted_at = now
+        row.lifted_by = actor.user_id
     s.flush()
     audit.record(
         s,

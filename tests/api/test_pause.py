@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from labelhouse.runtime import Runtime
-from labelhouse.storage.tables import AuditEvent
+from labelhouse.storage.tables import AnnotatorPause, AuditEvent
 from tests.api.test_review import label
 from tests.conftest import CHOICES_SCHEMA, Person, make_person
 
@@ -148,4 +148,35 @@ def test_trashing_a_wrong_gold_task_lifts_the_pauses_it_made(
         client.post("/api/v1/items/delete", json={"ids": wrong[:1]}, headers=owner.headers).status_code == 200
     )
     assert _paused(client, owner, pid) == []  # 1/2 now: under pause_min_gold
+    assert client.post(f"/api/v1/projects/{pid}/next", headers=ann.headers).status_code == 200
+
+
+def test_unpause_lifts_every_active_pause_of_the_annotator(
+    client: TestClient, owner: Person, rt: Runtime
+) -> None:
+    # two gold submits of one annotator at once (two live leases) on PostgreSQL can both find
+    # them unpaused and both insert a pause (no unique index says one active pause per person);
+    # the manager's unpause then lifted one and answered 204 while `next` still said "paused"
+    pid = _gold_project(client, owner, {"pause_below": 0.75, "pause_min_gold": 3})
+    ann = make_person(rt, "ann@acme.test", role="annotator")
+    answers = iter(["neg", "neg", "neg"])
+    label(client, ann, pid, lambda it: next(answers))
+    with rt.db.session() as s:  # the race's outcome: a second active pause
+        first = s.scalars(select(AnnotatorPause).where(AnnotatorPause.user_id == ann.user_id)).one()
+        s.add(
+            AnnotatorPause(
+                workspace_id=first.workspace_id,
+                project_id=pid,
+                user_id=ann.user_id,
+                reason=first.reason,
+                details=first.details,
+                paused_at=first.paused_at,
+            )
+        )
+    assert _paused(client, owner, pid) == ["ann@acme.test", "ann@acme.test"]
+    assert (
+        client.delete(f"/api/v1/projects/{pid}/pauses/{ann.user_id}", headers=owner.headers).status_code
+        == 204
+    )
+    assert _paused(client, owner, pid) == []
     assert client.post(f"/api/v1/projects/{pid}/next", headers=ann.headers).status_code == 200
