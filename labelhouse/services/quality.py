@@ -132,9 +132,9 @@ def build_report(
         for entry in section["annotators"]:
             entry["team"] = loaded.teams.get(entry["annotator"])
         section["teams"] = team_figures(section["annotators"])
-        section["weeks"] = weekly(
-            _with_weeks(report.answer_scores, answers, loaded.weeks[config.name]) + gold_times
-        )
+        scored = _with_weeks(report.answer_scores, answers, loaded.weeks[config.name]) + gold_times
+        section["weeks"] = weekly(scored)
+        section["team_weeks"] = team_weekly(scored, loaded.teams)
         controls[config.name] = section
         # this control's rows are done with: the next one runs without them
         loaded.answers[config.name] = []
@@ -408,6 +408,13 @@ def team_figures(annotators: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def team_weekly(scores: list[tuple[str, str, str, float]], teams: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``weekly`` per vendor team instead of per annotator: the week's scored answers and gold
+    answers of the team's members pooled (``team`` null: members without a team)."""
+    rows = weekly([(teams.get(who, ""), week, kind, score) for who, week, kind, score in scores])
+    return [{"team": row.pop("annotator") or None, **row} for row in rows]
 
 
 def weekly(scores: list[tuple[str, str, str, float]]) -> list[dict[str, Any]]:
