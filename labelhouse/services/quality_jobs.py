@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from labelhouse.core.actor import Actor
 from labelhouse.jobs import queue
+from labelhouse.security.permissions import allowed
 from labelhouse.services.projects import get_project, schemas
 from labelhouse.services.quality import KIND, REPORTED, build_report
 from labelhouse.storage.tables import Job, Project
@@ -20,8 +21,8 @@ from labelhouse.storage.tables import Job, Project
 def start_recompute(s: Session, actor: Actor, project_id: int, *, method: str | None, now: datetime) -> Job:
     """Queue a recompute of the project's report (reviewers and above, as for reading it).
 
-    While one with the same method is queued or running (and alive), that job is returned
-    instead: a second click or a retried request follows it rather than computing the same
+    While one with the same method is queued or running (and alive) that the actor may follow,
+    that job is returned instead: a second click or a retried request follows it rather than computing the same
     report twice side by side (a large project's recompute takes minutes and gigabytes)."""
     from labelhouse.quality import get_method
 
@@ -41,7 +42,9 @@ def start_recompute(s: Session, actor: Actor, project_id: int, *, method: str | 
         .order_by(Job.id)
     ).all()
     for job in pending:
-        if (job.params or {}).get("method") == params["method"]:
+        # only one the actor may follow (services.jobs.get_job: their own, or any for managers)
+        followable = job.created_by == actor.user_id or allowed(actor.role, "members.read")
+        if followable and (job.params or {}).get("method") == params["method"]:
             return job
     return queue.enqueue(
         s,

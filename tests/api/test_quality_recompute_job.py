@@ -118,3 +118,20 @@ def test_a_job_whose_project_went_away_fails_saying_so(idle: TestClient, owner: 
         ended = s.get(queue.Job, int(str(job["id"])))
         assert ended is not None and ended.state == "failed"
         assert ended.error == f"project {pid} not found", ended.error
+
+
+def test_a_pending_job_is_shared_only_with_those_who_may_follow_it(
+    idle: TestClient, owner: Person, rt: Runtime
+) -> None:
+    from tests.conftest import make_person
+
+    pid = _all_pos(idle, owner, rt, "shared", 2, ("a1", "a2"))
+    r1, r2 = (make_person(rt, f"{n}@acme.test", role="reviewer") for n in ("r1", "r2"))
+    mine = _recompute(idle, r1, pid)
+    # a reviewer follows only the jobs they started: r2 gets one of their own, which they can read
+    theirs = _recompute(idle, r2, pid)
+    assert theirs["id"] != mine["id"]
+    assert idle.get(f"/api/v1/jobs/{theirs['id']}", headers=r2.headers).status_code == 200
+    # a manager follows every job: the owner gets the first pending one
+    assert _recompute(idle, owner, pid)["id"] == mine["id"]
+    assert idle.get(f"/api/v1/jobs/{mine['id']}", headers=owner.headers).status_code == 200
