@@ -97,7 +97,9 @@ def recompute_cmd(project: int, method: str | None, data_dir: Path | None, datab
 
     rt = runtime_from(data_dir, database_url, existing=True)
     with rt.db.session() as s:
-        job = start_recompute(s, operator_for_project(s, project), project, method=method, now=utcnow())
+        job = start_recompute(
+            s, operator_for_project(s, project), project, method=method, now=utcnow(), capped=False
+        )
         if job.state == "running":  # a worker is computing this very report now
             raise Conflict(
                 f"job {job.id} is already recomputing project {project} ({job.done}/{job.total} steps); "

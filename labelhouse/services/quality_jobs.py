@@ -13,17 +13,22 @@ from sqlalchemy.orm import Session
 from labelhouse.core.actor import Actor
 from labelhouse.jobs import queue
 from labelhouse.security.permissions import allowed
+from labelhouse.services import jobs
 from labelhouse.services.projects import get_project, schemas
 from labelhouse.services.quality import KIND, REPORTED, build_report
 from labelhouse.storage.tables import Job, Project
 
 
-def start_recompute(s: Session, actor: Actor, project_id: int, *, method: str | None, now: datetime) -> Job:
+def start_recompute(
+    s: Session, actor: Actor, project_id: int, *, method: str | None, now: datetime, capped: bool = True
+) -> Job:
     """Queue a recompute of the project's report (reviewers and above, as for reading it).
 
     While one with the same method is queued or running (and alive) that the actor may follow,
     that job is returned instead: a second click or a retried request follows it rather than computing the same
-    report twice side by side (a large project's recompute takes minutes and gigabytes)."""
+    report twice side by side (a large project's recompute takes minutes and gigabytes). A new
+    one counts towards the caps on unfinished jobs (``capped``: the CLI on local state, which
+    runs it at once, is not held up by them)."""
     from labelhouse.quality import get_method
 
     project = get_project(s, actor, project_id, "project.stats")
@@ -46,6 +51,8 @@ def start_recompute(s: Session, actor: Actor, project_id: int, *, method: str | 
         followable = job.created_by == actor.user_id or allowed(actor.role, "members.read")
         if followable and (job.params or {}).get("method") == params["method"]:
             return job
+    if capped:
+        jobs.check_fan_out(s, actor)
     return queue.enqueue(
         s,
         workspace_id=actor.workspace_id,

@@ -135,3 +135,23 @@ def test_a_pending_job_is_shared_only_with_those_who_may_follow_it(
     # a manager follows every job: the owner gets the first pending one
     assert _recompute(idle, owner, pid)["id"] == mine["id"]
     assert idle.get(f"/api/v1/jobs/{mine['id']}", headers=owner.headers).status_code == 200
+
+
+def test_recompute_jobs_count_towards_the_cap_on_open_jobs(
+    idle: TestClient, owner: Person, rt: Runtime
+) -> None:
+    # ATTACKS R-07: a user may have MAX_OPEN_PER_USER jobs queued or running; recomputes with
+    # other methods or of other projects are new jobs and were not counted
+    from labelhouse.quality import method_names
+    from labelhouse.services import jobs
+
+    pid = _all_pos(idle, owner, rt, "many", 2, ("a1", "a2"))
+    names = list(method_names())
+    assert len(names) > jobs.MAX_OPEN_PER_USER
+    codes = [
+        idle.post(f"/api/v1/projects/{pid}/quality/recompute?method={m}", headers=owner.headers).status_code
+        for m in names[: jobs.MAX_OPEN_PER_USER + 1]
+    ]
+    assert codes == [202] * jobs.MAX_OPEN_PER_USER + [429]
+    # asking again for a pending one is not a new job: still answered
+    assert _recompute(idle, owner, pid, f"?method={names[0]}")["state"] == "queued"
