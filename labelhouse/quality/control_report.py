@@ -65,8 +65,8 @@ def control_report(
     low_confidence: float = LOW_CONFIDENCE,
 ) -> ControlReport:
     """``answers``: (task, annotator, value) of non-gold tasks; ``gold``: (annotator, given,
-    expected) of gold tasks (``given`` None: left unanswered, wrong); ``responses``: task -> the item's ``over`` field (preference and
-    ranking controls, for the names the leaderboard ranks)."""
+    expected) of gold tasks (``given`` None: left unanswered, wrong); ``responses``: task -> the
+    item's ``over`` field (preference and ranking controls, for the names the leaderboard ranks)."""
     single = config.type == "choices" and not getattr(config, "multiple", False)
     report = _single_choice(config, answers, method) if single else _by_rule(config, answers)
     section = report.section
