@@ -155,3 +155,24 @@ def test_recompute_jobs_count_towards_the_cap_on_open_jobs(
     assert codes == [202] * jobs.MAX_OPEN_PER_USER + [429]
     # asking again for a pending one is not a new job: still answered
     assert _recompute(idle, owner, pid, f"?method={names[0]}")["state"] == "queued"
+
+
+def test_following_a_recompute_does_not_download_the_report_with_the_job(
+    idle: TestClient, owner: Person, rt: Runtime
+) -> None:
+    # the job's row holds the whole report (tens of megabytes for a project of millions of
+    # answers); the page and the SDK poll /jobs/{id}, then read ?stored=true: the last poll
+    # carried the report too, twice the transfer for nothing
+    pid = _all_pos(idle, owner, rt, "light", 3, ("a1", "a2"))
+    job = _recompute(idle, owner, pid)
+    assert run_one(rt)
+    ended = idle.get(f"/api/v1/jobs/{job['id']}", headers=owner.headers).json()
+    assert ended["state"] == "succeeded"
+    stored = idle.get(f"/api/v1/projects/{pid}/quality?stored=true", headers=owner.headers).json()
+    assert ended["result"] == {
+        "project_id": pid,
+        "method": stored["method"],
+        "computed_at": stored["computed_at"],
+        "report": f"/api/v1/projects/{pid}/quality?stored=true",
+    }
+    assert stored["job_id"] == job["id"] and stored["controls"]["label"]["tasks"] == 3
