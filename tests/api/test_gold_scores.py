@@ -101,3 +101,42 @@ def test_a_gold_control_left_unanswered_is_wrong_in_the_report_as_in_the_pause(
     assert _gold(client, owner, pid, "label")["ann@acme.test"]["correct"] == 1
     topic = _gold(client, owner, pid, "topic")["ann@acme.test"]
     assert (topic["correct"], topic["answered"]) == (0, 2)
+
+
+SPANS = {"controls": [{"name": "ents", "type": "spans", "over": "text", "labels": ["PER", "ORG"]}]}
+PER = {"start": 0, "end": 3, "label": "PER"}
+ORG = {"start": 13, "end": 17, "label": "ORG"}
+
+
+def test_span_gold_scores_the_annotator_and_pauses_alike(
+    client: TestClient, owner: Person, rt: Runtime
+) -> None:
+    pid = int(
+        client.post(
+            "/api/v1/projects",
+            json={
+                "name": "spans",
+                "schema": SPANS,
+                "gold_rate": 1.0,
+                "quality": {"pause_below": 0.5, "pause_min_gold": 3},
+            },
+            headers=owner.headers,
+        ).json()["id"]
+    )
+    gold = [{"data": {"text": "Ada works at Acme"}, "gold": {"ents": [PER, ORG]}} for _ in range(3)]
+    for i, g in enumerate(gold):
+        g["data"]["n"] = i  # three distinct items
+    client.post(f"/api/v1/projects/{pid}/items", json=gold, headers=owner.headers)
+    close, far = (make_person(rt, f"{n}@acme.test", role="annotator") for n in ("close", "far"))
+    for _ in range(3):  # both entities, or one of two (span F1 2/3): right by the 0.5 match
+        _answer(client, close, pid, {"ents": [PER]})
+    far_answers = iter([[PER, ORG], [], [{"start": 4, "end": 9, "label": "ORG"}]])
+    for _ in range(3):  # right, nothing found, a wrong span: 1/3
+        _answer(client, far, pid, {"ents": next(far_answers)})
+    pauses = client.get(f"/api/v1/projects/{pid}/pauses", headers=owner.headers).json()
+    assert [(p["annotator"], p["details"]["correct"], p["details"]["answered"]) for p in pauses] == [
+        ("far@acme.test", 1, 3)
+    ]
+    scores = _gold(client, owner, pid, "ents")
+    assert (scores["far@acme.test"]["correct"], scores["far@acme.test"]["answered"]) == (1, 3)
+    assert (scores["close@acme.test"]["correct"], scores["close@acme.test"]["answered"]) == (3, 3)
