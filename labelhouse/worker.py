@@ -108,9 +108,9 @@ def _quality(rt: Runtime, job: Job) -> dict[str, object]:
     """Recompute a project's quality report; progress counts controls (see services.quality_jobs)."""
     from labelhouse.services import quality_jobs
 
-    def step(done: int) -> None:
+    def step(done: int, total: int) -> None:
         with rt.db.session() as s:
-            queue.progress(s, job.id, done, now=utcnow())
+            queue.progress(s, job.id, done, now=utcnow(), total=total)
 
     with rt.db.session(write=False) as s:
         actor = actor_for(s, job.workspace_id, job.created_by or 0)

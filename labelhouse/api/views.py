@@ -7,6 +7,7 @@ from typing import Any
 from labelhouse.services.annotations import AnnotationRow
 from labelhouse.services.clock import aware
 from labelhouse.services.projects import export_formats, policy_of, schemas
+from labelhouse.services.quality import KIND as QUALITY_JOB
 from labelhouse.storage.tables import Annotation, Job, Project
 
 
@@ -42,6 +43,16 @@ def annotation(a: Annotation | AnnotationRow) -> dict[str, Any]:
 
 
 def job(j: Job) -> dict[str, Any]:
+    result = j.result
+    if j.kind == QUALITY_JOB and isinstance(result, dict):
+        # the whole report stays in the row (tens of MB for a large project); followers of the
+        # job read it once, from where the summary points
+        result = {
+            "project_id": result.get("project_id"),
+            "method": result.get("method"),
+            "computed_at": result.get("computed_at"),
+            "report": f"/api/v1/projects/{j.project_id}/quality?stored=true",
+        }
     return {
         "id": j.id,
         "kind": j.kind,
@@ -49,7 +60,7 @@ def job(j: Job) -> dict[str, Any]:
         "project_id": j.project_id,
         "done": j.done,
         "total": j.total,
-        "result": j.result,
+        "result": result,
         "error": j.error,
         "created_at": aware(j.created_at),
         "finished_at": aware(j.finished_at) if j.finished_at else None,

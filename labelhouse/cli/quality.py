@@ -15,7 +15,7 @@ import orjson
 
 from labelhouse.cli.context import csv_rows, exits_cleanly, not_utf8, runtime_from, state_options
 from labelhouse.cli.ranking import rank_cmd
-from labelhouse.core.errors import Invalid
+from labelhouse.core.errors import Conflict, Invalid
 from labelhouse.formats.csvfile import neutralize
 from labelhouse.quality import DEFAULT_METHOD, Answers, get_method, method_names
 
@@ -97,7 +97,14 @@ def recompute_cmd(project: int, method: str | None, data_dir: Path | None, datab
 
     rt = runtime_from(data_dir, database_url, existing=True)
     with rt.db.session() as s:
-        job = start_recompute(s, operator_for_project(s, project), project, method=method, now=utcnow())
+        job = start_recompute(
+            s, operator_for_project(s, project), project, method=method, now=utcnow(), capped=False
+        )
+        if job.state == "running":  # a worker is computing this very report now
+            raise Conflict(
+                f"job {job.id} is already recomputing project {project} ({job.done}/{job.total} steps); "
+                f"wait for it, then read `labelhouse quality report {project} --stored`"
+            )
         # claimed at once, so a running `labelhouse worker` or server does not take it too
         now = utcnow()
         job.state, job.started_at, job.heartbeat_at = "running", now, now

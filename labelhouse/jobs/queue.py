@@ -73,11 +73,17 @@ def claim_next(s: Session, *, now: datetime, skip_locked: bool) -> Job | None:
     return job
 
 
-def progress(s: Session, job_id: int, done: int, *, now: datetime, result: Any = None) -> None:
+def progress(
+    s: Session, job_id: int, done: int, *, now: datetime, result: Any = None, total: int | None = None
+) -> None:
+    """Record a running job's progress (``total``: the steps it now knows it has, when that
+    changed since it was queued)."""
     job = s.get(Job, job_id)
     if job is None:
         return
     job.done = done
+    if total is not None:
+        job.total = total
     job.heartbeat_at = now
     if result is not None:
         job.result = result

@@ -65,8 +65,8 @@ def control_report(
     low_confidence: float = LOW_CONFIDENCE,
 ) -> ControlReport:
     """``answers``: (task, annotator, value) of non-gold tasks; ``gold``: (annotator, given,
-    expected) of gold tasks; ``responses``: task -> the item's ``over`` field (preference and
-    ranking controls, for the names the leaderboard ranks)."""
+    expected) of gold tasks (``given`` None: left unanswered, wrong); ``responses``: task -> the
+    item's ``over`` field (preference and ranking controls, for the names the leaderboard ranks)."""
     single = config.type == "choices" and not getattr(config, "multiple", False)
     report = _single_choice(config, answers, method) if single else _by_rule(config, answers)
     section = report.section
@@ -232,7 +232,9 @@ def _add_gold(config: Any, section: dict[str, Any], gold: Sequence[tuple[str, An
     control = get_control(config.type)
     scored: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for annotator, given, expected in gold:
-        right = given == expected or _similar(control, config, given, expected) >= GOLD_MATCH
+        right = given is not None and (
+            given == expected or _similar(control, config, given, expected) >= GOLD_MATCH
+        )
         scored[annotator][0] += int(right)
         scored[annotator][1] += 1
     by_name = {a["annotator"]: a for a in section["annotators"]}

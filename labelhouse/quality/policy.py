@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from labelhouse.core.errors import Invalid
+from labelhouse.quality.wilson import wilson
 
 # Why a task is in the review queue, in the order the queue serves them.
 ROUTES = ("failed_gold", "low_confidence", "routine")
@@ -236,15 +237,18 @@ def review_route(confidence: float | None, any_failed_gold: bool, policy: Qualit
 
 
 def pause_reason(correct: int, answered: int, policy: QualityPolicy) -> str | None:
-    """Why an annotator should be paused by their gold answers (since their last unpause), or None."""
+    """Why an annotator should be paused by their gold answers (since their last unpause), or
+    None. The reason names the figures a manager needs to judge it: the score, its 95% Wilson
+    interval (how sure the score is: 1/3 and 10/30 are not the same evidence) and the bar."""
     if policy.pause_below is None or answered < policy.pause_min_gold:
         return None
     accuracy = correct / answered
     if accuracy >= policy.pause_below:
         return None
+    low, high = wilson(correct, answered)
     return (
-        f"gold accuracy {correct}/{answered} ({accuracy:.0%}) is below the project's "
-        f"{policy.pause_below:.0%} (quality.pause_below)"
+        f"gold accuracy {correct}/{answered} ({accuracy:.0%}; 95% interval {low:.0%} to {high:.0%}) "
+        f"is below the project's {policy.pause_below:.0%} (quality.pause_below)"
     )
 
 

@@ -196,11 +196,13 @@ def gold_correct(controls: Sequence[Any], answer: dict[str, Any], gold: dict[str
         expected = (gold or {}).get(config.name)
         if expected is None:
             continue
+        fits = answer_fits(config)
+        if not fits(expected):
+            continue  # a gold answer made before the control changed type counts neither way (D-06)
         given = answer.get(config.name)
         if given is None:
-            return False
-        fits = answer_fits(config)
-        if not (fits(expected) and fits(given)):
+            return False  # left unanswered
+        if not fits(given):
             # made before the control changed type (answers are kept as made, D-06): the two
             # cannot be compared, and the gold answer does not count either way
             continue

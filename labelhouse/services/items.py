@@ -602,9 +602,16 @@ def get_item(s: Session, actor: Actor, item_id: int, action: str = "items.read")
 
 
 def delete_items(s: Session, actor: Actor, item_ids: list[int], *, now: datetime) -> int:
+    from labelhouse.services import pauses
+
     count = 0
+    gold_in: dict[int, Project] = {}  # projects that lost a gold task: their pauses may no longer hold
     for item_id in item_ids:
-        item, _project = get_item(s, actor, item_id, "items.delete")
+        item, project = get_item(s, actor, item_id, "items.delete")
+        if s.execute(
+            text("SELECT 1 FROM tasks WHERE item_id = :i AND is_gold AND state != 'trashed'"), {"i": item.id}
+        ).first():
+            gold_in[project.id] = project
         item.deleted_at = now
         s.execute(
             text("UPDATE tasks SET state = 'trashed' WHERE item_id = :i AND state != 'trashed'"),
@@ -619,6 +626,8 @@ def delete_items(s: Session, actor: Actor, item_ids: list[int], *, now: datetime
         s.execute(text("UPDATE tasks SET leased = 0 WHERE item_id = :i"), {"i": item.id})
         count += 1
     s.flush()
+    for project in gold_in.values():
+        pauses.reconsider(s, actor, project, now=now)
     if item_ids:
         audit.record(
             s,

@@ -21,7 +21,8 @@ MAX_OPEN_PER_USER = 5
 MAX_OPEN_PER_WORKSPACE = 20
 
 
-def _check_fan_out(s: Session, actor: Actor) -> None:
+def check_fan_out(s: Session, actor: Actor) -> None:
+    """TooMany when the actor, or their workspace, has as many unfinished jobs as it may."""
     open_jobs = (Job.workspace_id == actor.workspace_id) & Job.state.in_(("queued", "running"))
     mine, ours = s.execute(
         select(
@@ -53,7 +54,7 @@ def start_import(
     size: int | None = None,
 ) -> Job:
     project = get_project(s, actor, project_id, "items.import")
-    _check_fan_out(s, actor)
+    check_fan_out(s, actor)
     return queue.enqueue(
         s,
         workspace_id=actor.workspace_id,

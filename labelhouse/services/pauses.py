@@ -1,6 +1,8 @@
 """Annotators paused in a project: by their gold answers (the project's ``quality.pause_below``)
 or by a manager; a paused annotator's ``next`` is refused with the reason until a manager
-unpauses them. Gold answers given before an unpause no longer count towards the next pause."""
+unpauses them, or, for an automatic pause, until the manager changes the rule or the gold so
+that it would no longer be made (``reconsider``). Gold answers given before an unpause no longer
+count towards the next pause."""
 
 from __future__ import annotations
 
@@ -16,11 +18,12 @@ from labelhouse.core.actor import Actor
 from labelhouse.core.errors import Conflict, Invalid, NotFound
 from labelhouse.quality.policy import QualityPolicy, pause_reason
 from labelhouse.quality.task import gold_correct
+from labelhouse.quality.wilson import wilson
 from labelhouse.services import audit
 from labelhouse.services.clock import aware
-from labelhouse.services.projects import get_project
+from labelhouse.services.projects import get_project, policy_of, schemas
 from labelhouse.storage.rawsql import Raw, json_value
-from labelhouse.storage.tables import AnnotatorPause, Membership, User
+from labelhouse.storage.tables import AnnotatorPause, Membership, Project, User
 
 MAX_REASON = 2000
 
@@ -72,7 +75,14 @@ def after_gold_answer(
     reason = pause_reason(correct, answered, policy)
     if reason is None:
         return None
-    details = {"correct": correct, "answered": answered, "threshold": policy.pause_below, "automatic": True}
+    details = {
+        "correct": correct,
+        "answered": answered,
+        "accuracy": round(correct / answered, 4),
+        "ci95": [round(x, 4) for x in wilson(correct, answered)],
+        "threshold": policy.pause_below,
+        "automatic": True,
+    }
     db.execute(
         "INSERT INTO annotator_pauses (workspace_id, project_id, user_id, reason, details, paused_at) "
         f"VALUES (:w, :p, :u, :r, {'CAST(:d AS JSONB)' if db.is_postgres else ':d'}, :now)",
@@ -181,11 +191,19 @@ def unpause(s: Session, actor: Actor, project_id: int, user_id: int, *, now: dat
     Unpausing someone who is not paused does nothing (DELETE is idempotent)."""
     project = get_project(s, actor, project_id, "annotators.pause")
     _member(s, actor, user_id)
-    row = _active(s, project.id, user_id)
-    if row is None:
+    # every active pause: two gold submits of one annotator at once can both insert one
+    rows = s.scalars(
+        select(AnnotatorPause).where(
+            AnnotatorPause.project_id == project.id,
+            AnnotatorPause.user_id == user_id,
+            AnnotatorPause.lifted_at.is_(None),
+        )
+    ).all()
+    if not rows:
         return
-    row.lifted_at = now
-    row.lifted_by = actor.user_id
+    for row in rows:
+        row.lifted_at = now
+        row.lifted_by = actor.user_id
     s.flush()
     audit.record(
         s,
@@ -196,6 +214,56 @@ def unpause(s: Session, actor: Actor, project_id: int, user_id: int, *, now: dat
         details={"user_id": user_id},
         now=now,
     )
+
+
+def reconsider(s: Session, actor: Actor, project: Project, *, now: datetime) -> list[int]:
+    """Lift the project's automatic pauses that its rule, as it is now, would not make: after the
+    manager changed the quality policy (a lower ``pause_below``, a higher ``pause_min_gold``,
+    auto-pause off) or trashed a gold task (a wrong gold answer no longer counts against anyone).
+    Each is re-scored on the same gold answers as when it was made (those since the annotator's
+    previous unpause). Pauses made by hand are the manager's own and stay. Returns who was
+    unpaused. (A stricter rule pauses nobody here: pauses happen at a gold submit.)"""
+    active = s.scalars(
+        select(AnnotatorPause).where(
+            AnnotatorPause.project_id == project.id,
+            AnnotatorPause.lifted_at.is_(None),
+            AnnotatorPause.paused_by.is_(None),
+        )
+    ).all()
+    if not active:
+        return []
+    db = Raw.of(s)
+    policy, schema = policy_of(project), schemas.get(project)
+    lifted = []
+    for row in active:
+        last = db.first(
+            "SELECT MAX(lifted_at) FROM annotator_pauses WHERE project_id = :p AND user_id = :u",
+            {"p": project.id, "u": row.user_id},
+        )
+        since = last[0] if last is not None else None
+        correct, answered = gold_scores(db, project.id, schema, user_id=row.user_id, since=since).get(
+            row.user_id, (0, 0)
+        )
+        if pause_reason(correct, answered, policy) is not None:
+            continue
+        row.lifted_at = now
+        row.lifted_by = actor.user_id
+        lifted.append(row.user_id)
+        audit.record(
+            s,
+            actor.workspace_id,
+            "annotator_unpaused",
+            f"project:{project.id}",
+            actor=actor,
+            details={
+                "user_id": row.user_id,
+                "automatic": True,
+                "why": f"gold {correct}/{answered} no longer below the project's rule",
+            },
+            now=now,
+        )
+    s.flush()
+    return lifted
 
 
 def failed_gold_users(s: Session | Raw, project_id: int, schema: Schema, policy: QualityPolicy) -> list[int]:
@@ -212,5 +280,6 @@ __all__ = [
     "gold_scores",
     "list_pauses",
     "pause",
+    "reconsider",
     "unpause",
 ]

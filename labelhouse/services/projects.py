@@ -145,6 +145,10 @@ def update_project(
         )
     project.updated_at = now
     s.flush()
+    if settings.quality is not None:
+        from labelhouse.services import pauses  # it reads projects: imported when needed
+
+        pauses.reconsider(s, actor, project, now=now)
     changed = {k: v for k, v in vars(settings).items() if v is not None and k != "schema"}
     if settings.quality is not None:
         changed["quality"] = project.quality

@@ -132,9 +132,9 @@ def build_report(
         for entry in section["annotators"]:
             entry["team"] = loaded.teams.get(entry["annotator"])
         section["teams"] = team_figures(section["annotators"])
-        section["weeks"] = weekly(
-            _with_weeks(report.answer_scores, answers, loaded.weeks[config.name]) + gold_times
-        )
+        scored = _with_weeks(report.answer_scores, answers, loaded.weeks[config.name]) + gold_times
+        section["weeks"] = weekly(scored)
+        section["team_weeks"] = team_weekly(scored, loaded.teams)
         controls[config.name] = section
         # this control's rows are done with: the next one runs without them
         loaded.answers[config.name] = []
@@ -233,6 +233,14 @@ def load_answers(
             week = week_of(created, shared)
             for name in names:
                 value = answer.get(name)
+                if is_gold and value is None:
+                    # a control the gold answer fills, left unanswered: wrong, as the auto-pause
+                    # counts it (quality.task.gold_correct)
+                    wanted = (gold[int(task_id)] or {}).get(name)
+                    if wanted is not None and (fits is None or fits[name](wanted)):
+                        out.gold[name].append((email, None, wanted))
+                        out.gold_weeks[name].append(week)
+                    continue
                 if value is None or (fits is not None and not fits[name](value)):
                     continue
                 if isinstance(value, str):
@@ -345,6 +353,8 @@ def gold_right(config: Any, given: Any, expected: Any) -> bool:
     from labelhouse.controls import get_control
     from labelhouse.quality.task import GOLD_MATCH
 
+    if given is None:
+        return False  # unanswered
     return bool(
         given == expected or get_control(config.type).similarity(config, given, expected) >= GOLD_MATCH
     )
@@ -398,6 +408,13 @@ def team_figures(annotators: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def team_weekly(scores: list[tuple[str, str, str, float]], teams: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``weekly`` per vendor team instead of per annotator: the week's scored answers and gold
+    answers of the team's members pooled (``team`` null: members without a team)."""
+    rows = weekly([(teams.get(who, ""), week, kind, score) for who, week, kind, score in scores])
+    return [{"team": row.pop("annotator") or None, **row} for row in rows]
 
 
 def weekly(scores: list[tuple[str, str, str, float]]) -> list[dict[str, Any]]:

@@ -152,6 +152,14 @@ def test_every_control_in_the_report_with_teams_and_csv_consensus(
         and weeks[0]["answers"] == 8
         and weeks[0]["reliability"] == pytest.approx(2 / 3, abs=1e-4)
     )
+    # each vendor team over time too: its members' answers of the week, pooled
+    by_team = {(w["team"], w["week"]): w for w in ents["team_weeks"]}
+    assert {team for team, _week in by_team} == {"North", "South"}
+    south = by_team[("South", weeks[0]["week"])]
+    assert south["answers"] == 8 and south["reliability"] == weeks[0]["reliability"]
+    north = by_team[("North", weeks[0]["week"])]
+    assert north["answers"] == 16 and north["reliability"] > south["reliability"]
+    assert north["gold_answered"] == 0 and north["gold_accuracy"] is None
 
     exported = client.get(f"/api/v1/projects/{pid}/export?format=csv", headers=owner.headers).text
     rows = list(csv.DictReader(io.StringIO(exported)))

@@ -105,3 +105,52 @@ def test_wilson_interval() -> None:
     lo, hi = wilson(8, 10)
     assert 0.49 < lo < 0.5 and 0.94 < hi < 0.95
     assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_report_of_an_overlap_one_project_with_a_gold_only_annotator(
+    client: TestClient, owner: Person, rt: Runtime
+) -> None:
+    # no task has two answers: nothing to estimate reliability or agreement from, so those are
+    # null (never NaN, never a division by zero); gold scores stand on their own
+    pid = client.post(
+        "/api/v1/projects",
+        json={"name": "one", "schema": CHOICES_SCHEMA, "overlap": 1, "gold_rate": 1.0},
+        headers=owner.headers,
+    ).json()["id"]
+    gold = [{"data": {"text": "g"}, "gold": {"label": "pos"}}]
+    client.post(f"/api/v1/projects/{pid}/items", json=gold, headers=owner.headers)
+    only_gold, worker = (make_person(rt, f"{n}@acme.test", role="annotator") for n in ("gold", "work"))
+    client.patch(f"/api/v1/members/{only_gold.user_id}", json={"team": "V"}, headers=owner.headers)
+    _label(client, only_gold, pid, lambda item: "neg")
+    client.post(
+        f"/api/v1/projects/{pid}/items", json=[{"text": f"t{i}"} for i in range(3)], headers=owner.headers
+    )
+    _label(client, worker, pid, lambda item: "pos")
+
+    r = client.get(f"/api/v1/projects/{pid}/quality", headers=owner.headers)
+    assert r.status_code == 200 and "NaN" not in r.text and "Infinity" not in r.text
+    section = r.json()["controls"]["label"]
+    assert section["tasks"] == 3 and section["answers"] == 3
+    assert section["agreement"]["krippendorff_alpha"] is None and section["agreement"]["pairs"] == []
+    by = {a["annotator"]: a for a in section["annotators"]}
+    assert by["gold@acme.test"] == {
+        "annotator": "gold@acme.test",
+        "answers": 0,
+        "reliability": None,
+        "agreement_with_consensus": None,
+        "gold": {"answered": 1, "correct": 0, "accuracy": 0.0, "ci95": [0.0, round(wilson(0, 1)[1], 4)]},
+        "team": "V",
+    }
+    assert by["work@acme.test"]["reliability"] is None  # gold first too (rate 1): right on it
+    assert by["work@acme.test"]["gold"] == {
+        "answered": 1,
+        "correct": 1,
+        "accuracy": 1.0,
+        "ci95": [0.2065, 1.0],
+    }
+    teams = {t["team"]: t for t in section["teams"]}
+    assert teams["V"]["reliability"] is None and teams["V"]["gold"]["accuracy"] == 0.0
+    assert teams[None]["reliability"] is None and teams[None]["answers"] == 3
+    weeks = {w["team"]: w for w in section["team_weeks"]}
+    assert weeks["V"]["answers"] == 0 and weeks["V"]["reliability"] is None  # no shared answer to score
+    assert weeks["V"]["gold_accuracy"] == 0.0 and weeks[None]["gold_accuracy"] == 1.0

@@ -178,3 +178,42 @@ def test_a_policy_stored_with_null_where_null_is_now_refused_reads_as_the_defaul
     r = client.post(f"/api/v1/projects/{pid}/review/next", headers=owner.headers)
     assert r.status_code == 200, r.text
     assert r.json()["route"] == "low_confidence"  # one label: posterior 0.7, below the default 0.8
+
+
+def test_routing_follows_the_policy_as_it_is_when_the_reviewer_asks(
+    client: TestClient, owner: Person, rt: Runtime
+) -> None:
+    # the thresholds are read at each review/next, not frozen when a task completed: a manager
+    # who lowers review_below or gold_pass afterwards changes what comes first
+    policy = {"review_below": 0.8, "gold_pass": 0.8}
+    pid = client.post(
+        "/api/v1/projects",
+        json={"name": "later", "schema": CHOICES_SCHEMA, "overlap": 2, "gold_rate": 1.0, "quality": policy},
+        headers=owner.headers,
+    ).json()["id"]
+    items: list[Any] = [{"text": f"t{i}"} for i in range(3)]
+    items.append({"data": {"text": "gold"}, "gold": {"label": "pos"}})
+    client.post(f"/api/v1/projects/{pid}/items", json=items, headers=owner.headers)
+    a, b, c = (make_person(rt, f"{n}@acme.test", role="annotator") for n in ("a", "b", "c"))
+    assert label(client, a, pid, lambda it: "neg" if it["text"] == "t0" else "pos") == [4, 1, 2, 3]
+    assert label(client, b, pid, lambda it: "pos", limit=2) == [4, 1]  # t0: a neg, b pos
+    assert label(client, c, pid, lambda it: "neg" if it["text"] == "gold" else "pos") == [4, 2, 3]
+    reviewer = make_person(rt, "rev@acme.test", role="reviewer")
+
+    def first() -> tuple[int, str]:
+        r = client.post(f"/api/v1/projects/{pid}/review/next", headers=reviewer.headers)
+        assert r.status_code == 200, r.text
+        client.post(f"/api/v1/tasks/{r.json()['task']['id']}/review/release", headers=reviewer.headers)
+        return r.json()["task"]["id"], r.json()["route"]
+
+    assert first() == (2, "failed_gold")  # c failed gold (0/1): their tasks 2 and 3 first
+    client.patch(
+        f"/api/v1/projects/{pid}", json={"quality": {**policy, "gold_pass": 0.0}}, headers=owner.headers
+    )
+    assert first() == (1, "low_confidence")  # nobody fails a pass mark of 0; t0 is 1 against 1
+    client.patch(
+        f"/api/v1/projects/{pid}",
+        json={"quality": {**policy, "gold_pass": 0.0, "review_below": 0.3}},
+        headers=owner.headers,
+    )
+    assert first() == (1, "routine")  # 0.5 is no longer low: task order

@@ -88,7 +88,10 @@ def test_routing_pausing_and_more_labels() -> None:
     assert review_route(0.95, False, p) == "routine" and review_route(None, False, p) == "routine"
     assert failed_gold(3, 4, p) and not failed_gold(4, 5, p) and not failed_gold(0, 0, p)
     assert pause_reason(0, 3, p) is None  # too few gold answers yet
-    assert "2/4 (50%)" in (pause_reason(2, 4, p) or "") and pause_reason(3, 4, p) is None
+    assert "2/4 (50%" in (pause_reason(2, 4, p) or "") and pause_reason(3, 4, p) is None
+    assert pause_reason(1, 5, p) == (
+        "gold accuracy 1/5 (20%; 95% interval 4% to 62%) is below the project's 75% (quality.pause_below)"
+    )
     assert pause_reason(0, 10, DEFAULT_POLICY) is None  # auto-pause off
     a = QualityPolicy.parse({"target_confidence": 0.9, "min_labels": 2, "max_labels": 4, "budget_labels": 1})
     assert wants_more_labels(a, 1, 1.0, 99)  # below min: always, and free of the budget
@@ -127,6 +130,13 @@ def test_gold_from_before_a_control_changed_type_does_not_count() -> None:
     assert gold_correct(rating.controls, {"label": 2}, {"label": "pos"}) is None
     assert gold_correct(rating.controls, {"label": "neg"}, {"label": 2}) is None
     assert gold_correct(rating.controls, {"label": 2}, {"label": 3}) is True
+    # an optional control left unanswered: wrong against a gold answer that fits it, nothing
+    # against one that no longer does (as the report counts it)
+    optional = parse_schema(
+        {"controls": [{"name": "label", "type": "rating", "min": 1, "max": 3, "required": False}]}
+    )
+    assert gold_correct(optional.controls, {}, {"label": 3}) is False
+    assert gold_correct(optional.controls, {}, {"label": "pos"}) is None
 
 
 def test_a_gold_answer_from_before_a_control_changed_type_adds_nothing_to_the_record() -> None:
