@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from labelhouse.core.errors import Invalid
 from labelhouse.quality.answers import FloatArray
@@ -53,6 +55,8 @@ def fit_bradley_terry(
     or never wins, or items in separate groups never compared): pass ``l2`` > 0 then."""
     n = wins.shape[0]
     ties = np.zeros_like(wins) if ties is None else ties
+    if l2 <= 0 and not has_finite_optimum(wins):
+        raise _no_optimum()
     iu, ju = np.triu_indices(n, k=1)
     w1, w2, tt = wins[iu, ju], wins[ju, iu], ties[iu, ju]
     keep = (w1 + w2 + tt) > 0
@@ -131,6 +135,21 @@ def fit_bradley_terry(
     ):
         raise _no_optimum()
     return BradleyTerryFit(theta - theta.mean(), float(np.exp(lam)), ll, it)
+
+
+def has_finite_optimum(wins: FloatArray) -> bool:
+    """Whether the unregularised fit has a finite optimum: every split of the items into two groups
+    has a win each way across it (the graph of "i beat j" is strongly connected; Zermelo, Ford).
+
+    Ties do not count: a tie does not bound a score when the tie parameter may grow with it (a
+    win and a tie, no loss: the likelihood rises towards 1/4 as both run off to infinity). The
+    check is exact where the numbers are not: such a fit creeps out so slowly that it could pass
+    for converged."""
+    n = wins.shape[0]
+    if n < 2:
+        return True
+    graph = csr_matrix((wins > 0).astype(np.int8))
+    return connected_components(graph, directed=True, connection="strong")[0] == 1
 
 
 def _no_optimum() -> Invalid:

@@ -88,3 +88,22 @@ def test_position_bias() -> None:
     assert bias.left_rate == 0.7 and bias.low < 0.7 < bias.high and bias.p_value < 1e-3
     with pytest.raises(Invalid):
         Comparisons.from_triples([("a", "b", "maybe")])
+
+
+def test_a_record_with_ties_but_no_loss_has_no_finite_optimum() -> None:
+    # a beat b once and tied once: a never lost, so the likelihood keeps rising as a's score and
+    # the tie parameter run off to infinity together (slowly); it used to come back as a "fit"
+    # of +-18.6
+    votes = Comparisons.from_triples([("a", "b", "a"), ("b", "a", "tie")])
+    with pytest.raises(Invalid):
+        fit_votes(votes)
+    # the same in a larger graph: c beats both and ties b but never loses
+    chain = [("a", "b", "a"), ("b", "a", "a"), ("c", "a", "a"), ("c", "b", "tie"), ("c", "b", "a")]
+    with pytest.raises(Invalid):
+        fit_votes(Comparisons.from_triples(chain * 5))
+    # only ties: the tie parameter has no finite optimum
+    with pytest.raises(Invalid):
+        fit_votes(Comparisons.from_triples([("a", "b", "tie"), ("b", "a", "tie")]))
+    # every item both wins and loses within one group: a finite optimum exists and is found
+    fine = [("a", "b", "a"), ("a", "b", "tie"), ("b", "a", "b"), ("b", "a", "a")]
+    assert np.all(np.isfinite(fit_votes(Comparisons.from_triples(fine)).scores))
