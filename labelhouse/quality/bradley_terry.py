@@ -23,6 +23,10 @@ from labelhouse.core.errors import Invalid
 from labelhouse.quality.answers import FloatArray
 from labelhouse.quality.comparisons import Comparisons
 
+# The Gaussian prior (precision on each score) for votes with no finite optimum (an item that
+# never lost): the ranking stays the same and the scores stay finite.
+FALLBACK_L2 = 0.01
+
 
 @dataclass(frozen=True)
 class BradleyTerryFit:
@@ -193,10 +197,14 @@ def bootstrap_scores(
         w = row[: n * n].reshape(n, n).astype(np.float64)
         t = np.zeros((n, n))
         t[iu, ju] = row[n * n :]
+        # a resample where an item never lost has no finite fit: it is fitted with the fallback
+        # prior, as the leaderboard fits such data (skipping it would cut the interval short on
+        # the side of the unbeaten item, a near-flat prior would put it out at +-10)
+        prior = l2 if l2 > 0 or has_finite_optimum(w) else FALLBACK_L2
         try:
-            scores.append(fit_bradley_terry(w, t + t.T, l2=max(l2, 1e-9)).scores)
+            scores.append(fit_bradley_terry(w, t + t.T, l2=prior).scores)
         except Invalid:
-            continue  # a resample where an item never lost has no finite fit; it is skipped
+            continue  # ties only: no finite tie parameter; the resample is skipped
     if not scores:
         raise _no_optimum()
     alpha = (1 - confidence) / 2

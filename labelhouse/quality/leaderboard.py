@@ -10,13 +10,15 @@ from typing import Any
 import numpy as np
 
 from labelhouse.core.errors import Invalid
-from labelhouse.quality.bradley_terry import BradleyTerryFit, ScoreIntervals, bootstrap_scores
+from labelhouse.quality.bradley_terry import (
+    FALLBACK_L2,
+    BradleyTerryFit,
+    ScoreIntervals,
+    bootstrap_scores,
+)
 from labelhouse.quality.comparisons import Comparisons, pairs_from_ranking, position_bias
 from labelhouse.quality.elo import elo_ratings
 
-# A tiny Gaussian prior when the plain fit has no finite optimum (a response that never lost):
-# the ranking stays the same and the scores stay finite.
-FALLBACK_L2 = 0.01
 BOOTSTRAP_SAMPLES = 200
 
 __all__ = ["leaderboard", "response_names", "votes_from_preferences", "votes_from_rankings"]

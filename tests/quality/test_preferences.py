@@ -107,3 +107,15 @@ def test_a_record_with_ties_but_no_loss_has_no_finite_optimum() -> None:
     # every item both wins and loses within one group: a finite optimum exists and is found
     fine = [("a", "b", "a"), ("a", "b", "tie"), ("b", "a", "b"), ("b", "a", "a")]
     assert np.all(np.isfinite(fit_votes(Comparisons.from_triples(fine)).scores))
+
+
+def test_bootstrap_resamples_where_an_item_never_lost_are_kept_with_the_prior() -> None:
+    # a beat b 9 times out of 10: a third of the resamples are 10-0, with no finite optimum.
+    # They used to be fitted with a 1e-9 prior, which put a at +10.3 and made that the upper
+    # bound (a win probability of 1.0); with the fallback prior a 10-0 record scores about 2.9,
+    # near the Wilson bound of 9/10 (0.982, half its log odds is 2.0)
+    votes = Comparisons.from_triples([("a", "b", "a")] * 9 + [("a", "b", "b")])
+    ci = bootstrap_scores(votes, samples=200, seed=0)
+    assert ci.samples == 200
+    assert ci.low[0] <= ci.fit.scores[0] <= ci.high[0] < 3.5
+    np.testing.assert_allclose(ci.high[0], -ci.low[1])
