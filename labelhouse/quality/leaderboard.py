@@ -15,6 +15,7 @@ from labelhouse.quality.bradley_terry import (
     BradleyTerryFit,
     ScoreIntervals,
     bootstrap_scores,
+    posterior_intervals,
 )
 from labelhouse.quality.comparisons import Comparisons, pairs_from_ranking, position_bias
 from labelhouse.quality.elo import elo_ratings
@@ -82,6 +83,15 @@ def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict
         except Invalid:
             regularised = True
             intervals = bootstrap_scores(comparisons, samples=BOOTSTRAP_SAMPLES, seed=seed, l2=FALLBACK_L2)
+            # the bootstrap cannot see how little an unbeaten record says (its resamples are all
+            # unbeaten): the interval is widened to the posterior's under the same prior
+            low, high = posterior_intervals(wins, ties, intervals.fit, l2=FALLBACK_L2)
+            intervals = ScoreIntervals(
+                intervals.fit,
+                np.minimum(intervals.low, low),
+                np.maximum(intervals.high, high),
+                intervals.samples,
+            )
     fit = intervals.fit
     elo = elo_ratings(comparisons)
     entries: list[dict[str, Any]] = []

@@ -17,6 +17,7 @@ from labelhouse.quality import (
     position_bias,
 )
 from labelhouse.quality.comparisons import LEFT, RIGHT, TIE
+from labelhouse.quality.leaderboard import leaderboard
 
 TINY = [("a", "b", "a")] * 6 + [("a", "b", "b")] * 2 + [("b", "c", "b")] * 5 + [("b", "c", "tie")] * 3
 TINY += [("c", "b", "a")] * 2 + [("a", "c", "a")] * 4 + [("a", "c", "tie")] * 1 + [("c", "a", "a")] * 1
@@ -119,3 +120,15 @@ def test_bootstrap_resamples_where_an_item_never_lost_are_kept_with_the_prior() 
     assert ci.samples == 200
     assert ci.low[0] <= ci.fit.scores[0] <= ci.high[0] < 3.5
     np.testing.assert_allclose(ci.high[0], -ci.low[1])
+
+
+@pytest.mark.parametrize("record", [1, 5])
+def test_an_unbeaten_record_has_an_interval_not_a_point(record: int) -> None:
+    # every bootstrap resample of a 1-0 or 5-0 record is the same record, so the bootstrap alone
+    # said a's score was exactly 1.957 after a single vote; under the fallback prior the data
+    # cannot rule out that b is as good (0 inside the interval) nor a much better
+    board = leaderboard([("a", "b", "a")] * record)
+    assert board["regularised"]
+    a = board["entries"][0]
+    assert a["name"] == "a" and a["ci95"][0] < 0 < a["score"] < a["ci95"][1]
+    assert a["ci95"][1] - a["ci95"][0] > 4
