@@ -14,7 +14,7 @@ import click
 import orjson
 
 from labelhouse.cli.context import csv_rows, exits_cleanly, not_utf8, runtime_from, state_options
-from labelhouse.cli.ranking import rank_cmd
+from labelhouse.cli.ranking import group_lines, rank_cmd
 from labelhouse.core.errors import Invalid
 from labelhouse.formats.csvfile import neutralize
 from labelhouse.quality import DEFAULT_METHOD, Answers, get_method, method_names
@@ -171,6 +171,8 @@ def print_report(report: dict[str, Any]) -> None:
                     f"  {e['rank']:>3}. {e['name']:<28} {e['score']:+.3f} "
                     f"[{e['ci95'][0]:+.3f}, {e['ci95'][1]:+.3f}]  Elo {e['elo']:.0f}"
                 )
+            for line in group_lines(board):
+                click.echo(f"  {line}")
             bias = board["position_bias"]
             click.echo(
                 f"  position bias: first shown wins {100 * bias['left_rate']:.1f}% "

@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -38,6 +39,24 @@ def read_votes(lines: Iterable[str], source: str = "votes") -> Iterator[tuple[st
                 f"line {line}: winner {winner[:40]!r} is not one of: {', '.join(WINNERS)}", field=source
             )
         yield left, right, WINNERS[winner.lower()]
+
+
+def group_lines(board: dict[str, Any], limit: int = 12) -> list[str]:
+    """When the items fall into groups never compared with each other, a warning and each
+    group's names (the first ``limit``): scores across groups mean nothing."""
+    if board.get("groups", 0) < 2:
+        return []
+    names: dict[int, list[str]] = {}
+    for e in sorted(board["entries"], key=lambda e: e["rank"]):
+        names.setdefault(e["group"], []).append(e["name"])
+    lines = [
+        f"warning: the items fall into {board['groups']} groups never compared with each other; "
+        "compare scores only within a group, or add votes across groups"
+    ]
+    for number, members in sorted(names.items()):
+        more = f" and {len(members) - limit} more" if len(members) > limit else ""
+        lines.append(f"group {number}: {', '.join(members[:limit])}{more}")
+    return lines
 
 
 @click.command("rank")
@@ -74,6 +93,8 @@ def rank_cmd(votes_csv: Path, seed: int, as_json: bool) -> None:
         out.write(
             f"{e['rank']:>4}  {e['name'][:28]:<28} {e['score']:>7.3f} {ci:>18} {e['elo']:>7.1f} {record:>13}\n"
         )
+    for line in group_lines(board):
+        out.write(line + "\n")
     bias = board["position_bias"]
     out.write(
         f"position bias: the left one won {bias['left_wins']} and the right one {bias['right_wins']} "

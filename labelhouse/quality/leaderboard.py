@@ -65,10 +65,20 @@ def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict
     """Bradley-Terry (Davidson ties) scores with 95% bootstrap intervals, Elo, win/loss/tie counts
     and the left/right position bias of ``(left, right, winner)`` votes.
 
+    ``groups``: how many groups of items never compared with each other the votes fall into
+    (each entry's ``group``); scores of different groups say nothing about each other.
+
     ``win_vs_average`` is the chance of beating a response of score 0 (the average) when ties are
     set aside, logistic(score): the same order as the scores, on a 0..1 scale a chart can draw."""
     if not votes:
-        return {"entries": [], "votes": 0, "tie_parameter": None, "position_bias": None, "regularised": False}
+        return {
+            "entries": [],
+            "votes": 0,
+            "tie_parameter": None,
+            "position_bias": None,
+            "regularised": False,
+            "groups": 0,
+        }
     comparisons = Comparisons.from_triples(votes)
     wins, ties = comparisons.counts()
     regularised = False
@@ -93,6 +103,7 @@ def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict
                 intervals.samples,
             )
     fit = intervals.fit
+    group = _groups(wins + ties)
     elo = elo_ratings(comparisons)
     entries: list[dict[str, Any]] = []
     for i, name in enumerate(comparisons.items):
@@ -111,6 +122,7 @@ def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict
                 "wins": int(wins[i].sum()),
                 "losses": int(wins[:, i].sum()),
                 "ties": int(ties[i].sum()),
+                "group": group[i],
             }
         )
     entries.sort(key=lambda e: (-e["score"], e["name"]))
@@ -123,6 +135,7 @@ def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict
         "bootstrap_samples": intervals.samples,
         "tie_parameter": round(fit.tie, 4) if math.isfinite(fit.tie) else None,
         "regularised": regularised,
+        "groups": max(group, default=0),
         "position_bias": {
             "left_wins": bias.left_wins,
             "right_wins": bias.right_wins,
@@ -132,6 +145,17 @@ def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict
             "p_value": round(bias.p_value, 6),
         },
     }
+
+
+def _groups(compared: np.ndarray) -> list[int]:
+    """Per item, its group (1, 2, ... by first appearance) of items linked by comparisons: scores
+    in different groups are not comparable (the prior centres each group on 0)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    labels = connected_components(csr_matrix(compared > 0), directed=False)[1]
+    number: dict[int, int] = {}
+    return [number.setdefault(int(label), len(number) + 1) for label in labels]
 
 
 def _logistic(x: float) -> float:

@@ -209,6 +209,32 @@ def test_an_unknown_header_is_flagged_and_header_skips_it(tmp_path: Path) -> Non
 
 def test_rank_names_the_first_line_that_is_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "votes.csv"
-    path.write_bytes("x,y,a\n".encode() + "caf\xe9,y,b\n".encode("latin-1"))
+    path.write_bytes(b"x,y,a\n" + "caf\xe9,y,b\n".encode("latin-1"))
     res = CliRunner().invoke(main, ["quality", "rank", str(path)])
     assert res.exit_code != 0 and "line 2: not UTF-8 text" in res.output, res.output
+
+
+def test_rank_says_when_items_fall_into_groups_never_compared(tmp_path: Path) -> None:
+    path = tmp_path / "votes.csv"
+    path.write_text("a,b,a\nb,a,a\na,b,b\nc,d,a\nd,c,a\nc,d,b\n")
+    res = CliRunner().invoke(main, ["quality", "rank", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "2 groups never compared with each other" in res.output
+    assert "group 1: b, a" in res.output and "group 2: d, c" in res.output  # in rank order
+    path.write_text("a,b,a\nb,a,a\n")
+    assert "groups" not in CliRunner().invoke(main, ["quality", "rank", str(path)]).output
+
+
+def test_the_project_report_says_when_items_fall_into_groups(capsys: pytest.CaptureFixture[str]) -> None:
+    from labelhouse.quality.leaderboard import leaderboard
+
+    board = leaderboard([("a", "b", "a"), ("b", "a", "a"), ("c", "d", "a"), ("d", "c", "a")])
+    board["ranks"] = "models"
+    section = {
+        "type": "preference", "method": "weighted consensus rule", "tasks": 4, "answers": 4,
+        "mean_confidence": 1.0, "low_confidence_tasks": 0, "agreement": {}, "annotators": [],
+        "leaderboard": board,
+    }  # fmt: skip
+    print_report({"controls": {"pref": section}})
+    out = capsys.readouterr().out
+    assert "2 groups never compared with each other" in out and "group 2: c, d" in out

@@ -132,3 +132,22 @@ def test_an_unbeaten_record_has_an_interval_not_a_point(record: int) -> None:
     a = board["entries"][0]
     assert a["name"] == "a" and a["ci95"][0] < 0 < a["score"] < a["ci95"][1]
     assert a["ci95"][1] - a["ci95"][0] > 4
+
+
+def test_items_never_compared_across_groups_are_flagged() -> None:
+    # {a, b} and {c, d} are never compared: the prior centres each group on 0, so b and d tie at
+    # the top although nothing relates them; the board says so instead of ranking them 1 and 2
+    votes = [
+        ("a", "b", "a"),
+        ("b", "a", "a"),
+        ("a", "b", "b"),
+        ("c", "d", "a"),
+        ("d", "c", "a"),
+        ("c", "d", "b"),
+    ]
+    board = leaderboard(votes)
+    assert board["groups"] == 2
+    assert {e["name"]: e["group"] for e in board["entries"]} == {"a": 1, "b": 1, "c": 2, "d": 2}
+    connected = leaderboard(TINY)
+    assert connected["groups"] == 1 and {e["group"] for e in connected["entries"]} == {1}
+    assert leaderboard([])["groups"] == 0

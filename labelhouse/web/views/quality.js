@@ -139,6 +139,7 @@ export async function show(main, [pid]) {
     if (board && board.entries.length) {
       section.append(h("h3", null, `Leaderboard of ${board.ranks} (Bradley–Terry with ties, 95% bootstrap interval; bar: chance to beat an average one)`),
         board.regularised ? h("p.muted", null, "Some response never lost or never won: the scores use a small prior to stay finite.") : null,
+        board.groups > 1 ? h("p.muted", null, `The responses fall into ${board.groups} groups never compared with each other: compare scores only within a group (${board.entries.map((e) => `${e.name} ${e.group}`).join(", ")}).`) : null,
         h("div.leaderboard", null, bars(board.entries.map((e) => ({ label: `${e.rank}. ${e.name}`, value: e.win_vs_average, low: e.win_ci95[0], high: e.win_ci95[1], color: "#db2777", note: `${e.score >= 0 ? "+" : ""}${e.score.toFixed(2)} [${e.ci95[0].toFixed(2)}, ${e.ci95[1].toFixed(2)}] · Elo ${Math.round(e.elo)}` })), { label: "leaderboard", width: 860, right: 250 })));
       const b = board.position_bias;
       section.append(h("h3", null, "Position bias: how often the response shown first wins (95% interval)"),
