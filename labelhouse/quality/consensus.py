@@ -251,7 +251,9 @@ def text(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> C
 
 
 def ranking(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> Consensus:
-    """Weighted Borda count (k - 1 points for first place, 0 for last; ties to the lower index).
+    """Weighted Borda count (k - 1 points for first place, 0 for last). A draw goes to the response
+    with more head-to-head majorities (Copeland), and only then to the lower index: the lower
+    index is the response shown first, and a draw given to it puts position bias in the consensus.
     Confidence: the weighted mean of each annotator's ``(tau + 1) / 2`` with the consensus."""
     k = len(answers[0][1])
     if any(sorted(a) != list(range(k)) for _, a in answers):
@@ -259,7 +261,13 @@ def ranking(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -
     points = np.zeros(k)
     for (_, order), weight in zip(answers, weights, strict=True):
         points[np.asarray(order, dtype=np.int64)] += weight * np.arange(k - 1, -1, -1)
-    value = [int(i) for i in np.lexsort((np.arange(k), -points))]
+    above = np.zeros((k, k))  # above[i, j]: the weight of the rankings that put i above j
+    for (_, order), weight in zip(answers, weights, strict=True):
+        place = np.empty(k, dtype=np.int64)
+        place[np.asarray(order, dtype=np.int64)] = np.arange(k)
+        above += weight * (place[:, None] < place[None, :])
+    majorities = (above > above.T).sum(axis=1)
+    value = [int(i) for i in np.lexsort((np.arange(k), -majorities, -points))]
     control = get_control(config.type)
     w = np.asarray(weights, dtype=np.float64)
     agree = np.asarray([control.similarity(config, a, value) for _, a in answers])
