@@ -176,7 +176,9 @@ def print_report(report: dict[str, Any]) -> None:
             bias = board["position_bias"]
             click.echo(
                 f"  position bias: first shown wins {100 * bias['left_rate']:.1f}% "
-                f"[{100 * bias['ci95'][0]:.1f}, {100 * bias['ci95'][1]:.1f}] of decided votes"
+                f"[{100 * bias['ci95'][0]:.1f}, {100 * bias['ci95'][1]:.1f}] of "
+                f"{bias['left_wins'] + bias['right_wins']} decided votes "
+                f"({bias['ties']} tie{'' if bias['ties'] == 1 else 's'}), p = {bias['p_value']:.4g}"
             )
     if not report["controls"]:
         click.echo("this project has no control the report covers")

@@ -238,3 +238,22 @@ def test_the_project_report_says_when_items_fall_into_groups(capsys: pytest.Capt
     print_report({"controls": {"pref": section}})
     out = capsys.readouterr().out
     assert "2 groups never compared with each other" in out and "group 2: c, d" in out
+
+
+def test_the_project_report_gives_the_position_bias_counts_and_test(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from labelhouse.quality.leaderboard import leaderboard
+
+    votes = [("x", "y", "a")] * 7 + [("y", "x", "a")] * 3 + [("x", "y", "tie")]
+    board = leaderboard(votes)
+    board["ranks"] = "models"
+    section = {
+        "type": "preference", "method": "weighted consensus rule", "tasks": 11, "answers": 11,
+        "mean_confidence": 1.0, "low_confidence_tasks": 0, "agreement": {}, "annotators": [],
+        "leaderboard": board,
+    }  # fmt: skip
+    print_report({"controls": {"pref": section}})
+    out = capsys.readouterr().out
+    # as `quality rank` gives it: how many votes the share is of, the ties set aside, and the test
+    assert "first shown wins 100.0% [72.2, 100.0] of 10 decided votes (1 tie), p = 0.001953" in out
