@@ -14,7 +14,7 @@ import click
 import orjson
 
 from labelhouse.cli.context import csv_rows, exits_cleanly, not_utf8, runtime_from, state_options
-from labelhouse.cli.ranking import group_lines, rank_cmd
+from labelhouse.cli.ranking import group_lines, rank_cmd, within_pairs_line
 from labelhouse.core.errors import Invalid
 from labelhouse.formats.csvfile import neutralize
 from labelhouse.quality import DEFAULT_METHOD, Answers, get_method, method_names
@@ -180,6 +180,8 @@ def print_report(report: dict[str, Any]) -> None:
                 f"{bias['left_wins'] + bias['right_wins']} decided votes "
                 f"({bias['ties']} tie{'' if bias['ties'] == 1 else 's'}), p = {bias['p_value']:.4g}"
             )
+            if within := within_pairs_line(bias):
+                click.echo(f"  {within}")
     if not report["controls"]:
         click.echo("this project has no control the report covers")
 

@@ -59,6 +59,25 @@ def group_lines(board: dict[str, Any], limit: int = 12) -> list[str]:
     return lines
 
 
+def within_pairs_line(bias: dict[str, Any]) -> str:
+    """The position effect net of the items' strengths, or why there is none ("" for a report
+    stored before it was measured)."""
+    if "within_pairs" not in bias:
+        return ""
+    within = bias["within_pairs"]
+    if within is None:
+        return (
+            "within pairs: no pair was shown both ways with a win each way, so the position cannot "
+            "be told apart from the items' strength"
+        )
+    pairs = f"the {within['pairs']} pair{'' if within['pairs'] == 1 else 's'}"
+    return (
+        f"within {pairs} shown both ways ({within['votes']} votes), the first shown wins "
+        f"{100 * within['left_rate']:.1f}% [{100 * within['ci95'][0]:.1f}, {100 * within['ci95'][1]:.1f}] "
+        "among equals"
+    )
+
+
 @click.command("rank")
 @click.argument(
     "votes_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="VOTES.csv"
@@ -101,3 +120,4 @@ def rank_cmd(votes_csv: Path, seed: int, as_json: bool) -> None:
         f"({bias['ties']} ties), left rate {bias['left_rate']:.3f} "
         f"[{bias['ci95'][0]:.3f}, {bias['ci95'][1]:.3f}], p = {bias['p_value']:.4g}\n"
     )
+    out.write(within_pairs_line(bias) + "\n")

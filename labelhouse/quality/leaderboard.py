@@ -143,6 +143,14 @@ def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict
             "left_rate": round(bias.left_rate, 4),
             "ci95": [round(bias.low, 4), round(bias.high, 4)],
             "p_value": round(bias.p_value, 6),
+            "within_pairs": None
+            if bias.within_pairs is None
+            else {
+                "left_rate": round(bias.within_pairs.left_rate, 4),
+                "ci95": [round(bias.within_pairs.low, 4), round(bias.within_pairs.high, 4)],
+                "pairs": bias.within_pairs.pairs,
+                "votes": bias.within_pairs.votes,
+            },
         },
     }
 

@@ -257,3 +257,29 @@ def test_the_project_report_gives_the_position_bias_counts_and_test(
     out = capsys.readouterr().out
     # as `quality rank` gives it: how many votes the share is of, the ties set aside, and the test
     assert "first shown wins 100.0% [72.2, 100.0] of 10 decided votes (1 tie), p = 0.001953" in out
+
+
+def test_rank_and_report_give_the_position_bias_within_pairs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from labelhouse.quality.leaderboard import leaderboard
+
+    rows = ["x,y,a"] * 6 + ["x,y,b"] * 2 + ["y,x,a"] * 3 + ["y,x,b"] * 3
+    path = tmp_path / "votes.csv"
+    path.write_text("\n".join(rows) + "\n")
+    expected = (
+        "within the 1 pair shown both ways (14 votes), the first shown wins 63.4% [35.8, 84.3] among equals"
+    )
+    assert expected in CliRunner().invoke(main, ["quality", "rank", str(path)]).output
+    board = leaderboard([tuple(r.split(",")) for r in rows])  # type: ignore[misc]
+    board["ranks"] = "models"
+    section = {
+        "type": "preference", "method": "weighted consensus rule", "tasks": 14, "answers": 14,
+        "mean_confidence": 1.0, "low_confidence_tasks": 0, "agreement": {}, "annotators": [],
+        "leaderboard": board,
+    }  # fmt: skip
+    print_report({"controls": {"pref": section}})
+    assert expected in capsys.readouterr().out
+    path.write_text("x,y,a\nx,y,b\nx,y,a\n")
+    one_way = CliRunner().invoke(main, ["quality", "rank", str(path)]).output
+    assert "no pair was shown both ways" in one_way

@@ -151,3 +151,48 @@ def test_items_never_compared_across_groups_are_flagged() -> None:
     connected = leaderboard(TINY)
     assert connected["groups"] == 1 and {e["group"] for e in connected["entries"]} == {1}
     assert leaderboard([])["groups"] == 0
+
+
+def test_position_bias_within_pairs_shown_both_ways() -> None:
+    # x is better than y; x on the left wins 6 of 8, on the right 3 of 6. The raw first-shown
+    # share (9 of 14) mixes the position effect with x's strength whenever x sits on one side
+    # more often; within the pair the odds of the left one winning are 6*3 / (2*3) = 3 times
+    # the right one's (Mantel-Haenszel), a left-hand advantage g = sqrt(3): among equals the
+    # first shown wins g / (1 + g)
+    votes = Comparisons.from_triples(
+        [("x", "y", "a")] * 6 + [("x", "y", "b")] * 2 + [("y", "x", "a")] * 3 + [("y", "x", "b")] * 3
+    )
+    bias = position_bias(votes)
+    assert bias.left_rate == pytest.approx(9 / 14)
+    within = bias.within_pairs
+    assert within is not None and (within.pairs, within.votes) == (1, 14)
+    assert within.left_rate == pytest.approx(np.sqrt(3) / (1 + np.sqrt(3)))
+    # one pair: the Robins-Breslow-Greenland variance is Woolf's, 1/a + 1/b + 1/c + 1/d, of log g^2
+    sd = 0.5 * np.sqrt(1 / 6 + 1 / 2 + 1 / 3 + 1 / 3)
+    low, high = 1 / (1 + np.exp(-(0.5 * np.log(3) + np.array([-1.959964, 1.959964]) * sd)))
+    assert within.low == pytest.approx(low) and within.high == pytest.approx(high)
+    # the same with the names swapped and the other pair order: the same numbers
+    swapped = Comparisons.from_triples(
+        [("b2", "a2", "a")] * 6 + [("b2", "a2", "b")] * 2 + [("a2", "b2", "a")] * 3 + [("a2", "b2", "b")] * 3
+    )
+    assert position_bias(swapped).within_pairs == within
+    # a model always shown first: its strength and the position cannot be told apart
+    always = Comparisons.from_triples([("x", "y", "a")] * 8 + [("x", "y", "b")] * 2)
+    assert position_bias(always).left_rate == 0.8 and position_bias(always).within_pairs is None
+    # with no position effect and equal counts both ways: 1/2 exactly
+    fair = Comparisons.from_triples(
+        [("x", "y", "a")] * 3 + [("x", "y", "b")] + [("y", "x", "b")] * 3 + [("y", "x", "a")]
+    )
+    fair_within = position_bias(fair).within_pairs
+    assert fair_within is not None and fair_within.left_rate == pytest.approx(0.5)
+
+
+def test_the_leaderboard_reports_the_position_bias_within_pairs() -> None:
+    board = leaderboard(
+        [("x", "y", "a")] * 6 + [("x", "y", "b")] * 2 + [("y", "x", "a")] * 3 + [("y", "x", "b")] * 3
+    )
+    within = board["position_bias"]["within_pairs"]
+    assert within["pairs"] == 1 and within["votes"] == 14
+    assert within["left_rate"] == pytest.approx(0.634, abs=1e-3)
+    assert within["ci95"][0] < within["left_rate"] < within["ci95"][1]
+    assert leaderboard([("x", "y", "a")] * 3 + [("x", "y", "b")])["position_bias"]["within_pairs"] is None
