@@ -93,11 +93,17 @@ def rank_cmd(votes_csv: Path, seed: int, as_json: bool) -> None:
 
     try:
         with votes_csv.open(newline="", encoding="utf-8-sig") as f:
-            votes = [(a, b, w) for a, b, w in read_votes(f, votes_csv.name) if a != b]
+            read = list(read_votes(f, votes_csv.name))
     except UnicodeDecodeError as exc:
         raise not_utf8(votes_csv) from exc
+    votes = [(a, b, w) for a, b, w in read if a != b]
     if not votes:
-        raise Invalid(f"{votes_csv} has no votes: expected left,right,winner rows", field=str(votes_csv))
+        why = (
+            f"its {len(read)} vote{'s each compare' if len(read) > 1 else ' compares'} a name with itself"
+            if read
+            else "expected left,right,winner rows"
+        )
+        raise Invalid(f"{votes_csv} has no votes: {why}", field=str(votes_csv))
     board = leaderboard(votes, seed=seed)
     if as_json:
         click.echo(json.dumps(board, indent=1))

@@ -283,3 +283,11 @@ def test_rank_and_report_give_the_position_bias_within_pairs(
     path.write_text("x,y,a\nx,y,b\nx,y,a\n")
     one_way = CliRunner().invoke(main, ["quality", "rank", str(path)]).output
     assert "no pair was shown both ways" in one_way
+
+
+def test_rank_says_why_a_file_of_self_matches_has_no_votes(tmp_path: Path) -> None:
+    path = tmp_path / "votes.csv"
+    path.write_text("x,x,a\ny,y,tie\n")
+    res = CliRunner().invoke(main, ["quality", "rank", str(path)])
+    assert res.exit_code != 0 and "Traceback" not in res.output
+    assert "its 2 votes each compare a name with itself" in res.output, res.output
