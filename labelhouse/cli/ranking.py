@@ -35,8 +35,12 @@ def read_votes(lines: Iterable[str], source: str = "votes") -> Iterator[tuple[st
         if not left or not right:
             raise Invalid(f"line {line}: the two names must not be empty", field=source)
         if winner.lower() not in WINNERS:
+            others = ", ".join(sorted(HEADER_WINNER - {"winner"}))
+            header = f"; a header line is skipped when its third field is winner (or {others})"
             raise Invalid(
-                f"line {line}: winner {winner[:40]!r} is not one of: {', '.join(WINNERS)}", field=source
+                f"line {line}: winner {winner[:40]!r} is not one of: {', '.join(WINNERS)}"
+                f"{header if line == 1 else ''}",
+                field=source,
             )
         yield left, right, WINNERS[winner.lower()]
 

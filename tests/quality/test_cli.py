@@ -291,3 +291,11 @@ def test_rank_says_why_a_file_of_self_matches_has_no_votes(tmp_path: Path) -> No
     res = CliRunner().invoke(main, ["quality", "rank", str(path)])
     assert res.exit_code != 0 and "Traceback" not in res.output
     assert "its 2 votes each compare a name with itself" in res.output, res.output
+
+
+def test_rank_hints_at_the_header_when_line_1_is_not_a_vote(tmp_path: Path) -> None:
+    path = tmp_path / "votes.csv"
+    path.write_text("left,right,outcome\nx,y,a\n")
+    res = CliRunner().invoke(main, ["quality", "rank", str(path)])
+    assert res.exit_code != 0 and "line 1: winner 'outcome' is not one of" in res.output
+    assert "a header line is skipped when its third field is winner" in res.output, res.output
