@@ -83,10 +83,13 @@ def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict
     wins, ties = comparisons.counts()
     regularised = False
     if not wins.any():
-        # ties only: everyone is equal, and the tie parameter has no finite optimum (no prior
-        # on the scores gives it one)
-        zero = np.zeros(comparisons.n_items)
-        intervals = ScoreIntervals(BradleyTerryFit(zero, math.inf, 0.0, 0), zero, zero, 0)
+        # ties only: the tie parameter has no finite optimum and the scores drop out of the
+        # likelihood, so they are 0 with the interval of the fallback prior (on centred scores)
+        n = comparisons.n_items
+        zero = np.zeros(n)
+        half = 1.959964 * math.sqrt((1 - 1 / n) / FALLBACK_L2)
+        intervals = ScoreIntervals(BradleyTerryFit(zero, math.inf, 0.0, 0), zero - half, zero + half, 0)
+        regularised = True
     else:
         try:
             intervals = bootstrap_scores(comparisons, samples=BOOTSTRAP_SAMPLES, seed=seed)

@@ -169,7 +169,9 @@ def test_a_leaderboard_of_ties_only_ranks_everyone_equal() -> None:
     board = leaderboard([("x", "y", "tie"), ("y", "x", "tie"), ("x", "z", "tie")])
     assert [e["score"] for e in board["entries"]] == [0.0, 0.0, 0.0]
     assert [e["name"] for e in board["entries"]] == ["x", "y", "z"]
-    assert board["entries"][0]["ci95"] == [0.0, 0.0] and board["entries"][0]["win_vs_average"] == 0.5
+    # ties say nothing about the scores: the interval is the fallback prior's, not [0, 0]
+    assert board["entries"][0]["ci95"] == [-16.003, 16.003] and board["entries"][0]["win_vs_average"] == 0.5
+    assert board["regularised"]
     assert board["entries"][0]["ties"] == 3 and board["tie_parameter"] is None
     assert board["position_bias"]["ties"] == 3
 

@@ -196,3 +196,12 @@ def test_the_leaderboard_reports_the_position_bias_within_pairs() -> None:
     assert within["left_rate"] == pytest.approx(0.634, abs=1e-3)
     assert within["ci95"][0] < within["left_rate"] < within["ci95"][1]
     assert leaderboard([("x", "y", "a")] * 3 + [("x", "y", "b")])["position_bias"]["within_pairs"] is None
+
+
+def test_ties_only_say_nothing_about_the_scores() -> None:
+    # with ties only the tie parameter runs off to infinity and the scores drop out of the
+    # likelihood: the interval is the prior's, not the zero-width [0, 0] it used to be
+    board = leaderboard([("x", "y", "tie")])
+    assert board["tie_parameter"] is None
+    for e in board["entries"]:
+        assert e["score"] == 0.0 and e["ci95"][0] < -10 and e["ci95"][1] > 10
