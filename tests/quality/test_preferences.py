@@ -205,3 +205,18 @@ def test_ties_only_say_nothing_about_the_scores() -> None:
     assert board["tie_parameter"] is None
     for e in board["entries"]:
         assert e["score"] == 0.0 and e["ci95"][0] < -10 and e["ci95"][1] > 10
+
+
+def test_the_leaderboard_is_seeded_and_invariant_to_renaming() -> None:
+    votes = TINY * 3
+    one, two = leaderboard(votes, seed=7), leaderboard(votes, seed=7)
+    assert one == two
+    rename = {"a": "zeta", "b": "alpha", "c": "mu"}
+    renamed = leaderboard([(rename[x], rename[y], w) for x, y, w in votes], seed=7)
+    by_name = {
+        rename[e["name"]]: {k: v for k, v in e.items() if k not in ("name", "rank")} for e in one["entries"]
+    }
+    assert {
+        e["name"]: {k: v for k, v in e.items() if k not in ("name", "rank")} for e in renamed["entries"]
+    } == by_name
+    assert renamed["position_bias"] == one["position_bias"]
