@@ -18,6 +18,7 @@ from labelhouse.core.errors import Invalid
 # winner spellings: ours (a / b / tie) and Chatbot Arena's (model_a / model_b / tie (bothbad))
 WINNERS = {"a": "a", "b": "b", "tie": "tie", "model_a": "a", "model_b": "b", "tie (bothbad)": "tie"}
 HEADER_WINNER = {"winner", "win", "preferred", "choice"}
+SEPARATORS = {";": "';'", "\t": "a tab", "|": "'|'"}  # what a spreadsheet may have saved instead
 
 
 def read_votes(lines: Iterable[str], source: str = "votes") -> Iterator[tuple[str, str, str]]:
@@ -25,8 +26,10 @@ def read_votes(lines: Iterable[str], source: str = "votes") -> Iterator[tuple[st
     (its third field ``winner``) and blank lines are skipped; Invalid names the line."""
     for line, row in csv_rows(lines, source):
         if len(row) < 3:
+            other = next((name for sep, name in SEPARATORS.items() if len(row) == 1 and sep in row[0]), None)
+            hint = f"; fields are separated by commas, this line by {other}" if other else ""
             raise Invalid(
-                f"line {line}: expected left,right,winner (more fields are ignored), found {len(row)}",
+                f"line {line}: expected left,right,winner (more fields are ignored), found {len(row)}{hint}",
                 field=source,
             )
         left, right, winner = (cell.strip() for cell in row[:3])

@@ -299,3 +299,12 @@ def test_rank_hints_at_the_header_when_line_1_is_not_a_vote(tmp_path: Path) -> N
     res = CliRunner().invoke(main, ["quality", "rank", str(path)])
     assert res.exit_code != 0 and "line 1: winner 'outcome' is not one of" in res.output
     assert "a header line is skipped when its third field is winner" in res.output, res.output
+
+
+@pytest.mark.parametrize(("text", "sep"), [("x;y;a\n", "';'"), ("x\ty\ta\n", "a tab")])
+def test_rank_says_when_the_file_is_not_comma_separated(tmp_path: Path, text: str, sep: str) -> None:
+    path = tmp_path / "votes.csv"
+    path.write_text(text)
+    res = CliRunner().invoke(main, ["quality", "rank", str(path)])
+    assert res.exit_code != 0 and "line 1: expected left,right,winner" in res.output
+    assert f"fields are separated by commas, this line by {sep}" in res.output, res.output
