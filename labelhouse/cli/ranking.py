@@ -74,7 +74,7 @@ def within_pairs_line(bias: dict[str, Any]) -> str:
     within = bias["within_pairs"]
     if within is None:
         return (
-            "within pairs: no pair was shown both ways with a win each way, so the position cannot "
+            "within pairs: no pair was shown both ways, so the position cannot "
             "be told apart from the items' strength"
         )
     pairs = f"the {within['pairs']} pair{'' if within['pairs'] == 1 else 's'}"

@@ -148,8 +148,9 @@ def within_pairs(votes: Comparisons, *, confidence: float = 0.95) -> WithinPairs
     and Beaver 1977) makes the odds of i winning g^2 times higher when i is shown first than
     when j is, whatever i and j are; the Mantel-Haenszel estimate of that common odds ratio over
     the pairs gives g, its Robins-Breslow-Greenland variance the interval, and among equals the
-    first shown wins g / (1 + g). None when no pair was shown both ways or the ratio is 0 or
-    infinite (the first shown always or never won in those pairs)."""
+    first shown wins g / (1 + g). None when no pair was shown both ways; when the ratio is 0 or
+    infinite (the first shown always or never won in those pairs), half a vote is added to each
+    cell (Haldane)."""
     decided = votes.outcome != TIE
     lo = np.minimum(votes.left, votes.right)[decided]
     hi = np.maximum(votes.left, votes.right)[decided]
@@ -163,11 +164,16 @@ def within_pairs(votes: Comparisons, *, confidence: float = 0.95) -> WithinPairs
     np.add.at(cells, (index, np.where(low_left, np.where(left_won, 0, 1), np.where(left_won, 3, 2))), 1.0)
     a, b, c, d = cells.T
     both = (a + b > 0) & (c + d > 0)
+    if not both.any():
+        return None
     a, b, c, d = a[both], b[both], c[both], d[both]
+    votes_used = int((a + b + c + d).sum())
+    if (a * d).sum() == 0 or (b * c).sum() == 0:
+        # the first shown always (or never) won where it could have lost: an infinite ratio;
+        # half a vote in each cell (Haldane) gives a finite one with a wide interval
+        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
     n = a + b + c + d
     r, s_ = a * d / n, b * c / n  # left-wins products (a, d) over right-wins products (b, c)
-    if not both.any() or r.sum() == 0 or s_.sum() == 0:
-        return None
     p, q = (a + d) / n, (b + c) / n
     sr, ss = r.sum(), s_.sum()
     var = (p * r).sum() / (2 * sr**2) + (p * s_ + q * r).sum() / (2 * sr * ss) + (q * s_).sum() / (2 * ss**2)
@@ -178,5 +184,5 @@ def within_pairs(votes: Comparisons, *, confidence: float = 0.95) -> WithinPairs
         float(special.expit(log_g - z * sd)),
         float(special.expit(log_g + z * sd)),
         int(both.sum()),
-        int(n.sum()),
+        votes_used,
     )

@@ -220,3 +220,15 @@ def test_the_leaderboard_is_seeded_and_invariant_to_renaming() -> None:
         e["name"]: {k: v for k, v in e.items() if k not in ("name", "rank")} for e in renamed["entries"]
     } == by_name
     assert renamed["position_bias"] == one["position_bias"]
+
+
+def test_position_bias_within_pairs_when_the_first_shown_never_lost_there() -> None:
+    # x shown first won 4 of 4; shown second, 2 of 4: the odds ratio is infinite (no right-hand
+    # win with x first), and the measure used to be missing although the pair was shown both
+    # ways. Half a vote in each cell (Haldane) gives 4.5 * 2.5 / (0.5 * 2.5) = 9, g = 3
+    votes = Comparisons.from_triples([("x", "y", "a")] * 4 + [("y", "x", "b")] * 2 + [("y", "x", "a")] * 2)
+    within = position_bias(votes).within_pairs
+    assert within is not None and (within.pairs, within.votes) == (1, 8)
+    assert within.left_rate == pytest.approx(0.75)
+    sd = 0.5 * np.sqrt(1 / 4.5 + 1 / 0.5 + 1 / 2.5 + 1 / 2.5)
+    assert within.low == pytest.approx(1 / (1 + np.exp(-(np.log(3) - 1.959964 * sd))))

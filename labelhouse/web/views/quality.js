@@ -146,7 +146,7 @@ export async function show(main, [pid]) {
         h("div.bias", null, bars([{ label: "first shown wins", value: b.left_rate, low: b.ci95[0], high: b.ci95[1], color: "#ea580c", note: `${pct(b.left_rate)} of ${b.left_wins + b.right_wins} decided · p ${b.p_value.toFixed(3)}` }], { label: "position bias", width: 860, right: 250 })),
         b.within_pairs === undefined ? null : h("p.muted", null, b.within_pairs
           ? `Within the ${b.within_pairs.pairs} pair(s) shown both ways (${b.within_pairs.votes} votes), the first shown wins ${pct(b.within_pairs.left_rate)} [${pct(b.within_pairs.ci95[0])}, ${pct(b.within_pairs.ci95[1])}] among equals.`
-          : "No pair was shown both ways with a win each way: the position cannot be told apart from the responses' strength."));
+          : "No pair was shown both ways: the position cannot be told apart from the responses' strength."));
     }
     if (Array.isArray(c.weeks) && c.weeks.length) {
       section.append(h("details.weeks", null, h("summary", null, "Per annotator per week"),
