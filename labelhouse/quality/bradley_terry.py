@@ -13,6 +13,7 @@ million votes cost one bincount plus a few Newton steps over the items.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +21,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from labelhouse.core.errors import Invalid
-from labelhouse.quality.answers import FloatArray
-from labelhouse.quality.comparisons import Comparisons
+from labelhouse.quality.answers import FloatArray, IntArray
+from labelhouse.quality.comparisons import RIGHT, TIE, Comparisons
 
 # The Gaussian prior (precision on each score) for votes with no finite optimum (an item that
 # never lost): the ranking stays the same and the scores stay finite.
@@ -178,39 +179,76 @@ class ScoreIntervals:
 
 
 def bootstrap_scores(
-    votes: Comparisons, *, samples: int = 200, confidence: float = 0.95, seed: int = 0, l2: float = 0.0
+    votes: Comparisons,
+    *,
+    samples: int = 200,
+    confidence: float = 0.95,
+    seed: int = 0,
+    l2: float = 0.0,
+    clusters: IntArray | None = None,
 ) -> ScoreIntervals:
     """Percentile intervals of the centred scores over ``samples`` resamplings of the votes
     (with replacement, as multinomial draws over the distinct (pair, outcome) cells: the same
-    distribution as resampling votes, at the cost of the cells). Seeded."""
+    distribution as resampling votes, at the cost of the cells). Seeded.
+
+    ``clusters``: per vote, the answer it came from (a k-way ranking is k(k-1)/2 votes that stand
+    or fall together); whole answers are resampled then, as pairs resampled one by one make the
+    intervals too narrow (by about a third for rankings of 5)."""
     wins, ties = votes.counts()
     fit = fit_bradley_terry(wins, ties, l2=l2)
     n = wins.shape[0]
-    # cells: wins[i, j] for all i != j, and ties once per unordered pair
-    iu, ju = np.triu_indices(n, k=1)
-    cells = np.concatenate([wins.ravel(), ties[iu, ju]])
-    total = int(cells.sum())
     rng = np.random.default_rng(seed)
-    draws = rng.multinomial(total, cells / total, size=samples)
     scores = []
-    for row in draws:
-        w = row[: n * n].reshape(n, n).astype(np.float64)
-        t = np.zeros((n, n))
-        t[iu, ju] = row[n * n :]
+    for w, t in _resamples(votes, wins, ties, samples, rng, clusters):
         # a resample where an item never lost has no finite fit: it is fitted with the fallback
         # prior, as the leaderboard fits such data (skipping it would cut the interval short on
         # the side of the unbeaten item, a near-flat prior would put it out at +-10)
         prior = l2 if l2 > 0 or has_finite_optimum(w) else FALLBACK_L2
         try:
-            scores.append(fit_bradley_terry(w, t + t.T, l2=prior).scores)
+            scores.append(fit_bradley_terry(w, t, l2=prior).scores)
         except Invalid:
             continue  # ties only: no finite tie parameter; the resample is skipped
     if not scores:
         raise _no_optimum()
     alpha = (1 - confidence) / 2
-    stacked = np.array(scores)
+    stacked = np.array(scores).reshape(-1, n)
     low, high = np.quantile(stacked, [alpha, 1 - alpha], axis=0)
     return ScoreIntervals(fit, low, high, len(scores))
+
+
+def _resamples(
+    votes: Comparisons,
+    wins: FloatArray,
+    ties: FloatArray,
+    samples: int,
+    rng: np.random.Generator,
+    clusters: IntArray | None,
+) -> Iterator[tuple[FloatArray, FloatArray]]:
+    """``samples`` resampled (wins, ties) matrices: of the votes, or of whole clusters of votes."""
+    n = wins.shape[0]
+    iu, ju = np.triu_indices(n, k=1)
+    if clusters is None:
+        # cells: wins[i, j] for all i != j, and ties once per unordered pair
+        cells = np.concatenate([wins.ravel(), ties[iu, ju]])
+        total = int(cells.sum())
+        for row in rng.multinomial(total, cells / total, size=samples):
+            t = np.zeros((n, n))
+            t[iu, ju] = row[n * n :]
+            yield row[: n * n].reshape(n, n).astype(np.float64), t + t.T
+        return
+    # per vote its cell (i beat j: i * n + j; a tie of i < j: n * n + i * n + j), and a
+    # clusters x cells count matrix: a resample is a multinomial count per cluster times it
+    codes, cluster = np.unique(np.asarray(clusters), return_inverse=True)
+    tie = votes.outcome == TIE
+    winner = np.where(votes.outcome == RIGHT, votes.right, votes.left)
+    loser = np.where(votes.outcome == RIGHT, votes.left, votes.right)
+    low, high = np.minimum(votes.left, votes.right), np.maximum(votes.left, votes.right)
+    cell = np.where(tie, n * n + low * n + high, winner * n + loser)
+    per_cluster = csr_matrix((np.ones(cell.size), (cluster.ravel(), cell)), shape=(codes.size, 2 * n * n))
+    for drawn in rng.multinomial(codes.size, np.full(codes.size, 1.0 / codes.size), size=samples):
+        counts = np.asarray(per_cluster.T @ drawn.astype(np.float64)).ravel()
+        t = counts[n * n :].reshape(n, n)
+        yield counts[: n * n].reshape(n, n), t + t.T
 
 
 def posterior_intervals(

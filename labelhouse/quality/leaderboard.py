@@ -61,7 +61,9 @@ def votes_from_rankings(answers: Sequence[tuple[Sequence[str], Sequence[int]]]) 
     return votes
 
 
-def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict[str, Any]:
+def leaderboard(
+    votes: Sequence[tuple[str, str, str]], *, seed: int = 0, clusters: Sequence[int] | None = None
+) -> dict[str, Any]:
     """Bradley-Terry (Davidson ties) scores with 95% bootstrap intervals, Elo, win/loss/tie counts
     and the left/right position bias of ``(left, right, winner)`` votes.
 
@@ -69,7 +71,9 @@ def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict
     (each entry's ``group``); scores of different groups say nothing about each other.
 
     ``win_vs_average`` is the chance of beating a response of score 0 (the average) when ties are
-    set aside, logistic(score): the same order as the scores, on a 0..1 scale a chart can draw."""
+    set aside, logistic(score): the same order as the scores, on a 0..1 scale a chart can draw.
+    ``clusters``: per vote, the answer it came from (a ranking's pairs), which the bootstrap
+    resamples whole."""
     if not votes:
         return {
             "entries": [],
@@ -80,6 +84,11 @@ def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict
             "groups": 0,
         }
     comparisons = Comparisons.from_triples(votes)
+    by = None if clusters is None else np.asarray(clusters, dtype=np.int64)
+    if by is not None and by.shape != (comparisons.n_votes,):
+        raise Invalid(
+            f"{by.size} clusters for {comparisons.n_votes} votes: give one per vote", field="clusters"
+        )
     wins, ties = comparisons.counts()
     regularised = False
     if not wins.any():
@@ -92,10 +101,12 @@ def leaderboard(votes: Sequence[tuple[str, str, str]], *, seed: int = 0) -> dict
         regularised = True
     else:
         try:
-            intervals = bootstrap_scores(comparisons, samples=BOOTSTRAP_SAMPLES, seed=seed)
+            intervals = bootstrap_scores(comparisons, samples=BOOTSTRAP_SAMPLES, seed=seed, clusters=by)
         except Invalid:
             regularised = True
-            intervals = bootstrap_scores(comparisons, samples=BOOTSTRAP_SAMPLES, seed=seed, l2=FALLBACK_L2)
+            intervals = bootstrap_scores(
+                comparisons, samples=BOOTSTRAP_SAMPLES, seed=seed, l2=FALLBACK_L2, clusters=by
+            )
             # the bootstrap cannot see how little an unbeaten record says (its resamples are all
             # unbeaten): the interval is widened to the posterior's under the same prior
             low, high = posterior_intervals(wins, ties, intervals.fit, l2=FALLBACK_L2)
