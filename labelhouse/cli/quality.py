@@ -14,7 +14,7 @@ import click
 import orjson
 
 from labelhouse.cli.context import csv_rows, exits_cleanly, not_utf8, runtime_from, state_options
-from labelhouse.cli.ranking import rank_cmd
+from labelhouse.cli.ranking import group_lines, rank_cmd, within_pairs_line
 from labelhouse.core.errors import Conflict, Invalid
 from labelhouse.formats.csvfile import neutralize
 from labelhouse.quality import DEFAULT_METHOD, Answers, get_method, method_names
@@ -178,11 +178,17 @@ def print_report(report: dict[str, Any]) -> None:
                     f"  {e['rank']:>3}. {e['name']:<28} {e['score']:+.3f} "
                     f"[{e['ci95'][0]:+.3f}, {e['ci95'][1]:+.3f}]  Elo {e['elo']:.0f}"
                 )
+            for line in group_lines(board):
+                click.echo(f"  {line}")
             bias = board["position_bias"]
             click.echo(
                 f"  position bias: first shown wins {100 * bias['left_rate']:.1f}% "
-                f"[{100 * bias['ci95'][0]:.1f}, {100 * bias['ci95'][1]:.1f}] of decided votes"
+                f"[{100 * bias['ci95'][0]:.1f}, {100 * bias['ci95'][1]:.1f}] of "
+                f"{bias['left_wins'] + bias['right_wins']} decided votes "
+                f"({bias['ties']} tie{'' if bias['ties'] == 1 else 's'}), p = {bias['p_value']:.4g}"
             )
+            if within := within_pairs_line(bias):
+                click.echo(f"  {within}")
     if not report["controls"]:
         click.echo("this project has no control the report covers")
 

@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,6 +18,7 @@ from labelhouse.core.errors import Invalid
 # winner spellings: ours (a / b / tie) and Chatbot Arena's (model_a / model_b / tie (bothbad))
 WINNERS = {"a": "a", "b": "b", "tie": "tie", "model_a": "a", "model_b": "b", "tie (bothbad)": "tie"}
 HEADER_WINNER = {"winner", "win", "preferred", "choice"}
+SEPARATORS = {";": "';'", "\t": "a tab", "|": "'|'"}  # what a spreadsheet may have saved instead
 
 
 def read_votes(lines: Iterable[str], source: str = "votes") -> Iterator[tuple[str, str, str]]:
@@ -24,8 +26,10 @@ def read_votes(lines: Iterable[str], source: str = "votes") -> Iterator[tuple[st
     (its third field ``winner``) and blank lines are skipped; Invalid names the line."""
     for line, row in csv_rows(lines, source):
         if len(row) < 3:
+            other = next((name for sep, name in SEPARATORS.items() if len(row) == 1 and sep in row[0]), None)
+            hint = f"; fields are separated by commas, this line by {other}" if other else ""
             raise Invalid(
-                f"line {line}: expected left,right,winner (more fields are ignored), found {len(row)}",
+                f"line {line}: expected left,right,winner (more fields are ignored), found {len(row)}{hint}",
                 field=source,
             )
         left, right, winner = (cell.strip() for cell in row[:3])
@@ -34,10 +38,51 @@ def read_votes(lines: Iterable[str], source: str = "votes") -> Iterator[tuple[st
         if not left or not right:
             raise Invalid(f"line {line}: the two names must not be empty", field=source)
         if winner.lower() not in WINNERS:
+            others = ", ".join(sorted(HEADER_WINNER - {"winner"}))
+            header = f"; a header line is skipped when its third field is winner (or {others})"
             raise Invalid(
-                f"line {line}: winner {winner[:40]!r} is not one of: {', '.join(WINNERS)}", field=source
+                f"line {line}: winner {winner[:40]!r} is not one of: {', '.join(WINNERS)}"
+                f"{header if line == 1 else ''}",
+                field=source,
             )
         yield left, right, WINNERS[winner.lower()]
+
+
+def group_lines(board: dict[str, Any], limit: int = 12) -> list[str]:
+    """When the items fall into groups never compared with each other, a warning and each
+    group's names (the first ``limit``): scores across groups mean nothing."""
+    if board.get("groups", 0) < 2:
+        return []
+    names: dict[int, list[str]] = {}
+    for e in sorted(board["entries"], key=lambda e: e["rank"]):
+        names.setdefault(e["group"], []).append(e["name"])
+    lines = [
+        f"warning: the items fall into {board['groups']} groups never compared with each other; "
+        "compare scores only within a group, or add votes across groups"
+    ]
+    for number, members in sorted(names.items()):
+        more = f" and {len(members) - limit} more" if len(members) > limit else ""
+        lines.append(f"group {number}: {', '.join(members[:limit])}{more}")
+    return lines
+
+
+def within_pairs_line(bias: dict[str, Any]) -> str:
+    """The position effect net of the items' strengths, or why there is none ("" for a report
+    stored before it was measured)."""
+    if "within_pairs" not in bias:
+        return ""
+    within = bias["within_pairs"]
+    if within is None:
+        return (
+            "within pairs: no pair was shown both ways, so the position cannot "
+            "be told apart from the items' strength"
+        )
+    pairs = f"the {within['pairs']} pair{'' if within['pairs'] == 1 else 's'}"
+    return (
+        f"within {pairs} shown both ways ({within['votes']} votes), the first shown wins "
+        f"{100 * within['left_rate']:.1f}% [{100 * within['ci95'][0]:.1f}, {100 * within['ci95'][1]:.1f}] "
+        "among equals"
+    )
 
 
 @click.command("rank")
@@ -55,11 +100,17 @@ def rank_cmd(votes_csv: Path, seed: int, as_json: bool) -> None:
 
     try:
         with votes_csv.open(newline="", encoding="utf-8-sig") as f:
-            votes = [(a, b, w) for a, b, w in read_votes(f, votes_csv.name) if a != b]
+            read = list(read_votes(f, votes_csv.name))
     except UnicodeDecodeError as exc:
         raise not_utf8(votes_csv) from exc
+    votes = [(a, b, w) for a, b, w in read if a != b]
     if not votes:
-        raise Invalid(f"{votes_csv} has no votes: expected left,right,winner rows", field=str(votes_csv))
+        why = (
+            f"its {len(read)} vote{'s each compare' if len(read) > 1 else ' compares'} a name with itself"
+            if read
+            else "expected left,right,winner rows"
+        )
+        raise Invalid(f"{votes_csv} has no votes: {why}", field=str(votes_csv))
     board = leaderboard(votes, seed=seed)
     if as_json:
         click.echo(json.dumps(board, indent=1))
@@ -74,9 +125,12 @@ def rank_cmd(votes_csv: Path, seed: int, as_json: bool) -> None:
         out.write(
             f"{e['rank']:>4}  {e['name'][:28]:<28} {e['score']:>7.3f} {ci:>18} {e['elo']:>7.1f} {record:>13}\n"
         )
+    for line in group_lines(board):
+        out.write(line + "\n")
     bias = board["position_bias"]
     out.write(
         f"position bias: the left one won {bias['left_wins']} and the right one {bias['right_wins']} "
         f"({bias['ties']} ties), left rate {bias['left_rate']:.3f} "
         f"[{bias['ci95'][0]:.3f}, {bias['ci95'][1]:.3f}], p = {bias['p_value']:.4g}\n"
     )
+    out.write(within_pairs_line(bias) + "\n")

@@ -13,13 +13,20 @@ million votes cost one bincount plus a few Newton steps over the items.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from labelhouse.core.errors import Invalid
-from labelhouse.quality.answers import FloatArray
-from labelhouse.quality.comparisons import Comparisons
+from labelhouse.quality.answers import FloatArray, IntArray
+from labelhouse.quality.comparisons import RIGHT, TIE, Comparisons
+
+# The Gaussian prior (precision on each score) for votes with no finite optimum (an item that
+# never lost): the ranking stays the same and the scores stay finite.
+FALLBACK_L2 = 0.01
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,8 @@ def fit_bradley_terry(
     or never wins, or items in separate groups never compared): pass ``l2`` > 0 then."""
     n = wins.shape[0]
     ties = np.zeros_like(wins) if ties is None else ties
+    if l2 <= 0 and not has_finite_optimum(wins):
+        raise _no_optimum()
     iu, ju = np.triu_indices(n, k=1)
     w1, w2, tt = wins[iu, ju], wins[ju, iu], ties[iu, ju]
     keep = (w1 + w2 + tt) > 0
@@ -133,6 +142,21 @@ def fit_bradley_terry(
     return BradleyTerryFit(theta - theta.mean(), float(np.exp(lam)), ll, it)
 
 
+def has_finite_optimum(wins: FloatArray) -> bool:
+    """Whether the unregularised fit has a finite optimum: every split of the items into two groups
+    has a win each way across it (the graph of "i beat j" is strongly connected; Zermelo, Ford).
+
+    Ties do not count: a tie does not bound a score when the tie parameter may grow with it (a
+    win and a tie, no loss: the likelihood rises towards 1/4 as both run off to infinity). The
+    check is exact where the numbers are not: such a fit creeps out so slowly that it could pass
+    for converged."""
+    n = wins.shape[0]
+    if n < 2:
+        return True
+    graph = csr_matrix((wins > 0).astype(np.int8))
+    return connected_components(graph, directed=True, connection="strong")[0] == 1
+
+
 def _no_optimum() -> Invalid:
     return Invalid(
         "no finite Bradley-Terry fit: an item never loses or never wins, or some items are never "
@@ -155,32 +179,96 @@ class ScoreIntervals:
 
 
 def bootstrap_scores(
-    votes: Comparisons, *, samples: int = 200, confidence: float = 0.95, seed: int = 0, l2: float = 0.0
+    votes: Comparisons,
+    *,
+    samples: int = 200,
+    confidence: float = 0.95,
+    seed: int = 0,
+    l2: float = 0.0,
+    clusters: IntArray | None = None,
 ) -> ScoreIntervals:
     """Percentile intervals of the centred scores over ``samples`` resamplings of the votes
     (with replacement, as multinomial draws over the distinct (pair, outcome) cells: the same
-    distribution as resampling votes, at the cost of the cells). Seeded."""
+    distribution as resampling votes, at the cost of the cells). Seeded.
+
+    ``clusters``: per vote, the answer it came from (a k-way ranking is k(k-1)/2 votes that stand
+    or fall together); whole answers are resampled then, as pairs resampled one by one make the
+    intervals too narrow (by about a third for rankings of 5)."""
     wins, ties = votes.counts()
     fit = fit_bradley_terry(wins, ties, l2=l2)
     n = wins.shape[0]
-    # cells: wins[i, j] for all i != j, and ties once per unordered pair
-    iu, ju = np.triu_indices(n, k=1)
-    cells = np.concatenate([wins.ravel(), ties[iu, ju]])
-    total = int(cells.sum())
     rng = np.random.default_rng(seed)
-    draws = rng.multinomial(total, cells / total, size=samples)
     scores = []
-    for row in draws:
-        w = row[: n * n].reshape(n, n).astype(np.float64)
-        t = np.zeros((n, n))
-        t[iu, ju] = row[n * n :]
+    for w, t in _resamples(votes, wins, ties, samples, rng, clusters):
+        # a resample where an item never lost has no finite fit: it is fitted with the fallback
+        # prior, as the leaderboard fits such data (skipping it would cut the interval short on
+        # the side of the unbeaten item, a near-flat prior would put it out at +-10)
+        prior = l2 if l2 > 0 or has_finite_optimum(w) else FALLBACK_L2
         try:
-            scores.append(fit_bradley_terry(w, t + t.T, l2=max(l2, 1e-9)).scores)
+            scores.append(fit_bradley_terry(w, t, l2=prior).scores)
         except Invalid:
-            continue  # a resample where an item never lost has no finite fit; it is skipped
+            continue  # ties only: no finite tie parameter; the resample is skipped
     if not scores:
         raise _no_optimum()
     alpha = (1 - confidence) / 2
-    stacked = np.array(scores)
+    stacked = np.array(scores).reshape(-1, n)
     low, high = np.quantile(stacked, [alpha, 1 - alpha], axis=0)
     return ScoreIntervals(fit, low, high, len(scores))
+
+
+def _resamples(
+    votes: Comparisons,
+    wins: FloatArray,
+    ties: FloatArray,
+    samples: int,
+    rng: np.random.Generator,
+    clusters: IntArray | None,
+) -> Iterator[tuple[FloatArray, FloatArray]]:
+    """``samples`` resampled (wins, ties) matrices: of the votes, or of whole clusters of votes."""
+    n = wins.shape[0]
+    iu, ju = np.triu_indices(n, k=1)
+    if clusters is None:
+        # cells: wins[i, j] for all i != j, and ties once per unordered pair
+        cells = np.concatenate([wins.ravel(), ties[iu, ju]])
+        total = int(cells.sum())
+        for row in rng.multinomial(total, cells / total, size=samples):
+            t = np.zeros((n, n))
+            t[iu, ju] = row[n * n :]
+            yield row[: n * n].reshape(n, n).astype(np.float64), t + t.T
+        return
+    # per vote its cell (i beat j: i * n + j; a tie of i < j: n * n + i * n + j), and a
+    # clusters x cells count matrix: a resample is a multinomial count per cluster times it
+    codes, cluster = np.unique(np.asarray(clusters), return_inverse=True)
+    tie = votes.outcome == TIE
+    winner = np.where(votes.outcome == RIGHT, votes.right, votes.left)
+    loser = np.where(votes.outcome == RIGHT, votes.left, votes.right)
+    low, high = np.minimum(votes.left, votes.right), np.maximum(votes.left, votes.right)
+    cell = np.where(tie, n * n + low * n + high, winner * n + loser)
+    per_cluster = csr_matrix((np.ones(cell.size), (cluster.ravel(), cell)), shape=(codes.size, 2 * n * n))
+    for drawn in rng.multinomial(codes.size, np.full(codes.size, 1.0 / codes.size), size=samples):
+        counts = np.asarray(per_cluster.T @ drawn.astype(np.float64)).ravel()
+        t = counts[n * n :].reshape(n, n)
+        yield counts[: n * n].reshape(n, n), t + t.T
+
+
+def posterior_intervals(
+    wins: FloatArray, ties: FloatArray, fit: BradleyTerryFit, *, l2: float, confidence: float = 0.95
+) -> tuple[FloatArray, FloatArray]:
+    """Normal-approximation intervals of the centred scores of a regularised (``l2`` > 0) fit:
+    the inverse of the log posterior's curvature at the fit, the tie parameter held at its value.
+
+    For votes with no finite optimum, where the bootstrap cannot see the uncertainty of an
+    unbeaten item (every resample of a 5-0 record is 5-0 again: a zero-width interval)."""
+    from scipy import stats
+
+    n = wins.shape[0]
+    u = 0.5 * (fit.scores[:, None] - fit.scores[None, :])
+    d = 2 * np.cosh(u) + fit.tie
+    per_pair = (wins + wins.T + ties) * (2 * np.cosh(u) * d - 4 * np.sinh(u) ** 2) / d**2
+    np.fill_diagonal(per_pair, 0.0)
+    info = -0.25 * per_pair
+    info[np.arange(n), np.arange(n)] = 0.25 * per_pair.sum(axis=1) + l2
+    centre = np.eye(n) - 1.0 / n
+    sd = np.sqrt(np.clip(np.diag(centre @ np.linalg.inv(info) @ centre), 0.0, None))
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    return fit.scores - z * sd, fit.scores + z * sd

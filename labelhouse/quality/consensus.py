@@ -335,7 +335,9 @@ def text(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> C
 
 
 def ranking(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -> Consensus:
-    """Weighted Borda count (k - 1 points for first place, 0 for last; ties to the lower index).
+    """Weighted Borda count (k - 1 points for first place, 0 for last). A draw goes to the response
+    with more head-to-head majorities (Copeland), and only then to the lower index: the lower
+    index is the response shown first, and a draw given to it puts position bias in the consensus.
     Confidence: the weighted mean of each annotator's ``(tau + 1) / 2`` with the consensus."""
     k = len(answers[0][1])
     if any(sorted(a) != list(range(k)) for _, a in answers):
@@ -345,7 +347,16 @@ def ranking(config: Any, answers: list[tuple[str, Any]], weights: list[float]) -
         for place, response in enumerate(order):
             given[response].append(weight * (k - 1 - place))
     points = np.asarray([math.fsum(p) for p in given])  # fsum: equal totals tie in any order
-    value = [int(i) for i in np.lexsort((np.arange(k), -points))]
+    # above[i][j]: the weight of the rankings that put i above j (a Borda draw goes to the
+    # response that beats the other on more head-to-head majorities, then to the lower index)
+    above: list[list[list[float]]] = [[[] for _ in range(k)] for _ in range(k)]
+    for (_, order), weight in zip(answers, weights, strict=True):
+        for hi, i in enumerate(order):
+            for j in order[hi + 1 :]:
+                above[i][j].append(weight)
+    totals = np.asarray([[math.fsum(c) for c in row] for row in above])
+    majorities = (totals > totals.T).sum(axis=1)
+    value = [int(i) for i in np.lexsort((np.arange(k), -majorities, -points))]
     control = get_control(config.type)
     w = np.asarray(weights, dtype=np.float64)
     agree = np.asarray([control.similarity(config, a, value) for _, a in answers])

@@ -472,8 +472,16 @@ def _leaderboard(config: Any, answers: Sequence[Row], responses: Mapping[str, An
         named.append((names, value))
     if not models:  # mixing model names and positions would rank apples with pears
         named = [(response_names(None, len(names))[0], value) for names, value in named]
-    votes = votes_from_preferences(named) if config.type == "preference" else votes_from_rankings(named)
-    board = leaderboard(votes)
+    if config.type == "preference":
+        board = leaderboard(votes_from_preferences(named))
+    else:
+        # a ranking's pairs stand or fall together: the bootstrap resamples whole rankings
+        votes, clusters = [], []
+        for n, answer in enumerate(named):
+            pairs = votes_from_rankings([answer])
+            votes.extend(pairs)
+            clusters.extend([n] * len(pairs))
+        board = leaderboard(votes, clusters=clusters)
     board["ranks"] = "models" if models and named else "positions"
     return board
 

@@ -137,6 +137,12 @@ def test_every_control_in_the_report_with_teams_and_csv_consensus(
     assert board["entries"][0]["wins"] == 20 and board["votes"] == 24  # eve picks A: strong on even items
     assert board["entries"][0]["ci95"][0] <= board["entries"][0]["score"] <= board["entries"][0]["ci95"][1]
     assert board["position_bias"]["left_wins"] == 8 + 8
+    # net of the models: strong first won 12 of 12, second 8 of 12 (eve picks A), with Haldane's
+    # half votes (12.5 * 4.5) / (0.5 * 8.5) = g^2, g / (1 + g) = 0.784
+    within = board["position_bias"]["within_pairs"]
+    assert (within["pairs"], within["votes"]) == (1, 24) and within["left_rate"] == pytest.approx(
+        0.7844, abs=1e-4
+    )
     by = {a["annotator"]: a for a in pref["annotators"]}
     assert (
         by["eve@acme.test"]["agreement_with_consensus"] == 0.5

@@ -268,6 +268,13 @@ def test_quality_page_leaderboard_of_a_preference_project(page: Any, site: Site)
     assert whiskers == [e["win_ci95"] for e in board["entries"]]
     bias = _chart_values(page, "section.quality[data-control=pref] .bias")
     assert bias == {"first shown wins": board["position_bias"]["left_rate"]}
+    # and the same net of the models' strength, from the pairs shown both ways (or why not)
+    within = board["position_bias"]["within_pairs"]
+    text = page.inner_text("section.quality[data-control=pref]")
+    if within is None:
+        assert "No pair was shown both ways" in text
+    else:
+        assert f"Within the {within['pairs']} pair(s) shown both ways ({within['votes']} votes)" in text
 
 
 def _annotate_any(site: Site, who: str, pid: int, label: str) -> None:

@@ -209,6 +209,102 @@ def test_an_unknown_header_is_flagged_and_header_skips_it(tmp_path: Path) -> Non
 
 def test_rank_names_the_first_line_that_is_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "votes.csv"
-    path.write_bytes("x,y,a\n".encode() + "caf\xe9,y,b\n".encode("latin-1"))
+    path.write_bytes(b"x,y,a\n" + "caf\xe9,y,b\n".encode("latin-1"))
     res = CliRunner().invoke(main, ["quality", "rank", str(path)])
     assert res.exit_code != 0 and "line 2: not UTF-8 text" in res.output, res.output
+
+
+def test_rank_says_when_items_fall_into_groups_never_compared(tmp_path: Path) -> None:
+    path = tmp_path / "votes.csv"
+    path.write_text("a,b,a\nb,a,a\na,b,b\nc,d,a\nd,c,a\nc,d,b\n")
+    res = CliRunner().invoke(main, ["quality", "rank", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "2 groups never compared with each other" in res.output
+    assert "group 1: b, a" in res.output and "group 2: d, c" in res.output  # in rank order
+    path.write_text("a,b,a\nb,a,a\n")
+    assert "groups" not in CliRunner().invoke(main, ["quality", "rank", str(path)]).output
+
+
+def test_the_project_report_says_when_items_fall_into_groups(capsys: pytest.CaptureFixture[str]) -> None:
+    from labelhouse.quality.leaderboard import leaderboard
+
+    board = leaderboard([("a", "b", "a"), ("b", "a", "a"), ("c", "d", "a"), ("d", "c", "a")])
+    board["ranks"] = "models"
+    section = {
+        "type": "preference", "method": "weighted consensus rule", "tasks": 4, "answers": 4,
+        "mean_confidence": 1.0, "low_confidence_tasks": 0, "agreement": {}, "annotators": [],
+        "leaderboard": board,
+    }  # fmt: skip
+    print_report({"controls": {"pref": section}})
+    out = capsys.readouterr().out
+    assert "2 groups never compared with each other" in out and "group 2: c, d" in out
+
+
+def test_the_project_report_gives_the_position_bias_counts_and_test(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from labelhouse.quality.leaderboard import leaderboard
+
+    votes = [("x", "y", "a")] * 7 + [("y", "x", "a")] * 3 + [("x", "y", "tie")]
+    board = leaderboard(votes)
+    board["ranks"] = "models"
+    section = {
+        "type": "preference", "method": "weighted consensus rule", "tasks": 11, "answers": 11,
+        "mean_confidence": 1.0, "low_confidence_tasks": 0, "agreement": {}, "annotators": [],
+        "leaderboard": board,
+    }  # fmt: skip
+    print_report({"controls": {"pref": section}})
+    out = capsys.readouterr().out
+    # as `quality rank` gives it: how many votes the share is of, the ties set aside, and the test
+    assert "first shown wins 100.0% [72.2, 100.0] of 10 decided votes (1 tie), p = 0.001953" in out
+
+
+def test_rank_and_report_give_the_position_bias_within_pairs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from labelhouse.quality.leaderboard import leaderboard
+
+    rows = ["x,y,a"] * 6 + ["x,y,b"] * 2 + ["y,x,a"] * 3 + ["y,x,b"] * 3
+    path = tmp_path / "votes.csv"
+    path.write_text("\n".join(rows) + "\n")
+    expected = (
+        "within the 1 pair shown both ways (14 votes), the first shown wins 63.4% [35.8, 84.3] among equals"
+    )
+    assert expected in CliRunner().invoke(main, ["quality", "rank", str(path)]).output
+    board = leaderboard([tuple(r.split(",")) for r in rows])  # type: ignore[misc]
+    board["ranks"] = "models"
+    section = {
+        "type": "preference", "method": "weighted consensus rule", "tasks": 14, "answers": 14,
+        "mean_confidence": 1.0, "low_confidence_tasks": 0, "agreement": {}, "annotators": [],
+        "leaderboard": board,
+    }  # fmt: skip
+    print_report({"controls": {"pref": section}})
+    assert expected in capsys.readouterr().out
+    path.write_text("x,y,a\nx,y,b\nx,y,a\n")
+    one_way = CliRunner().invoke(main, ["quality", "rank", str(path)]).output
+    assert "no pair was shown both ways" in one_way
+
+
+def test_rank_says_why_a_file_of_self_matches_has_no_votes(tmp_path: Path) -> None:
+    path = tmp_path / "votes.csv"
+    path.write_text("x,x,a\ny,y,tie\n")
+    res = CliRunner().invoke(main, ["quality", "rank", str(path)])
+    assert res.exit_code != 0 and "Traceback" not in res.output
+    assert "its 2 votes each compare a name with itself" in res.output, res.output
+
+
+def test_rank_hints_at_the_header_when_line_1_is_not_a_vote(tmp_path: Path) -> None:
+    path = tmp_path / "votes.csv"
+    path.write_text("left,right,outcome\nx,y,a\n")
+    res = CliRunner().invoke(main, ["quality", "rank", str(path)])
+    assert res.exit_code != 0 and "line 1: winner 'outcome' is not one of" in res.output
+    assert "a header line is skipped when its third field is winner" in res.output, res.output
+
+
+@pytest.mark.parametrize(("text", "sep"), [("x;y;a\n", "';'"), ("x\ty\ta\n", "a tab")])
+def test_rank_says_when_the_file_is_not_comma_separated(tmp_path: Path, text: str, sep: str) -> None:
+    path = tmp_path / "votes.csv"
+    path.write_text(text)
+    res = CliRunner().invoke(main, ["quality", "rank", str(path)])
+    assert res.exit_code != 0 and "line 1: expected left,right,winner" in res.output
+    assert f"fields are separated by commas, this line by {sep}" in res.output, res.output

@@ -488,6 +488,17 @@ def test_ranking_tie_and_reversal() -> None:
         consensus(RANKING, [("u1", [0, 1]), ("u2", [0, 1, 2])])
 
 
+def test_ranking_borda_draw_goes_to_the_head_to_head_winner_not_the_first_shown() -> None:
+    # Borda points 4, 1, 4: responses 2 and 0 draw, and 2 beats 0 on two of three rankings. The
+    # draw went to the lower index, the response shown first: the consensus then said 0 first
+    # and, renaming the responses, changed with the order they were shown in
+    answers = [("u1", [2, 0, 1]), ("u2", [2, 0, 1]), ("u3", [0, 1, 2])]
+    assert consensus(RANKING, answers).value == [2, 0, 1]
+    shown_otherwise = {0: 2, 1: 1, 2: 0}  # the same responses, listed in reverse
+    renamed = [(u, [shown_otherwise[i] for i in order]) for u, order in answers]
+    assert consensus(RANKING, renamed).value == [0, 2, 1]
+
+
 # --- preference -------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ and agreement, and a recompute job followed to its stored report."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -43,3 +44,43 @@ def test_teams_report_and_recompute(
     lh.jobs.wait(again["id"], progress=True)
     assert "steps" in capsys.readouterr().err  # a recompute's bar counts steps, not rows
     assert lh.quality.report(project["id"], stored=True)["method"] == "mv"
+
+
+def test_a_preference_leaderboard_with_position_bias_through_the_sdk(
+    lh: Client, rt: Runtime, connect: Callable[[str], Client]
+) -> None:
+    schema = {"controls": [{"name": "pref", "type": "preference", "over": "responses"}]}
+    project = lh.projects.create("sdk-arena", schema, overlap=4)
+    pair = [{"model": "x", "text": "good"}, {"model": "y", "text": "fine"}]
+    lh.items.import_records(
+        project["id"], [{"i": i, "responses": pair if i % 2 == 0 else pair[::-1]} for i in range(4)]
+    )
+
+    def picks(who: str, item: dict[str, Any]) -> str:
+        x_first = item["responses"][0]["model"] == "x"
+        if who == "lefty":
+            return "a"
+        if who == "contrarian":  # always y
+            return "b" if x_first else "a"
+        return "a" if x_first else "b"  # always x
+
+    for who in ("ann", "bob", "lefty", "contrarian"):
+        client = connect(make_person(rt, f"{who}@acme.test", role="annotator").token)
+        while (task := client.next(project["id"])) is not None:
+            client.submit(task, {"pref": {"winner": picks(who, task.item)}})
+
+    report = lh.quality.report(project["id"])["controls"]["pref"]
+    board = report["leaderboard"]
+    assert board["ranks"] == "models" and board["votes"] == 16 and board["groups"] == 1
+    assert [(e["name"], e["wins"], e["losses"]) for e in board["entries"]] == [("x", 10, 6), ("y", 6, 10)]
+    bias = board["position_bias"]
+    assert (bias["left_wins"], bias["right_wins"]) == (10, 6)
+    # x shown first wins 6 of 8, shown second 4 of 8: odds ratio 6*4 / (2*4) = 3, g = sqrt(3)
+    within = bias["within_pairs"]
+    assert (
+        within["pairs"] == 1
+        and within["votes"] == 16
+        and within["left_rate"] == pytest.approx(0.634, abs=1e-3)
+    )
+    stored = lh.quality.recompute(project["id"], wait=True)
+    assert stored["controls"]["pref"]["leaderboard"] == board

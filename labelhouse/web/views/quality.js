@@ -139,10 +139,14 @@ export async function show(main, [pid]) {
     if (board && board.entries.length) {
       section.append(h("h3", null, `Leaderboard of ${board.ranks} (Bradley–Terry with ties, 95% bootstrap interval; bar: chance to beat an average one)`),
         board.regularised ? h("p.muted", null, "Some response never lost or never won: the scores use a small prior to stay finite.") : null,
+        board.groups > 1 ? h("p.muted", null, `The responses fall into ${board.groups} groups never compared with each other: compare scores only within a group (${board.entries.map((e) => `${e.name} ${e.group}`).join(", ")}).`) : null,
         h("div.leaderboard", null, bars(board.entries.map((e) => ({ label: `${e.rank}. ${e.name}`, value: e.win_vs_average, low: e.win_ci95[0], high: e.win_ci95[1], color: "#db2777", note: `${e.score >= 0 ? "+" : ""}${e.score.toFixed(2)} [${e.ci95[0].toFixed(2)}, ${e.ci95[1].toFixed(2)}] · Elo ${Math.round(e.elo)}` })), { label: "leaderboard", width: 860, right: 250 })));
       const b = board.position_bias;
       section.append(h("h3", null, "Position bias: how often the response shown first wins (95% interval)"),
-        h("div.bias", null, bars([{ label: "first shown wins", value: b.left_rate, low: b.ci95[0], high: b.ci95[1], color: "#ea580c", note: `${pct(b.left_rate)} of ${b.left_wins + b.right_wins} decided · p ${b.p_value.toFixed(3)}` }], { label: "position bias", width: 860, right: 250 })));
+        h("div.bias", null, bars([{ label: "first shown wins", value: b.left_rate, low: b.ci95[0], high: b.ci95[1], color: "#ea580c", note: `${pct(b.left_rate)} of ${b.left_wins + b.right_wins} decided · p ${b.p_value.toFixed(3)}` }], { label: "position bias", width: 860, right: 250 })),
+        b.within_pairs === undefined ? null : h("p.muted", null, b.within_pairs
+          ? `Within the ${b.within_pairs.pairs} pair(s) shown both ways (${b.within_pairs.votes} votes), the first shown wins ${pct(b.within_pairs.left_rate)} [${pct(b.within_pairs.ci95[0])}, ${pct(b.within_pairs.ci95[1])}] among equals.`
+          : "No pair was shown both ways: the position cannot be told apart from the responses' strength."));
     }
     if (Array.isArray(c.weeks) && c.weeks.length) {
       section.append(h("details.weeks", null, h("summary", null, "Per annotator per week"),
