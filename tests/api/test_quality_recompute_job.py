@@ -176,3 +176,10 @@ def test_following_a_recompute_does_not_download_the_report_with_the_job(
         "report": f"/api/v1/projects/{pid}/quality?stored=true",
     }
     assert stored["job_id"] == job["id"] and stored["controls"]["label"]["tasks"] == 3
+
+
+def test_a_project_id_out_of_range_is_a_clear_client_error(idle: TestClient, owner: Person) -> None:
+    """Found by the OpenAPI fuzz: the id reached the database (a 500 on both) before it was
+    checked; it is a path parameter like any other project id now."""
+    r = idle.post("/api/v1/projects/3001309605032849047552/quality/recompute", headers=owner.headers)
+    assert r.status_code in (404, 422), r.text

@@ -130,7 +130,7 @@ def project_quality(
     response_model=JobOut,
 )
 def recompute_quality(
-    project_id: int,
+    project_id: RowId,
     actor: CurrentActor,
     rt: RT,
     request: Request,
