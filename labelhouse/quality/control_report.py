@@ -27,7 +27,7 @@ from labelhouse.quality.leaderboard import (
     votes_from_preferences,
     votes_from_rankings,
 )
-from labelhouse.quality.task import GOLD_MATCH
+from labelhouse.quality.task import gold_match
 
 LOW_CONFIDENCE = 0.8
 HISTOGRAM_BINS = 10
@@ -229,12 +229,9 @@ def _base(
 def _add_gold(config: Any, section: dict[str, Any], gold: Sequence[tuple[str, Any, Any]]) -> None:
     from labelhouse.quality.wilson import wilson
 
-    control = get_control(config.type)
     scored: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for annotator, given, expected in gold:
-        right = given is not None and (
-            given == expected or _similar(control, config, given, expected) >= GOLD_MATCH
-        )
+        right = gold_match(config, given, expected)
         scored[annotator][0] += int(right)
         scored[annotator][1] += 1
     by_name = {a["annotator"]: a for a in section["annotators"]}

@@ -189,8 +189,6 @@ GOLD_MATCH = 0.5
 
 def gold_correct(controls: Sequence[Any], answer: dict[str, Any], gold: dict[str, Any] | None) -> bool | None:
     """Whether an answer to a gold task is right (None: the gold answer fills no control)."""
-    from labelhouse.controls import get_control
-
     checked = False
     for config in controls:
         expected = (gold or {}).get(config.name)
@@ -207,8 +205,21 @@ def gold_correct(controls: Sequence[Any], answer: dict[str, Any], gold: dict[str
             # cannot be compared, and the gold answer does not count either way
             continue
         checked = True
-        if given == expected:
-            continue
-        if get_control(config.type).similarity(config, given, expected) < GOLD_MATCH:
+        if not gold_match(config, given, expected):
             return False
     return True if checked else None
+
+
+def gold_match(config: Any, given: Any, expected: Any) -> bool:
+    """Whether one control's answer matches its gold answer: equal, or at least ``GOLD_MATCH``
+    similar. Left unanswered (None) is wrong, and so are answers that cannot be compared."""
+    from labelhouse.controls import get_control
+
+    if given is None:
+        return False
+    if given == expected:
+        return True
+    try:
+        return bool(get_control(config.type).similarity(config, given, expected) >= GOLD_MATCH)
+    except (ValueError, KeyError, TypeError):
+        return False  # e.g. rankings of different lengths

@@ -151,7 +151,7 @@ def pause(
     reason = (reason or "").strip()
     if not 1 <= len(reason) <= MAX_REASON:
         raise Invalid(f"say why, in 1 to {MAX_REASON} characters", field="reason")
-    if _active(s, project.id, user_id) is not None:
+    if _active(s, project.id, user_id):
         raise Conflict(f"{email} is already paused in project {project.id}; unpause first")
     row = AnnotatorPause(
         workspace_id=actor.workspace_id,
@@ -176,14 +176,18 @@ def pause(
     return _view(row, email)
 
 
-def _active(s: Session, project_id: int, user_id: int) -> AnnotatorPause | None:
-    return s.scalars(
-        select(AnnotatorPause).where(
-            AnnotatorPause.project_id == project_id,
-            AnnotatorPause.user_id == user_id,
-            AnnotatorPause.lifted_at.is_(None),
-        )
-    ).first()
+def _active(s: Session, project_id: int, user_id: int) -> list[AnnotatorPause]:
+    """The annotator's pauses in force: normally one, but two gold submits at once can each
+    insert one."""
+    return list(
+        s.scalars(
+            select(AnnotatorPause).where(
+                AnnotatorPause.project_id == project_id,
+                AnnotatorPause.user_id == user_id,
+                AnnotatorPause.lifted_at.is_(None),
+            )
+        ).all()
+    )
 
 
 def unpause(s: Session, actor: Actor, project_id: int, user_id: int, *, now: datetime) -> None:
@@ -191,14 +195,7 @@ def unpause(s: Session, actor: Actor, project_id: int, user_id: int, *, now: dat
     Unpausing someone who is not paused does nothing (DELETE is idempotent)."""
     project = get_project(s, actor, project_id, "annotators.pause")
     _member(s, actor, user_id)
-    # every active pause: two gold submits of one annotator at once can both insert one
-    rows = s.scalars(
-        select(AnnotatorPause).where(
-            AnnotatorPause.project_id == project.id,
-            AnnotatorPause.user_id == user_id,
-            AnnotatorPause.lifted_at.is_(None),
-        )
-    ).all()
+    rows = _active(s, project.id, user_id)  # every one of them
     if not rows:
         return
     for row in rows:

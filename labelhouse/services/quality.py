@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from labelhouse.core.actor import Actor
 from labelhouse.core.errors import NotFound, TooLarge
-from labelhouse.quality.task import answer_fits
+from labelhouse.quality.task import answer_fits, gold_match
 from labelhouse.quality.wilson import wilson
 from labelhouse.services.clock import aware
 from labelhouse.services.item_data import open_fields
@@ -114,7 +114,7 @@ def build_report(
         answers = loaded.answers[config.name]
         gold = loaded.gold[config.name]
         gold_times = [
-            (email, week, "gold", float(gold_right(config, value, wanted)))
+            (email, week, "gold", float(gold_match(config, value, wanted)))
             for (email, value, wanted), week in zip(gold, loaded.gold_weeks[config.name], strict=True)
         ]
         responses = (
@@ -233,23 +233,19 @@ def load_answers(
             week = week_of(created, shared)
             for name in names:
                 value = answer.get(name)
-                if is_gold and value is None:
-                    # a control the gold answer fills, left unanswered: wrong, as the auto-pause
-                    # counts it (quality.task.gold_correct)
-                    wanted = (gold[int(task_id)] or {}).get(name)
-                    if wanted is not None and (fits is None or fits[name](wanted)):
-                        out.gold[name].append((email, None, wanted))
-                        out.gold_weeks[name].append(week)
-                    continue
-                if value is None or (fits is not None and not fits[name](value)):
+                if value is not None and fits is not None and not fits[name](value):
                     continue
                 if isinstance(value, str):
                     value = shared.setdefault(value, value)
                 if is_gold:
+                    # a control the gold answer fills; left unanswered (None), it is scored wrong,
+                    # as the auto-pause scores it (quality.task.gold_correct)
                     wanted = (gold[int(task_id)] or {}).get(name)
                     if wanted is not None and (fits is None or fits[name](wanted)):
                         out.gold[name].append((email, value, wanted))
                         out.gold_weeks[name].append(week)
+                    continue
+                if value is None:
                     continue
                 out.answers[name].append((task_key, email, value))
                 out.weeks[name].append(week)
@@ -347,17 +343,6 @@ def adaptive_figures(s: Session, project: Project) -> dict[str, Any]:
 
 
 REPORTED = frozenset({"choices", "spans", "boxes", "rating", "ranking", "preference"})
-
-
-def gold_right(config: Any, given: Any, expected: Any) -> bool:
-    from labelhouse.controls import get_control
-    from labelhouse.quality.task import GOLD_MATCH
-
-    if given is None:
-        return False  # unanswered
-    return bool(
-        given == expected or get_control(config.type).similarity(config, given, expected) >= GOLD_MATCH
-    )
 
 
 def _responses(
